@@ -1,0 +1,147 @@
+# libllmcore-sandbox: library, CLI, tests.
+#
+#   make              build the library (shared + static), the CLI
+#   make check        run the whole test suite (also under ASan+UBSan)
+#   make san          build everything with -fsanitize=address,undefined into build-san/
+#   make install      install into $(PREFIX) (library, header, pkg-config, CLI, Python package)
+#
+# Builtin manifests are generated from container_images/*/capabilities.json.
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+PYTHON     ?= python3
+PYTHON_SITEDIR ?= $(shell $(PYTHON) -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
+DESTDIR    ?=
+
+VERSION    := 0.1.0
+SOVERSION  := 0
+SAN        ?= 0
+
+ifeq ($(SAN),1)
+B          ?= build-san
+SANFLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT        := -O1 -g
+else
+B          ?= build
+SANFLAGS   :=
+OPT        := -O2 -g
+endif
+
+CC         ?= cc
+PKGS       := jansson libseccomp libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+              -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -fPIC \
+              -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c))
+# The native runtime adds its sources here when present.
+-include src/runtime/native/native.mk
+LIB_SRCS   += $(NATIVE_SRCS)
+
+MANIFESTS  := container_images/base/capabilities.json \
+              container_images/specialized/python/capabilities.json \
+              container_images/specialized/nodejs/capabilities.json \
+              container_images/specialized/shell/capabilities.json \
+              container_images/task/research/capabilities.json \
+              container_images/task/websearch/capabilities.json
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_manifests.o
+SHLIB      := $(B)/libllmcore-sandbox.so.$(VERSION)
+STLIB      := $(B)/libllmcore-sandbox.a
+CLI_SRCS   := $(sort $(wildcard cli/*.c))
+CLI_OBJS   := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+CLI        := $(B)/llmcore-sandbox
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all san check test install uninstall clean format deps
+all: $(SHLIB) $(B)/libllmcore-sandbox.so $(STLIB) $(CLI) $(UNIT_BINS) $(NATIVE_BINS) $(B)/llmcore-sandbox.pc
+
+san:
+	$(MAKE) SAN=1 all
+
+$(B)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O1 -o $@ $<
+
+$(B)/gen/builtin_manifests.c: $(B)/tools/embed $(MANIFESTS)
+	@mkdir -p $(dir $@)
+	$(B)/tools/embed $(MANIFESTS) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/builtin_manifests.o: $(B)/gen/builtin_manifests.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/obj/%.o: %.c include/llmcore/sandbox.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+$(SHLIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libllmcore-sandbox.so.$(SOVERSION) -Wl,--no-undefined \
+	  -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/libllmcore-sandbox.so: $(SHLIB)
+	ln -sf libllmcore-sandbox.so.$(VERSION) $(B)/libllmcore-sandbox.so.$(SOVERSION)
+	ln -sf libllmcore-sandbox.so.$(VERSION) $@
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(STLIB)
+	$(CC) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DLCS_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+
+$(B)/llmcore-sandbox.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: llmcore-sandbox' 'Description: Secure, disposable sandboxes for AI agents' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Libs: -L$${libdir} -lllmcore-sandbox' 'Cflags: -I$${includedir}' > $@
+
+# The whole suite: unit tests (plain and sanitized), CLI tests, Python tests.
+check test: all
+	$(MAKE) SAN=1 all
+	tests/run-tests.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/llmcore $(DESTDIR)$(BINDIR) \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libllmcore-sandbox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libllmcore-sandbox.so.$(SOVERSION)
+	ln -sf libllmcore-sandbox.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libllmcore-sandbox.so
+	install -m 0644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/llmcore/sandbox.h $(DESTDIR)$(INCLUDEDIR)/llmcore/
+	install -m 0644 $(B)/llmcore-sandbox.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	-ldconfig 2>/dev/null
+	@if [ -n "$(PYTHON_SITEDIR)" ]; then \
+	  install -d $(DESTDIR)$(PYTHON_SITEDIR); \
+	  cp -r python/llmcore_sandbox python/llmcore $(DESTDIR)$(PYTHON_SITEDIR)/; \
+	  find $(DESTDIR)$(PYTHON_SITEDIR)/llmcore_sandbox $(DESTDIR)$(PYTHON_SITEDIR)/llmcore \
+	    -name __pycache__ -prune -exec rm -rf {} +; \
+	  printf 'LIBRARY = %s\n' "'$(LIBDIR)/libllmcore-sandbox.so.$(SOVERSION)'" \
+	    > $(DESTDIR)$(PYTHON_SITEDIR)/llmcore_sandbox/_installed.py; \
+	  echo "Python package installed into $(PYTHON_SITEDIR)"; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libllmcore-sandbox.* $(DESTDIR)$(LIBDIR)/pkgconfig/llmcore-sandbox.pc
+	rm -f $(DESTDIR)$(INCLUDEDIR)/llmcore/sandbox.h $(DESTDIR)$(BINDIR)/llmcore-sandbox
+	rm -rf $(DESTDIR)$(PYTHON_SITEDIR)/llmcore_sandbox $(DESTDIR)$(PYTHON_SITEDIR)/llmcore
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san

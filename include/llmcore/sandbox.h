@@ -1,0 +1,388 @@
+/*
+ * llmcore/sandbox.h - the one public header of libllmcore-sandbox.
+ *
+ * The library gives AI agents isolated, disposable environments to run code
+ * in. This header covers the image system: capability manifests, the image
+ * registry (builtin manifests plus the local image store) and the selector
+ * that picks an image for a task, a runtime or a set of capabilities.
+ *
+ * Conventions:
+ *   - every name carries the prefix lcs_ (types, functions) or LCS_ (macros);
+ *   - fallible functions return 0 on success and -1 on failure, filling the
+ *     optional lcs_error out-parameter (pass NULL to ignore details);
+ *   - functions returning a pointer return NULL on failure;
+ *   - every object returned to the caller is owned by the caller and has a
+ *     matching _free function; nothing returned aliases library internals;
+ *   - the library keeps no global mutable state: separate objects never
+ *     interfere, and one object may be used by one thread at a time.
+ */
+#ifndef LLMCORE_SANDBOX_H
+#define LLMCORE_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LCS_VERSION_STRING "0.1.0"
+#define LCS_MANIFEST_PATH_IN_IMAGE "/etc/llmcore/capabilities.json"
+#define LCS_IMAGE_PREFIX "llmcore-sandbox-"
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum lcs_status {
+    LCS_OK = 0,
+    LCS_E_INVALID = 1,     /* bad argument or malformed input */
+    LCS_E_NOT_FOUND = 2,   /* file, image, key or sandbox not found */
+    LCS_E_PARSE = 3,       /* syntax error (JSON); line/column are set */
+    LCS_E_VALIDATION = 4,  /* well-formed input that breaks the rules */
+    LCS_E_IO = 5,          /* an operating-system call failed; sys_errno set */
+    LCS_E_NOMEM = 6,       /* out of memory */
+    LCS_E_EXISTS = 7,      /* refusing to overwrite something */
+    LCS_E_UNSUPPORTED = 8, /* this host cannot provide what was asked */
+    LCS_E_DENIED = 9,      /* a policy forbids the operation */
+    LCS_E_INTERNAL = 10    /* a bug: please report it */
+} lcs_status;
+
+typedef struct lcs_error {
+    lcs_status code;
+    int sys_errno;     /* errno of the failed call for LCS_E_IO, else 0 */
+    int line, column;  /* position of a JSON syntax error, else 0 */
+    char message[2048];
+} lcs_error;
+
+/* Name of a status code, e.g. "not_found". Never NULL. */
+const char *lcs_status_name(lcs_status code);
+/* Reset an error to LCS_OK with an empty message. */
+void lcs_error_clear(lcs_error *err);
+
+/* Version of the library at run time (compare with LCS_VERSION_STRING). */
+const char *lcs_version(void);
+
+/* Free a string returned by the library (JSON documents and the like). */
+void lcs_free(void *p);
+
+/* ----------------------------------------------------------------- enums */
+
+typedef enum lcs_tier {
+    LCS_TIER_BASE = 0,
+    LCS_TIER_SPECIALIZED = 1,
+    LCS_TIER_TASK = 2
+} lcs_tier;
+
+typedef enum lcs_access_mode {
+    LCS_ACCESS_RESTRICTED = 0, /* no network, image root read-only */
+    LCS_ACCESS_FULL = 1        /* outbound network, whole root copy-on-write */
+} lcs_access_mode;
+
+/* The capability vocabulary. The order is the canonical order used when
+ * capabilities are printed or serialised. */
+typedef enum lcs_capability {
+    LCS_CAP_SHELL = 0,
+    LCS_CAP_NETWORK,
+    LCS_CAP_FILESYSTEM,
+    LCS_CAP_PYTHON,
+    LCS_CAP_NODEJS,
+    LCS_CAP_RUST,
+    LCS_CAP_GIT,
+    LCS_CAP_CURL,
+    LCS_CAP_JQ,
+    LCS_CAP_PANDOC,
+    LCS_CAP_PDF_TOOLS,
+    LCS_CAP_BROWSER,
+    LCS_CAP_DATA_ANALYSIS,
+    LCS_CAP_VISUALIZATION,
+    LCS_CAP_RESEARCH,
+    LCS_CAP_WEBSEARCH,
+    LCS_CAP_DOCGEN,
+    LCS_CAP_TESTING,
+    LCS_CAP_CODE_ANALYSIS,
+    LCS_CAP_COUNT
+} lcs_capability;
+
+/* A set of capabilities: bit (1u << cap) is set for each member. */
+typedef uint32_t lcs_capset;
+#define LCS_CAPSET(cap) ((lcs_capset)1u << (unsigned)(cap))
+
+const char *lcs_tier_name(lcs_tier t);              /* "base", ... */
+const char *lcs_access_mode_name(lcs_access_mode m); /* "restricted", "full" */
+const char *lcs_capability_name(lcs_capability c);  /* "shell", ...; NULL if out of range */
+/* Parse names (case-insensitive, surrounding blanks ignored). 0 or -1. */
+int lcs_tier_parse(const char *s, lcs_tier *out);
+int lcs_access_mode_parse(const char *s, lcs_access_mode *out);
+int lcs_capability_parse(const char *s, lcs_capability *out);
+/* Number of members of a set. */
+unsigned lcs_capset_count(lcs_capset s);
+/* Comma-separated names in canonical order ("python,git"); caller frees
+ * with lcs_free. Returns NULL only when out of memory. */
+char *lcs_capset_format(lcs_capset s);
+
+/* -------------------------------------------------------------- manifests */
+
+/* Default resource limits of a tier (the seed's table). Task images carry
+ * their own limits in their manifests; the task default is the upper bound
+ * of the table's range. */
+typedef struct lcs_resource_limits {
+    uint64_t memory_mb;        /* memory in MiB */
+    double cpu_cores;          /* CPU quota in cores */
+    uint32_t timeout_seconds;  /* wall-clock limit of one run */
+    uint32_t max_processes;    /* pids limit */
+} lcs_resource_limits;
+
+void lcs_tier_default_limits(lcs_tier t, lcs_resource_limits *out);
+
+typedef struct lcs_env_var {
+    char *name;
+    char *value;
+} lcs_env_var;
+
+/* A capability manifest (the contents of capabilities.json), normalised.
+ * All strings are owned by the manifest. Optional strings are NULL when
+ * absent. */
+typedef struct lcs_manifest {
+    char *name;                /* "llmcore-sandbox-python" */
+    char *version;             /* "1.0.0"; also the image tag */
+    lcs_tier tier;
+    char *description;         /* may be "" */
+    char *parent_image;        /* "llmcore-sandbox-base:1.0.0"; NULL for base */
+    lcs_capset capabilities;
+    char **tools;              /* in manifest order */
+    size_t n_tools;
+    lcs_access_mode default_access_mode;
+    lcs_resource_limits limits;
+    lcs_env_var *environment;  /* sorted by name */
+    size_t n_environment;
+    char *user;                /* never "root"; default "sandbox" */
+    char *working_directory;   /* absolute; default "/home/sandbox/work" */
+    char *entrypoint;          /* optional */
+    char *build_date;          /* optional, ISO 8601 */
+    char *vcs_ref;             /* optional */
+} lcs_manifest;
+
+/* Parse a manifest from a JSON file or string and validate it. Both the
+ * shipped schema (parent_image, resource_limits.memory_mb/cpu_cores/
+ * timeout_seconds/max_processes) and the upstream Python schema
+ * (base_image, memory_limit "512m", cpu_limit, pids_limit,
+ * working_directory, entrypoint, build_date, vcs_ref) are accepted.
+ * Errors: LCS_E_NOT_FOUND (no such file), LCS_E_IO, LCS_E_PARSE (with line
+ * and column), LCS_E_VALIDATION (the message lists every problem). */
+lcs_manifest *lcs_manifest_load_file(const char *path, lcs_error *err);
+lcs_manifest *lcs_manifest_load_string(const char *json, lcs_error *err);
+
+/* Check a manifest built or modified in memory; lists every problem. */
+int lcs_manifest_validate(const lcs_manifest *m, lcs_error *err);
+
+/* Serialise with a stable key order (two-space indent, trailing newline).
+ * Caller frees with lcs_free. */
+char *lcs_manifest_to_json(const lcs_manifest *m, lcs_error *err);
+/* Write atomically (temporary file + rename); parent directories are made. */
+int lcs_manifest_save_file(const lcs_manifest *m, const char *path, lcs_error *err);
+
+lcs_manifest *lcs_manifest_copy(const lcs_manifest *m, lcs_error *err);
+void lcs_manifest_free(lcs_manifest *m);
+
+/* "name:version"; caller frees with lcs_free. */
+char *lcs_manifest_full_name(const lcs_manifest *m);
+bool lcs_manifest_has_capability(const lcs_manifest *m, lcs_capability c);
+bool lcs_manifest_has_all(const lcs_manifest *m, lcs_capset required);
+bool lcs_manifest_has_tool(const lcs_manifest *m, const char *tool);
+
+/* The builtin manifests, compiled from container_images/ at build time. */
+size_t lcs_builtin_count(void);
+/* i-th builtin as a fresh copy (caller frees); NULL if out of range. */
+lcs_manifest *lcs_builtin_manifest(size_t i, lcs_error *err);
+/* Builtin by "name" or "name:tag" (exact tag); NULL with LCS_E_NOT_FOUND. */
+lcs_manifest *lcs_builtin_manifest_get(const char *ref, lcs_error *err);
+
+/* ------------------------------------------------------ image references */
+
+/* A parsed image reference: [host[:port]/]path[:tag][@digest]. The host is
+ * recognised the way container engines do: the first path component is a
+ * host when it contains '.' or ':' or is "localhost". */
+typedef struct lcs_image_ref {
+    char *host;       /* "registry.local:5000" or NULL */
+    char *repository; /* "llmcore-sandbox-python" or "team/tool" */
+    char *tag;        /* "1.0.0" or NULL when absent */
+    char *digest;     /* "sha256:..." or NULL */
+} lcs_image_ref;
+
+int lcs_image_ref_parse(const char *ref, lcs_image_ref *out, lcs_error *err);
+void lcs_image_ref_clear(lcs_image_ref *r);
+
+/* --------------------------------------------------------------- registry */
+
+typedef struct lcs_registry lcs_registry;
+
+typedef struct lcs_registry_options {
+    /* Image store directory. NULL: $LLMCORE_SANDBOX_STORE, else
+     * /var/lib/llmcore-sandbox for root, else
+     * ${XDG_DATA_HOME:-~/.local/share}/llmcore-sandbox. */
+    const char *store_dir;
+    bool include_builtins; /* load the six builtin manifests */
+    bool scan_store;       /* read manifests of images in the store */
+} lcs_registry_options;
+
+void lcs_registry_options_init(lcs_registry_options *o); /* builtins + store */
+
+/* One image known to a registry. */
+typedef struct lcs_image_info {
+    lcs_manifest *manifest;
+    char *ref;              /* "name:version" */
+    bool builtin;           /* compiled into the library */
+    bool available_locally; /* an unpacked rootfs exists in the image store */
+    char *source;           /* "builtin", a manifest path, or "registered" */
+    char *rootfs;           /* path of the unpacked rootfs, or NULL */
+} lcs_image_info;
+
+typedef struct lcs_image_list {
+    lcs_image_info *items;
+    size_t count;
+} lcs_image_list;
+
+typedef struct lcs_image_filter {
+    int tier;                 /* -1 for any, else an lcs_tier */
+    lcs_capset capabilities;  /* images must have all of these */
+    bool available_only;
+} lcs_image_filter;
+
+lcs_registry *lcs_registry_new(const lcs_registry_options *opts, lcs_error *err);
+void lcs_registry_free(lcs_registry *r);
+/* Directory the registry reads images from (borrowed string). */
+const char *lcs_registry_store_dir(const lcs_registry *r);
+/* Re-read the image store: adds new images, drops vanished ones, updates
+ * local availability. Returns the number of store images found, or -1. */
+int lcs_registry_refresh(lcs_registry *r, lcs_error *err);
+
+/* Look an image up by "name" or "name:tag" (a registry host is ignored for
+ * the lookup). A tag must match exactly; a bare name means the highest
+ * version known. Not found: LCS_E_NOT_FOUND with the available images in
+ * the message. The result is a copy owned by the caller. */
+int lcs_registry_get(const lcs_registry *r, const char *ref, lcs_image_info *out,
+                     lcs_error *err);
+bool lcs_registry_has(const lcs_registry *r, const char *ref);
+
+/* Images ordered by (tier base->task, name, version). filter may be NULL. */
+int lcs_registry_list(const lcs_registry *r, const lcs_image_filter *filter,
+                      lcs_image_list *out, lcs_error *err);
+/* Images having every capability of `required`: locally available first
+ * when prefer_local, then least capable, then tier, name, newest version. */
+int lcs_registry_find(const lcs_registry *r, lcs_capset required, bool prefer_local,
+                      lcs_image_list *out, lcs_error *err);
+
+/* Add an image (the manifest is validated and copied). Builtin entries are
+ * immutable: registering over one fails with LCS_E_EXISTS. Re-registering a
+ * non-builtin name:version replaces it. */
+int lcs_registry_register(lcs_registry *r, const lcs_manifest *m, bool available_locally,
+                          lcs_error *err);
+/* Remove an entry (exact name:version; a bare name means every version).
+ * Returns 1 if something was removed, 0 if nothing matched, -1 on error. */
+int lcs_registry_unregister(lcs_registry *r, const char *ref, lcs_error *err);
+size_t lcs_registry_count(const lcs_registry *r);
+/* Problems met while reading the image store (a broken manifest there is
+ * skipped, not fatal): one message each, borrowed strings. */
+size_t lcs_registry_warning_count(const lcs_registry *r);
+const char *lcs_registry_warning(const lcs_registry *r, size_t i);
+/* Directory of an image in a store: <store>/images/<name>/<tag>, with '/'
+ * in the name written as '+'. Caller frees with lcs_free. */
+char *lcs_store_image_dir(const char *store_dir, const char *name, const char *tag);
+
+void lcs_image_info_clear(lcs_image_info *i);
+void lcs_image_list_clear(lcs_image_list *l);
+
+/* --------------------------------------------------------------- selector */
+
+typedef struct lcs_selector lcs_selector;
+
+typedef struct lcs_mapping {
+    const char *key;   /* task type or runtime name */
+    const char *image; /* image reference */
+} lcs_mapping;
+
+/* Selection settings. Initialise with lcs_selection_config_init and change
+ * what you need; the selector copies everything it is given. */
+typedef struct lcs_selection_config {
+    const char *default_image;     /* "llmcore-sandbox-python:1.0.0" */
+    bool prefer_local;             /* rank locally available images first */
+    bool prefer_task_images;       /* among equally capable images, task tier first */
+    const lcs_mapping *task_overrides;
+    size_t n_task_overrides;
+    const lcs_mapping *runtime_overrides;
+    size_t n_runtime_overrides;
+    /* fnmatch patterns deciding the access mode of images the registry
+     * does not know (full patterns are tried first). NULL: the defaults. */
+    const char *const *restricted_patterns;
+    size_t n_restricted_patterns;
+    const char *const *full_access_patterns;
+    size_t n_full_access_patterns;
+} lcs_selection_config;
+
+void lcs_selection_config_init(lcs_selection_config *c);
+
+/* The outcome of a selection. */
+typedef struct lcs_selection {
+    char *image;             /* chosen image reference */
+    lcs_manifest *manifest;  /* its manifest, or NULL if the registry lacks it */
+    char *reason;            /* "task_mapping:research", "runtime_mapping:python",
+                                "capability_match:python,git", "default" */
+    char **alternatives;     /* other qualifying images, best first */
+    size_t n_alternatives;
+    lcs_access_mode access_mode;
+    lcs_capset required;     /* the capabilities the selection had to satisfy */
+} lcs_selection;
+
+/* The selector keeps a pointer to the registry (which must outlive it). */
+lcs_selector *lcs_selector_new(const lcs_registry *reg, const lcs_selection_config *cfg,
+                               lcs_error *err);
+void lcs_selector_free(lcs_selector *s);
+
+/* task: a task type (case and surrounding blanks ignored); runtime may be
+ * NULL; extra capabilities may be 0. See docs/selection.md for the rules. */
+int lcs_select_for_task(const lcs_selector *s, const char *task, const char *runtime,
+                        lcs_capset capabilities, lcs_selection *out, lcs_error *err);
+int lcs_select_for_runtime(const lcs_selector *s, const char *runtime, lcs_selection *out,
+                           lcs_error *err);
+int lcs_select_for_capabilities(const lcs_selector *s, lcs_capset capabilities,
+                                lcs_selection *out, lcs_error *err);
+void lcs_selection_clear(lcs_selection *sel);
+
+/* Mappings added here take precedence over the builtin tables and are
+ * trusted as given (the image need not be in the registry). */
+int lcs_selector_add_task_mapping(lcs_selector *s, const char *task, const char *image,
+                                  lcs_error *err);
+int lcs_selector_add_runtime_mapping(lcs_selector *s, const char *runtime, const char *image,
+                                     lcs_error *err);
+/* The image a task or runtime maps to (borrowed), or NULL. */
+const char *lcs_selector_image_for_task(const lcs_selector *s, const char *task);
+const char *lcs_selector_image_for_runtime(const lcs_selector *s, const char *runtime);
+/* Capabilities a known task type requires; false if the task is unknown. */
+bool lcs_task_required_capabilities(const char *task, lcs_capset *out);
+/* Sorted, NULL-terminated lists (caller frees with lcs_strv_free). */
+char **lcs_selector_task_types(const lcs_selector *s);
+char **lcs_selector_runtimes(const lcs_selector *s);
+void lcs_strv_free(char **v);
+
+/* ------------------------------------------------------------ JSON forms
+ * Everything above as JSON documents, for bindings (the Python package uses
+ * these) and for the CLI's --json output. Returned strings are freed with
+ * lcs_free; NULL on error. */
+
+char *lcs_manifest_json_normalize(const char *json, lcs_error *err);
+char *lcs_image_info_to_json(const lcs_image_info *i, lcs_error *err);
+char *lcs_image_list_to_json(const lcs_image_list *l, lcs_error *err);
+char *lcs_selection_to_json(const lcs_selection *sel, lcs_error *err);
+/* Selection config from JSON: {"default_image", "prefer_local",
+ * "prefer_task_images", "task_overrides": {task: image},
+ * "runtime_overrides": {...}, "restricted_patterns": [...],
+ * "full_access_patterns": [...]}; every key optional. */
+lcs_selector *lcs_selector_new_json(const lcs_registry *reg, const char *config_json,
+                                    lcs_error *err);
+/* The selector's effective configuration as JSON (same keys). */
+char *lcs_selector_config_json(const lcs_selector *s, lcs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LLMCORE_SANDBOX_H */

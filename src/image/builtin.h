@@ -1,0 +1,14 @@
+/*
+ * builtin.h - the builtin manifests' source text, generated at build time
+ * from container_images/<tier>/<name>/capabilities.json (tools/embed.c).
+ */
+#ifndef LCS_IMAGE_BUILTIN_H
+#define LCS_IMAGE_BUILTIN_H
+
+#include <stddef.h>
+
+extern const char *const lcs_builtin_sources[];
+extern const char *const lcs_builtin_paths[];
+extern const size_t lcs_builtin_source_count;
+
+#endif

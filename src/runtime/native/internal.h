@@ -1,0 +1,218 @@
+/*
+ * internal.h - plumbing shared by the files of the native runtime.
+ *
+ * Two kinds of code live here:
+ *   - host side (monitor): cgroups, user-namespace maps, seccomp compilation,
+ *     pasta, the poll loop. These use lcs_error and may allocate.
+ *   - child side (init and the command before execve): mounts, capabilities,
+ *     rlimits, loopback. The child is created by a raw clone of a possibly
+ *     multithreaded process, so this code never allocates and reports
+ *     failures as text into a fixed buffer (struct lcs_child_err) that init
+ *     writes to the status pipe for the monitor to show.
+ *
+ * Everything the child needs is computed by the monitor beforehand and put
+ * in struct lcs_plan, which the child sees in its copy of the address space.
+ */
+#ifndef LCS_RUNTIME_NATIVE_INTERNAL_H
+#define LCS_RUNTIME_NATIVE_INTERNAL_H
+
+#include <limits.h>
+#include <linux/filter.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/native/native.h"
+#include "util/error.h"
+
+/* Fixed descriptor numbers inside the child after it rearranged its fds. */
+enum {
+    LCS_FD_STDIN = 0,
+    LCS_FD_STDOUT = 1,
+    LCS_FD_STDERR = 2,
+    LCS_FD_SYNC = 3,   /* read end: the monitor writes one byte when maps/cgroups are ready */
+    LCS_FD_STATUS = 4, /* write end, close-on-exec: setup errors as text; EOF = command started */
+    LCS_FD_COUNT = 5
+};
+
+/* ------------------------------------------------------------ child errors */
+
+typedef struct lcs_child_err {
+    char msg[1024];
+} lcs_child_err;
+
+/* Format "what: strerror(errno)" into e (if errnum != 0) and return -1. */
+int lcs_child_fail(lcs_child_err *e, int errnum, const char *fmt, ...) LCS_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------- plan */
+
+typedef struct lcs_plan {
+    /* filesystem */
+    char rootfs[PATH_MAX];     /* lower layer */
+    char root[PATH_MAX];       /* merged mount point (host path, in the run dir) */
+    char upper[PATH_MAX];
+    char work[PATH_MAX];
+    char overlay_opts[3 * PATH_MAX + 128];
+    char tmp_opts[96];
+    char input_dir[PATH_MAX];  /* "" if none */
+    char output_dir[PATH_MAX];
+    int writable_root;
+    int network;
+    /* identity */
+    int rootless;              /* caller is not root: only its own ids are mapped */
+    uid_t uid;
+    gid_t gid;
+    /* command */
+    const char *const *argv;
+    const char *const *env;
+    const char *cwd;
+    /* limits */
+    uint64_t fsize;
+    uint64_t nofile;
+    /* seccomp: compiled by the monitor; NULL filter = none */
+    struct sock_fprog seccomp;
+} lcs_plan;
+
+/* ------------------------------------------------------------------ child */
+
+/* Entry point of the cloned child (pid 1 in the sandbox). Never returns. */
+_Noreturn void lcs_init_main(const lcs_plan *p);
+
+/* Build the sandbox's root, pivot into it. */
+int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e);
+/* Bring "lo" up in the current network namespace. */
+int lcs_net_loopback_up(lcs_child_err *e);
+/* Become the sandbox user with no privilege at all; then rlimits. Called in
+ * the command's process right before seccomp and execve. */
+int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e);
+/* Load the compiled seccomp program (last step before execve). */
+int lcs_seccomp_install(const lcs_plan *p, lcs_child_err *e);
+
+/* -------------------------------------------------------------- seccomp */
+
+typedef struct lcs_seccomp_info {
+    unsigned rules;           /* rules added */
+    unsigned unknown_names;   /* syscall names this libseccomp/arch does not know */
+    char default_action[32];
+} lcs_seccomp_info;
+
+/* Compile an OCI seccomp JSON profile into a BPF program (filter->filter is
+ * malloc'ed; free it). */
+int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_info *info,
+                        lcs_error *err);
+
+/* ---------------------------------------------------------------- userns */
+
+/* Write uid_map, gid_map (and setgroups) of the child pid. */
+int lcs_userns_write_maps(pid_t pid, const lcs_plan *p, lcs_error *err);
+/* Host uid/gid that an inside id maps to (for chown of prepared dirs). */
+uid_t lcs_userns_host_uid(const lcs_plan *p, uid_t inside);
+gid_t lcs_userns_host_gid(const lcs_plan *p, gid_t inside);
+
+/* ---------------------------------------------------------------- cgroups */
+
+enum { LCS_CG_NONE = 0, LCS_CG_V1 = 1, LCS_CG_V2 = 2 };
+
+typedef struct lcs_cgroup {
+    /* one directory per concern; "" when not used */
+    char mem[PATH_MAX];
+    char pids[PATH_MAX];
+    char cpu[PATH_MAX];
+    char acct[PATH_MAX];
+    char freezer[PATH_MAX];    /* v1 freezer (kill on v1-only hosts) */
+    char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
+    int mem_v, pids_v, cpu_v, acct_v, kill_v;
+    int v2_fd;                 /* O_PATH|O_DIRECTORY fd of v2 for CLONE_INTO_CGROUP, or -1 */
+    char why_missing[512];     /* what is unavailable and why (for messages) */
+} lcs_cgroup;
+
+typedef struct lcs_cg_limits {
+    uint64_t memory;
+    double cpus;
+    uint32_t pids;
+} lcs_cg_limits;
+
+typedef struct lcs_cg_stats {
+    int have_cpu, have_peak;
+    double cpu_s;
+    uint64_t peak;
+    uint64_t oom_kills;    /* processes killed by the OOM killer */
+    uint64_t mem_failcnt;  /* times the limit was hit (v1) */
+    uint64_t pids_max_hits;
+} lcs_cg_stats;
+
+/* Create the cgroups of one sandbox (name unique) and apply limits.
+ * Controllers that are missing leave their *_v at LCS_CG_NONE. */
+int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err);
+/* Move pid into every v1 directory (v2 is entered with CLONE_INTO_CGROUP,
+ * or here when clone3 could not do it). */
+int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, int v2_done, lcs_error *err);
+/* Kill every process of the sandbox. Best effort, bounded. */
+void lcs_cg_kill(lcs_cgroup *cg);
+void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st);
+/* Remove the directories (waits, bounded, for them to empty). */
+void lcs_cg_destroy(lcs_cgroup *cg);
+
+/* version-specific helpers (cgroup_v1.c, cgroup_v2.c) */
+int lcs_cg_v1_limits(lcs_cgroup *cg, const lcs_cg_limits *lim, lcs_error *err);
+void lcs_cg_v1_kill(const lcs_cgroup *cg);
+void lcs_cg_v1_stats(const lcs_cgroup *cg, lcs_cg_stats *st);
+int lcs_cg_v2_limits(lcs_cgroup *cg, const lcs_cg_limits *lim, lcs_error *err);
+void lcs_cg_v2_kill(const lcs_cgroup *cg);
+void lcs_cg_v2_stats(const lcs_cgroup *cg, lcs_cg_stats *st);
+
+/* small file helpers (cgroup.c) */
+int lcs_write_file(const char *dir, const char *name, const char *val);
+int lcs_read_file(const char *dir, const char *name, char *buf, size_t len);
+/* Value of "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
+int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t *out);
+
+/* ------------------------------------------------------------------- net */
+
+typedef struct lcs_pasta {
+    pid_t pid;
+    char pidfile[PATH_MAX];
+} lcs_pasta;
+
+/* Attach pasta to the network namespace of pid (waits until it is
+ * configured, bounded). */
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err);
+void lcs_net_pasta_stop(lcs_pasta *ps);
+
+/* --------------------------------------------------------------- monitor */
+
+typedef struct lcs_monitor_io {
+    int pidfd;                 /* init */
+    pid_t pid;
+    int out_fd, err_fd, status_fd, stdin_fd; /* -1 when closed */
+    const char *stdin_data;
+    size_t stdin_len;
+    uint64_t limit;            /* per-stream output cap */
+    double timeout_s;
+    double setup_timeout_s;
+    lcs_cgroup *cg;
+} lcs_monitor_io;
+
+typedef struct lcs_monitor_out {
+    int started;               /* status pipe reached EOF without an error */
+    char setup_error[1024];    /* text sent by the child during setup */
+    int timed_out, output_exceeded, setup_timed_out;
+    int wait_status;           /* of init (= of the command) */
+    int reaped;
+    double wall_s;
+    double rusage_cpu_s;
+    uint64_t rusage_maxrss;
+} lcs_monitor_out;
+
+/* Pump stdin/stdout/stderr until init exits and the pipes drain; enforce
+ * the timeout and the output cap by killing the whole sandbox. */
+int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *mo,
+                    lcs_error *err);
+
+/* ---------------------------------------------------------------- rundir */
+
+/* Remove a directory tree without following symlinks (bounded depth). */
+int lcs_rm_tree(const char *path);
+
+double lcs_now(void);
+
+#endif

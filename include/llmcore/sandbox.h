@@ -379,6 +379,9 @@ char *lcs_selection_to_json(const lcs_selection *sel, lcs_error *err);
  * "full_access_patterns": [...]}; every key optional. */
 lcs_selector *lcs_selector_new_json(const lcs_registry *reg, const char *config_json,
                                     lcs_error *err);
+/* The builtin selection tables: {"task_capabilities": {task: [caps]},
+ * "task_images": {task: image}, "runtime_images": {runtime: image}}. */
+char *lcs_selection_tables_json(lcs_error *err);
 /* The selector's effective configuration as JSON (same keys). */
 char *lcs_selector_config_json(const lcs_selector *s, lcs_error *err);
 

@@ -669,7 +669,7 @@ static lcs_manifest *parse_text(const char *text, size_t len, const char *source
                                 lcs_error *err)
 {
     json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) {
         lcs_fail(err, LCS_E_PARSE, "manifest %s: JSON syntax error at line %d, column %d: %s",
                  source, je.line, je.column, je.text);

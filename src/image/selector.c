@@ -866,3 +866,22 @@ char *lcs_selector_config_json(const lcs_selector *s, lcs_error *err)
         lcs_fail_nomem(err);
     return out;
 }
+
+char *lcs_selection_tables_json(lcs_error *err)
+{
+    json_t *o = json_object(), *tc = json_object(), *ti = json_object(), *ri = json_object();
+    for (size_t i = 0; tc && i < N(task_caps); i++)
+        json_object_set_new(tc, task_caps[i].task, lcs_capset_to_jansson(task_caps[i].caps));
+    for (size_t i = 0; ti && i < N(task_images); i++)
+        json_object_set_new(ti, task_images[i].key, json_string(task_images[i].image));
+    for (size_t i = 0; ri && i < N(runtime_images); i++)
+        json_object_set_new(ri, runtime_images[i].key, json_string(runtime_images[i].image));
+    json_object_set_new(o, "task_capabilities", tc);
+    json_object_set_new(o, "task_images", ti);
+    json_object_set_new(o, "runtime_images", ri);
+    char *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    json_decref(o);
+    if (!out)
+        lcs_fail_nomem(err);
+    return out;
+}

@@ -1,0 +1,613 @@
+/*
+ * main.c - the llmcore-sandbox command: a thin shell over the library.
+ *
+ * Exit codes (documented in the README and in `--help`):
+ *   0  success
+ *   1  failure (I/O, internal error, or a run that did not succeed)
+ *   2  usage error (unknown command or option, missing argument)
+ *   3  not found (image, file)
+ *   4  invalid input (malformed or invalid manifest, bad reference)
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llmcore/sandbox.h"
+
+enum { EXIT_OKAY = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INVALID = 4 };
+
+typedef struct globals {
+    const char *store;
+    bool json;
+} globals;
+
+static int exit_for(const lcs_error *e)
+{
+    switch (e->code) {
+    case LCS_E_NOT_FOUND: return EXIT_NOTFOUND;
+    case LCS_E_INVALID:
+    case LCS_E_PARSE:
+    case LCS_E_VALIDATION: return EXIT_INVALID;
+    default: return EXIT_FAIL;
+    }
+}
+
+static int report(const lcs_error *e)
+{
+    fprintf(stderr, "llmcore-sandbox: %s\n", e->message);
+    return exit_for(e);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "llmcore-sandbox%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'llmcore-sandbox %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+    return EXIT_USAGE;
+}
+
+static const char main_help[] =
+    "Usage: llmcore-sandbox [--store DIR] COMMAND [OPTIONS]\n"
+    "\n"
+    "Secure, disposable sandboxes for AI agents: images, selection, manifests.\n"
+    "\n"
+    "Commands:\n"
+    "  images                 list known images (builtin and in the image store)\n"
+    "  images inspect NAME    show one image's manifest and status\n"
+    "  select                 choose an image for a task, runtime or capabilities\n"
+    "  manifest validate F... check capability manifests\n"
+    "  manifest show F        print a manifest normalised to the shipped schema\n"
+    "  version                print the version\n"
+    "\n"
+    "Global options:\n"
+    "  --store DIR   image store directory (default: $LLMCORE_SANDBOX_STORE, else\n"
+    "                /var/lib/llmcore-sandbox for root, ~/.local/share/llmcore-sandbox)\n"
+    "  -h, --help    show help (also after any command)\n"
+    "\n"
+    "Every command accepts --json for machine-readable output.\n"
+    "\n"
+    "Exit codes: 0 success, 1 failure, 2 usage error, 3 not found, 4 invalid input.\n";
+
+static const char images_help[] =
+    "Usage: llmcore-sandbox images [--tier T] [--capability C]... [--available] [--json]\n"
+    "       llmcore-sandbox images inspect NAME[:TAG] [--json]\n"
+    "\n"
+    "List the images the registry knows: the builtin manifests and the images\n"
+    "found in the image store. LOCAL says whether the image's root filesystem is\n"
+    "in the store (i.e. it has been built or pulled).\n"
+    "\n"
+    "Options:\n"
+    "  --tier T          only base, specialized or task images\n"
+    "  --capability C    only images with capability C (repeatable)\n"
+    "  --available       only images available locally\n"
+    "  --json            print a JSON array\n";
+
+static const char inspect_help[] =
+    "Usage: llmcore-sandbox images inspect NAME[:TAG] [--json]\n"
+    "\n"
+    "Show one image. A tag must match exactly; a bare name means the newest version.\n"
+    "Exit code 3 when the image is unknown (the message lists the known images).\n";
+
+static const char select_help[] =
+    "Usage: llmcore-sandbox select --task T [--runtime R] [--capability C]... [--json]\n"
+    "       llmcore-sandbox select --runtime R [--json]\n"
+    "       llmcore-sandbox select --capability C [--capability C]... [--json]\n"
+    "\n"
+    "Choose the image for a task type, a runtime or a set of capabilities, and\n"
+    "the access mode it runs with. Rules: docs/selection.md.\n"
+    "\n"
+    "Options:\n"
+    "  --task T          task type (e.g. research, python_dev, file_processing)\n"
+    "  --runtime R       runtime (python, node, bash, ...)\n"
+    "  --capability C    a capability the image must have (repeatable)\n"
+    "  --map TASK=IMAGE  add a task mapping before selecting (repeatable)\n"
+    "  --list-tasks      print the known task types and exit\n"
+    "  --list-runtimes   print the known runtimes and exit\n"
+    "  --json            print the selection as JSON\n";
+
+static const char manifest_help[] =
+    "Usage: llmcore-sandbox manifest validate FILE... [--json]\n"
+    "       llmcore-sandbox manifest show FILE\n"
+    "\n"
+    "validate: parse and check each file; print every problem found. Both the\n"
+    "shipped schema and the upstream Python schema are accepted.\n"
+    "Exit code 0 if all are valid, 3 if a file is missing, 4 if any is invalid.\n"
+    "show: print the manifest normalised to the shipped schema.\n";
+
+static bool want_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+static lcs_registry *open_registry(const globals *g, lcs_error *err)
+{
+    lcs_registry_options o;
+    lcs_registry_options_init(&o);
+    o.store_dir = g->store;
+    lcs_registry *r = lcs_registry_new(&o, err);
+    if (r && !g->json)
+        for (size_t i = 0; i < lcs_registry_warning_count(r); i++)
+            fprintf(stderr, "llmcore-sandbox: warning: %s\n", lcs_registry_warning(r, i));
+    return r;
+}
+
+static int parse_caps(const char *arg, lcs_capset *caps, const char *cmd)
+{
+    /* Accept "python,git" as well as repeated options. */
+    char *copy = strdup(arg);
+    if (!copy)
+        return EXIT_FAIL;
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        lcs_capability c;
+        if (lcs_capability_parse(tok, &c) != 0) {
+            fprintf(stderr, "llmcore-sandbox %s: unknown capability '%s' (known:", cmd, tok);
+            for (int i = 0; i < LCS_CAP_COUNT; i++)
+                fprintf(stderr, " %s", lcs_capability_name((lcs_capability)i));
+            fprintf(stderr, ")\n");
+            rc = EXIT_INVALID;
+            break;
+        }
+        *caps |= LCS_CAPSET(c);
+    }
+    free(copy);
+    return rc;
+}
+
+static void print_limits(const lcs_resource_limits *l, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu MiB / %g cpu / %us / %u pids", (unsigned long long)l->memory_mb,
+             l->cpu_cores, l->timeout_seconds, l->max_processes);
+}
+
+static int cmd_inspect(const globals *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(inspect_help, stdout);
+        return EXIT_OKAY;
+    }
+    bool json = g->json;
+    const char *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-')
+            return usage_error("images inspect", "unknown option '%s'", argv[i]);
+        else if (name)
+            return usage_error("images inspect", "unexpected argument '%s'", argv[i]);
+        else
+            name = argv[i];
+    }
+    if (!name)
+        return usage_error("images inspect", "%s", "missing image name");
+    globals g2 = *g;
+    g2.json = json;
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_registry *r = open_registry(&g2, &err);
+    if (!r)
+        return report(&err);
+    lcs_image_info info;
+    int rc = EXIT_OKAY;
+    if (lcs_registry_get(r, name, &info, &err) != 0) {
+        rc = report(&err);
+        goto out;
+    }
+    if (json) {
+        char *s = lcs_image_info_to_json(&info, &err);
+        if (!s)
+            rc = report(&err);
+        else {
+            puts(s);
+            lcs_free(s);
+        }
+    } else {
+        const lcs_manifest *m = info.manifest;
+        char lim[128];
+        print_limits(&m->limits, lim, sizeof lim);
+        char *caps = lcs_capset_format(m->capabilities);
+        printf("Image:        %s\n", info.ref);
+        printf("Description:  %s\n", m->description);
+        printf("Tier:         %s\n", lcs_tier_name(m->tier));
+        printf("Parent:       %s\n", m->parent_image ? m->parent_image : "(none)");
+        printf("Capabilities: %s\n", caps ? caps : "");
+        printf("Tools:       ");
+        for (size_t i = 0; i < m->n_tools; i++)
+            printf(" %s", m->tools[i]);
+        printf("\nAccess mode:  %s\n", lcs_access_mode_name(m->default_access_mode));
+        printf("Limits:       %s\n", lim);
+        printf("User:         %s\n", m->user);
+        printf("Workdir:      %s\n", m->working_directory);
+        printf("Environment: ");
+        for (size_t i = 0; i < m->n_environment; i++)
+            printf(" %s=%s", m->environment[i].name, m->environment[i].value);
+        printf("\nSource:       %s%s\n", info.source, info.builtin ? " (compiled in)" : "");
+        printf("Local:        %s\n", info.available_locally ? info.rootfs : "no (not built)");
+        lcs_free(caps);
+    }
+    lcs_image_info_clear(&info);
+out:
+    lcs_registry_free(r);
+    return rc;
+}
+
+static int cmd_images(const globals *g, int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "inspect") == 0)
+        return cmd_inspect(g, argc - 1, argv + 1);
+    if (want_help(argc, argv)) {
+        fputs(images_help, stdout);
+        return EXIT_OKAY;
+    }
+    lcs_image_filter f = {.tier = -1};
+    bool json = g->json;
+    static const struct option opts[] = {{"tier", required_argument, 0, 't'},
+                                         {"capability", required_argument, 0, 'c'},
+                                         {"available", no_argument, 0, 'a'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (o) {
+        case 't': {
+            lcs_tier t;
+            if (lcs_tier_parse(optarg, &t) != 0) {
+                fprintf(stderr, "llmcore-sandbox images: unknown tier '%s' (base, specialized, "
+                                "task)\n",
+                        optarg);
+                return EXIT_INVALID;
+            }
+            f.tier = (int)t;
+            break;
+        }
+        case 'c': {
+            int rc = parse_caps(optarg, &f.capabilities, "images");
+            if (rc)
+                return rc;
+            break;
+        }
+        case 'a': f.available_only = true; break;
+        case 'j': json = true; break;
+        default: return usage_error("images", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("images", "unexpected argument '%s'", argv[optind]);
+    globals g2 = *g;
+    g2.json = json;
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_registry *r = open_registry(&g2, &err);
+    if (!r)
+        return report(&err);
+    lcs_image_list l;
+    int rc = EXIT_OKAY;
+    if (lcs_registry_list(r, &f, &l, &err) != 0) {
+        rc = report(&err);
+        goto out;
+    }
+    if (json) {
+        char *s = lcs_image_list_to_json(&l, &err);
+        if (!s)
+            rc = report(&err);
+        else {
+            puts(s);
+            lcs_free(s);
+        }
+    } else {
+        printf("%-34s %-12s %-11s %9s %5s %8s %5s  %s\n", "IMAGE", "TIER", "ACCESS", "MEMORY",
+               "CPUS", "TIMEOUT", "PIDS", "LOCAL");
+        for (size_t i = 0; i < l.count; i++) {
+            const lcs_manifest *m = l.items[i].manifest;
+            char mem[32];
+            snprintf(mem, sizeof mem, "%lluMiB", (unsigned long long)m->limits.memory_mb);
+            char tmo[32];
+            snprintf(tmo, sizeof tmo, "%us", m->limits.timeout_seconds);
+            printf("%-34s %-12s %-11s %9s %5g %8s %5u  %s\n", l.items[i].ref,
+                   lcs_tier_name(m->tier), lcs_access_mode_name(m->default_access_mode), mem,
+                   m->limits.cpu_cores, tmo, m->limits.max_processes,
+                   l.items[i].available_locally ? "yes" : "no");
+        }
+        if (l.count == 0)
+            printf("(no image matches)\n");
+    }
+    lcs_image_list_clear(&l);
+out:
+    lcs_registry_free(r);
+    return rc;
+}
+
+static int print_strv(char **v, bool json)
+{
+    if (!v)
+        return EXIT_FAIL;
+    if (json) {
+        printf("[");
+        for (size_t i = 0; v[i]; i++)
+            printf("%s\"%s\"", i ? "," : "", v[i]); /* keys are [a-z0-9_.-] */
+        printf("]\n");
+    } else
+        for (size_t i = 0; v[i]; i++)
+            puts(v[i]);
+    lcs_strv_free(v);
+    return EXIT_OKAY;
+}
+
+static int cmd_select(const globals *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(select_help, stdout);
+        return EXIT_OKAY;
+    }
+    const char *task = NULL, *runtime = NULL;
+    lcs_capset caps = 0;
+    bool json = g->json, list_tasks = false, list_runtimes = false;
+    const char *maps[64];
+    size_t n_maps = 0;
+    static const struct option opts[] = {{"task", required_argument, 0, 't'},
+                                         {"runtime", required_argument, 0, 'r'},
+                                         {"capability", required_argument, 0, 'c'},
+                                         {"map", required_argument, 0, 'm'},
+                                         {"list-tasks", no_argument, 0, 'T'},
+                                         {"list-runtimes", no_argument, 0, 'R'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (o) {
+        case 't': task = optarg; break;
+        case 'r': runtime = optarg; break;
+        case 'c': {
+            int rc = parse_caps(optarg, &caps, "select");
+            if (rc)
+                return rc;
+            break;
+        }
+        case 'm':
+            if (n_maps == sizeof maps / sizeof maps[0])
+                return usage_error("select", "%s", "too many --map options");
+            if (!strchr(optarg, '='))
+                return usage_error("select", "--map needs TASK=IMAGE, got '%s'", optarg);
+            maps[n_maps++] = optarg;
+            break;
+        case 'T': list_tasks = true; break;
+        case 'R': list_runtimes = true; break;
+        case 'j': json = true; break;
+        default: return usage_error("select", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("select", "unexpected argument '%s'", argv[optind]);
+    if (!task && !runtime && !caps && !list_tasks && !list_runtimes)
+        return usage_error("select", "%s", "give --task, --runtime or --capability");
+    globals g2 = *g;
+    g2.json = json;
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_registry *r = open_registry(&g2, &err);
+    if (!r)
+        return report(&err);
+    lcs_selector *s = lcs_selector_new(r, NULL, &err);
+    int rc = EXIT_OKAY;
+    if (!s) {
+        rc = report(&err);
+        goto out;
+    }
+    for (size_t i = 0; i < n_maps; i++) {
+        char *k = strdup(maps[i]);
+        if (!k) {
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        char *eq = strchr(k, '=');
+        *eq = '\0';
+        int bad = lcs_selector_add_task_mapping(s, k, eq + 1, &err);
+        free(k);
+        if (bad) {
+            rc = report(&err);
+            goto out;
+        }
+    }
+    if (list_tasks || list_runtimes) {
+        rc = print_strv(list_tasks ? lcs_selector_task_types(s) : lcs_selector_runtimes(s), json);
+        goto out;
+    }
+    lcs_selection sel;
+    int bad;
+    if (task)
+        bad = lcs_select_for_task(s, task, runtime, caps, &sel, &err);
+    else if (runtime && !caps)
+        bad = lcs_select_for_runtime(s, runtime, &sel, &err);
+    else if (runtime)
+        bad = lcs_select_for_task(s, "custom", runtime, caps, &sel, &err);
+    else
+        bad = lcs_select_for_capabilities(s, caps, &sel, &err);
+    if (bad) {
+        rc = report(&err);
+        goto out;
+    }
+    if (json) {
+        char *js = lcs_selection_to_json(&sel, &err);
+        if (!js)
+            rc = report(&err);
+        else {
+            puts(js);
+            lcs_free(js);
+        }
+    } else {
+        char *req = lcs_capset_format(sel.required);
+        printf("Image:        %s\n", sel.image);
+        printf("Reason:       %s\n", sel.reason);
+        printf("Access mode:  %s\n", lcs_access_mode_name(sel.access_mode));
+        printf("Requires:     %s\n", req && *req ? req : "(nothing specific)");
+        printf("Alternatives:");
+        for (size_t i = 0; i < sel.n_alternatives; i++)
+            printf(" %s", sel.alternatives[i]);
+        printf("%s\n", sel.n_alternatives ? "" : " (none)");
+        if (sel.manifest) {
+            char lim[128];
+            print_limits(&sel.manifest->limits, lim, sizeof lim);
+            printf("Limits:       %s\n", lim);
+        } else
+            printf("Manifest:     (image not in the registry; access mode from name patterns)\n");
+        lcs_free(req);
+    }
+    lcs_selection_clear(&sel);
+out:
+    lcs_selector_free(s);
+    lcs_registry_free(r);
+    return rc;
+}
+
+static int cmd_manifest(const globals *g, int argc, char **argv)
+{
+    if (argc < 2 || want_help(argc, argv)) {
+        fputs(manifest_help, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OKAY;
+    }
+    const char *sub = argv[1];
+    bool json = g->json;
+    const char *files[256];
+    size_t n = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return usage_error("manifest", "unknown option '%s'", argv[i]);
+        else if (n == sizeof files / sizeof files[0])
+            return usage_error("manifest", "%s", "too many files");
+        else
+            files[n++] = argv[i];
+    }
+    if (strcmp(sub, "show") == 0) {
+        if (n != 1)
+            return usage_error("manifest show", "%s", "give exactly one FILE");
+        lcs_error err;
+        lcs_error_clear(&err);
+        lcs_manifest *m = lcs_manifest_load_file(files[0], &err);
+        if (!m)
+            return report(&err);
+        char *s = lcs_manifest_to_json(m, &err);
+        lcs_manifest_free(m);
+        if (!s)
+            return report(&err);
+        fputs(s, stdout);
+        lcs_free(s);
+        return EXIT_OKAY;
+    }
+    if (strcmp(sub, "validate") != 0)
+        return usage_error("manifest", "unknown subcommand '%s' (validate, show)", sub);
+    if (n == 0)
+        return usage_error("manifest validate", "%s", "give at least one FILE");
+    int worst = EXIT_OKAY;
+    if (json)
+        printf("[");
+    for (size_t i = 0; i < n; i++) {
+        lcs_error err;
+        lcs_error_clear(&err);
+        lcs_manifest *m = lcs_manifest_load_file(files[i], &err);
+        int rc = m ? EXIT_OKAY : exit_for(&err);
+        if (rc != EXIT_OKAY && worst == EXIT_OKAY)
+            worst = rc; /* the first failure decides the exit code */
+        if (json) {
+            /* The library has no JSON form for errors; escape by hand. */
+            printf("%s{\"file\":", i ? "," : "");
+            putchar('"');
+            for (const char *p = files[i]; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                    printf("\\%c", *p);
+                else if ((unsigned char)*p < 0x20)
+                    printf("\\u%04x", (unsigned char)*p);
+                else
+                    putchar(*p);
+            }
+            printf("\",\"valid\":%s", m ? "true" : "false");
+            if (m) {
+                char *full = lcs_manifest_full_name(m);
+                printf(",\"image\":\"%s\"", full ? full : "");
+                lcs_free(full);
+            } else {
+                printf(",\"error\":\"%s\",\"line\":%d,\"column\":%d,\"message\":\"",
+                       lcs_status_name(err.code), err.line, err.column);
+                for (const char *p = err.message; *p; p++) {
+                    if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p);
+                    else if (*p == '\n')
+                        printf("\\n");
+                    else if ((unsigned char)*p < 0x20)
+                        printf("\\u%04x", (unsigned char)*p);
+                    else
+                        putchar(*p);
+                }
+                printf("\"");
+            }
+            printf("}");
+        } else if (m) {
+            char *full = lcs_manifest_full_name(m);
+            printf("%s: valid (%s)\n", files[i], full ? full : "?");
+            lcs_free(full);
+        } else
+            printf("%s: %s\n", files[i], err.message);
+        lcs_manifest_free(m);
+    }
+    if (json)
+        printf("]\n");
+    return worst;
+}
+
+int main(int argc, char **argv)
+{
+    globals g = {0};
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--store") == 0) {
+            if (i + 1 >= argc)
+                return usage_error(NULL, "%s", "--store needs a directory");
+            g.store = argv[++i];
+        } else if (strncmp(argv[i], "--store=", 8) == 0)
+            g.store = argv[i] + 8;
+        else if (strcmp(argv[i], "--json") == 0)
+            g.json = true;
+        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(main_help, stdout);
+            return EXIT_OKAY;
+        } else if (argv[i][0] == '-')
+            return usage_error(NULL, "unknown option '%s'", argv[i]);
+        else
+            break;
+    }
+    if (i >= argc) {
+        fputs(main_help, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    if (strcmp(cmd, "images") == 0)
+        return cmd_images(&g, sub_argc, sub_argv);
+    if (strcmp(cmd, "select") == 0)
+        return cmd_select(&g, sub_argc, sub_argv);
+    if (strcmp(cmd, "manifest") == 0)
+        return cmd_manifest(&g, sub_argc, sub_argv);
+    if (strcmp(cmd, "version") == 0) {
+        printf("llmcore-sandbox %s\n", lcs_version());
+        return EXIT_OKAY;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        fputs(main_help, stdout);
+        return EXIT_OKAY;
+    }
+    return usage_error(NULL, "unknown command '%s'", cmd);
+}

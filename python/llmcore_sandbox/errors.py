@@ -1,0 +1,140 @@
+"""Exceptions, and the one place where a C ``lcs_error`` becomes one.
+
+Hierarchy::
+
+    SandboxError                      every error reported by the C library
+    +-- ManifestError
+    |   +-- ManifestNotFoundError     LCS_E_NOT_FOUND for a manifest
+    |   +-- ManifestParseError        LCS_E_PARSE (.line, .column)
+    |   +-- ManifestValidationError   LCS_E_VALIDATION (.problems)
+    +-- ImageRegistryError
+    |   +-- ImageNotFoundError        LCS_E_NOT_FOUND for an image (.image, .available)
+    |   +-- ImageExistsError          LCS_E_EXISTS (e.g. registering over a builtin)
+    +-- ImageSelectionError           selector failures
+
+Every instance carries ``code`` (the lcs_status number), ``status`` (its name,
+e.g. "not_found"), ``sys_errno`` and ``message``.  Out of memory is raised as
+:class:`MemoryError`.
+"""
+
+from . import _lib
+
+__all__ = [
+    "SandboxError", "ManifestError", "ManifestNotFoundError", "ManifestParseError",
+    "ManifestValidationError", "ImageRegistryError", "ImageNotFoundError",
+    "ImageExistsError", "ImageSelectionError", "raise_error",
+]
+
+
+class SandboxError(Exception):
+    """Base of the errors raised by llmcore_sandbox."""
+
+    def __init__(self, message="", code=_lib.E_INTERNAL, sys_errno=0):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = _lib.status_name(code)
+        self.sys_errno = sys_errno
+
+
+class ManifestError(SandboxError):
+    """A manifest could not be loaded, parsed, validated or saved."""
+
+
+class ManifestNotFoundError(ManifestError):
+    """The manifest (file or builtin) does not exist."""
+
+    def __init__(self, message="", code=_lib.E_NOT_FOUND, sys_errno=0):
+        super().__init__(message, code, sys_errno)
+
+
+class ManifestParseError(ManifestError):
+    """The manifest is not valid JSON; ``line`` and ``column`` locate the error."""
+
+    def __init__(self, message="", line=0, column=0, code=_lib.E_PARSE, sys_errno=0):
+        super().__init__(message, code, sys_errno)
+        self.line = line
+        self.column = column
+
+
+def problems_of(message):
+    """The problem lines of a C validation message.
+
+    The library formats them as ``"<what>: N problems:\\n  - a\\n  - b"``.
+    """
+    out = []
+    for line in message.split("\n")[1:]:
+        if line.startswith("  - "):
+            out.append(line[4:])
+        elif out:  # a problem whose text itself contained a newline
+            out[-1] += "\n" + line
+    return out
+
+
+class ManifestValidationError(ManifestError):
+    """Well-formed manifest that breaks the rules; ``problems`` lists every one."""
+
+    def __init__(self, message="", problems=None, code=_lib.E_VALIDATION, sys_errno=0):
+        super().__init__(message, code, sys_errno)
+        self.problems = list(problems) if problems is not None else problems_of(message)
+
+
+class ImageRegistryError(SandboxError):
+    """A registry operation failed."""
+
+
+class ImageNotFoundError(ImageRegistryError):
+    """No image matches the reference; ``available`` lists the known ones."""
+
+    def __init__(self, image, available=None, message=None, code=_lib.E_NOT_FOUND, sys_errno=0):
+        self.image = image
+        self.available = list(available) if available is not None else []
+        if message is None:
+            message = "Image not found: %s" % image
+            if self.available:
+                message += ". Available: %s" % ", ".join(self.available)
+        super().__init__(message, code, sys_errno)
+
+
+class ImageExistsError(ImageRegistryError):
+    """Refusing to overwrite an image (builtin images are immutable)."""
+
+
+class ImageSelectionError(SandboxError):
+    """A selection or selector configuration failed."""
+
+
+_DOMAIN_BASE = {
+    "manifest": ManifestError,
+    "registry": ImageRegistryError,
+    "selector": ImageSelectionError,
+}
+
+
+def make_error(err, domain, image=None, available=None):
+    """The exception for a filled ``lcs_error`` in a domain
+    ("manifest", "registry" or "selector")."""
+    code = err.code
+    message = err.message.decode("utf-8", "replace")
+    if code == _lib.E_NOMEM:
+        return MemoryError(message or "out of memory")
+    if code == _lib.E_PARSE:
+        return ManifestParseError(message, err.line, err.column, code, err.sys_errno)
+    if code == _lib.E_VALIDATION:
+        return ManifestValidationError(message, None, code, err.sys_errno)
+    if code == _lib.E_NOT_FOUND:
+        if domain == "manifest":
+            return ManifestNotFoundError(message, code, err.sys_errno)
+        return ImageNotFoundError(image, available() if callable(available) else available,
+                                  message, code, err.sys_errno)
+    if code == _lib.E_EXISTS and domain == "registry":
+        return ImageExistsError(message, code, err.sys_errno)
+    if code == _lib.OK:  # a failure without details: a library bug
+        message = message or "the C library reported a failure without an error"
+        code = _lib.E_INTERNAL
+    return _DOMAIN_BASE[domain](message, code, err.sys_errno)
+
+
+def raise_error(err, domain, image=None, available=None):
+    """Raise the exception for ``err`` (see :func:`make_error`)."""
+    raise make_error(err, domain, image, available)

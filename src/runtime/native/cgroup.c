@@ -1,0 +1,338 @@
+/*
+ * cgroup.c - host side: find, create, fill, kill and remove the cgroups of
+ * one sandbox, on cgroup v1, v2 or a hybrid of both.
+ *
+ * Each concern (memory, pids, cpu quota, cpu accounting, kill) is placed in
+ * v2 when our cgroup2 directory offers it, else in the v1 hierarchy that has
+ * the controller, else nowhere (the caller then fails closed or records a
+ * downgrade). Sandbox cgroups are created as children of the cgroup the
+ * calling process already sits in, never at a hierarchy's root on its own
+ * account: this respects whatever delegation the caller runs under.
+ *
+ * Version-specific file names live in cgroup_v1.c and cgroup_v2.c.
+ */
+#include "runtime/native/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int lcs_write_file(const char *dir, const char *name, const char *val)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(val);
+    ssize_t n = write(fd, val, len);
+    int saved = errno;
+    close(fd);
+    if (n != (ssize_t)len) {
+        errno = n < 0 ? saved : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int lcs_read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        errno = saved;
+        return -1;
+    }
+    buf[n] = 0;
+    return 0;
+}
+
+int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t *out)
+{
+    char buf[4096];
+    if (lcs_read_file(dir, name, buf, sizeof buf) < 0)
+        return -1;
+    size_t kl = strlen(key);
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (!strncmp(line, key, kl) && line[kl] == ' ') {
+            *out = strtoull(line + kl + 1, NULL, 10);
+            return 0;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+/* ------------------------------------------------------------ discovery */
+
+typedef struct cg_where {
+    char v2[PATH_MAX];      /* our cgroup2 directory, "" if none */
+    char v1[5][PATH_MAX];   /* memory pids cpu cpuacct freezer */
+} cg_where;
+
+static const char *const v1_names[5] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
+
+static int has_token(const char *list, const char *tok)
+{
+    size_t tl = strlen(tok);
+    for (const char *p = list; p && *p;) {
+        const char *c = strchr(p, ',');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l == tl && !strncmp(p, tok, tl))
+            return 1;
+        p = c ? c + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Join mount point, and our path relative to the mount's root. */
+static void join_path(char *out, const char *mnt, const char *mroot, const char *path)
+{
+    size_t rl = strlen(mroot);
+    if (strcmp(mroot, "/") && !strncmp(path, mroot, rl))
+        path += rl;
+    if (!strcmp(path, "/"))
+        path = "";
+    snprintf(out, PATH_MAX, "%s%s", mnt, path);
+}
+
+static void discover(cg_where *w)
+{
+    memset(w, 0, sizeof *w);
+    char v2mnt[PATH_MAX] = "", v2root[PATH_MAX] = "";
+    char v1mnt[5][PATH_MAX], v1root[5][PATH_MAX];
+    memset(v1mnt, 0, sizeof v1mnt);
+    memset(v1root, 0, sizeof v1root);
+    char *line = NULL;
+    size_t cap = 0;
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    while (f && getline(&line, &cap, f) > 0) {
+        char root[PATH_MAX], mnt[PATH_MAX], fstype[64], superopts[1024];
+        char *dash = strstr(line, " - ");
+        if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+            sscanf(dash + 3, "%63s %*s %1023s", fstype, superopts) != 2)
+            continue;
+        if (!strcmp(fstype, "cgroup2") && !v2mnt[0]) {
+            strcpy(v2mnt, mnt);
+            strcpy(v2root, root);
+        } else if (!strcmp(fstype, "cgroup")) {
+            for (int i = 0; i < 5; i++)
+                if (!v1mnt[i][0] && has_token(superopts, v1_names[i])) {
+                    strcpy(v1mnt[i], mnt);
+                    strcpy(v1root[i], root);
+                }
+        }
+    }
+    if (f)
+        fclose(f);
+    f = fopen("/proc/self/cgroup", "re");
+    while (f && getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        const char *ctrls = c1 + 1, *path = c2 + 1;
+        if (!strcmp(line, "0") && !*ctrls) {
+            if (v2mnt[0])
+                join_path(w->v2, v2mnt, v2root, path);
+            continue;
+        }
+        for (int i = 0; i < 5; i++)
+            if (v1mnt[i][0] && has_token(ctrls, v1_names[i]))
+                join_path(w->v1[i], v1mnt[i], v1root[i], path);
+    }
+    if (f)
+        fclose(f);
+    free(line);
+}
+
+/* Make ctrl available to children of dir (v2). */
+static int v2_enable(const char *dir, const char *ctrl)
+{
+    char buf[512];
+    if (lcs_read_file(dir, "cgroup.controllers", buf, sizeof buf) < 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = 0;
+    for (char *t = buf; t;) {
+        char *sp = strchr(t, ' ');
+        if (sp)
+            *sp = 0;
+        if (!strcmp(t, ctrl)) {
+            char sub[512], plus[64];
+            if (lcs_read_file(dir, "cgroup.subtree_control", sub, sizeof sub) == 0) {
+                sub[strcspn(sub, "\n")] = 0;
+                for (char *s = sub; s;) {
+                    char *sp2 = strchr(s, ' ');
+                    if (sp2)
+                        *sp2 = 0;
+                    if (!strcmp(s, ctrl))
+                        return 0;
+                    s = sp2 ? sp2 + 1 : NULL;
+                }
+            }
+            snprintf(plus, sizeof plus, "+%s", ctrl);
+            return lcs_write_file(dir, "cgroup.subtree_control", plus);
+        }
+        t = sp ? sp + 1 : NULL;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+static void note_missing(lcs_cgroup *cg, const char *what)
+{
+    size_t n = strlen(cg->why_missing);
+    snprintf(cg->why_missing + n, sizeof cg->why_missing - n, "%s%s", n ? "; " : "", what);
+}
+
+static int make_dir(char *out, const char *parent, const char *name, lcs_error *err)
+{
+    snprintf(out, PATH_MAX, "%s/%s", parent, name);
+    if (mkdir(out, 0755) < 0 && errno != EEXIST) {
+        int saved = errno;
+        out[0] = 0;
+        errno = saved;
+        return lcs_fail_errno(err, "create cgroup %s/%s (is the cgroup delegated to you?)",
+                              parent, name);
+    }
+    return 0;
+}
+
+int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err)
+{
+    memset(cg, 0, sizeof *cg);
+    cg->v2_fd = -1;
+    cg_where w;
+    discover(&w);
+    static const char *const v2c[3] = {"memory", "pids", "cpu"};
+    int in_v2[3] = {0, 0, 0};
+    if (w.v2[0] && access(w.v2, W_OK) == 0) {
+        for (int i = 0; i < 3; i++)
+            in_v2[i] = v2_enable(w.v2, v2c[i]) == 0;
+        if (make_dir(cg->v2, w.v2, name, err) < 0)
+            return -1;
+        cg->acct_v = LCS_CG_V2; /* cpu.stat usage_usec exists without the cpu controller */
+        if (access(cg->v2, F_OK) == 0) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof p, "%s/cgroup.kill", cg->v2);
+            if (access(p, F_OK) == 0)
+                cg->kill_v = LCS_CG_V2;
+        }
+        cg->mem_v = in_v2[0] ? LCS_CG_V2 : 0;
+        cg->pids_v = in_v2[1] ? LCS_CG_V2 : 0;
+        cg->cpu_v = in_v2[2] ? LCS_CG_V2 : 0;
+        if (cg->mem_v)
+            strcpy(cg->mem, cg->v2);
+        if (cg->pids_v)
+            strcpy(cg->pids, cg->v2);
+        if (cg->cpu_v)
+            strcpy(cg->cpu, cg->v2);
+        if (cg->acct_v)
+            strcpy(cg->acct, cg->v2);
+        cg->v2_fd = open(cg->v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    /* What v2 could not give, v1 may. */
+    char *dst[5] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer};
+    int *ver[5] = {&cg->mem_v, &cg->pids_v, &cg->cpu_v, &cg->acct_v, NULL};
+    for (int i = 0; i < 5; i++) {
+        if (ver[i] && *ver[i])
+            continue;
+        if (i == 4 && cg->kill_v)
+            continue; /* the freezer is only needed to kill without cgroup.kill */
+        if (!w.v1[i][0] || access(w.v1[i], W_OK) != 0) {
+            if (i < 3) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "no writable %s controller (cgroup v2 or v1)",
+                         v1_names[i]);
+                note_missing(cg, msg);
+            }
+            continue;
+        }
+        if (make_dir(dst[i], w.v1[i], name, err) < 0) {
+            lcs_cg_destroy(cg);
+            return -1;
+        }
+        if (ver[i])
+            *ver[i] = LCS_CG_V1;
+        else
+            cg->kill_v = LCS_CG_V1;
+    }
+    if (lcs_cg_v2_limits(cg, lim, err) < 0 || lcs_cg_v1_limits(cg, lim, err) < 0) {
+        lcs_cg_destroy(cg);
+        return -1;
+    }
+    return 0;
+}
+
+int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, int v2_done, lcs_error *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", (int)pid);
+    const char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
+    for (int i = 0; i < 6; i++) {
+        if (!dirs[i][0] || (i == 5 && v2_done))
+            continue;
+        int dup = 0;
+        for (int j = 0; j < i; j++)
+            dup |= !strcmp(dirs[i], dirs[j]);
+        if (dup || (v2_done && !strcmp(dirs[i], cg->v2)))
+            continue;
+        if (lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
+            return lcs_fail_errno(err, "move the sandbox into cgroup %s", dirs[i]);
+    }
+    return 0;
+}
+
+void lcs_cg_kill(lcs_cgroup *cg)
+{
+    if (cg->kill_v == LCS_CG_V2)
+        lcs_cg_v2_kill(cg);
+    else
+        lcs_cg_v1_kill(cg);
+}
+
+void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    lcs_cg_v1_stats(cg, st);
+    lcs_cg_v2_stats(cg, st);
+}
+
+void lcs_cg_destroy(lcs_cgroup *cg)
+{
+    char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
+    if (cg->v2_fd >= 0) {
+        close(cg->v2_fd);
+        cg->v2_fd = -1;
+    }
+    for (int i = 0; i < 6; i++) {
+        if (!dirs[i][0])
+            continue;
+        /* Bounded: the tasks are dead once init was reaped; the kernel may
+         * need a moment to let go of the directory. */
+        for (int tries = 0; tries < 200; tries++) {
+            if (rmdir(dirs[i]) == 0 || errno == ENOENT)
+                break;
+            if (errno != EBUSY)
+                break;
+            lcs_cg_kill(cg);
+            usleep(5000);
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        dirs[i][0] = 0;
+}

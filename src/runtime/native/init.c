@@ -1,0 +1,196 @@
+/*
+ * init.c - child side: pid 1 of the sandbox.
+ *
+ * The monitor clones this process into fresh namespaces. It waits until the
+ * monitor has written its uid/gid maps and put it into the cgroups, builds
+ * the filesystem, forks the command, reaps every zombie, and exits once the
+ * command is gone; the kernel then kills whatever is left in the pid
+ * namespace (daemons included).
+ *
+ * Why the host binary cannot be reached (the runc CVE-2019-5736 class):
+ * init is a fork of the monitor's executable, but the command never runs
+ * that executable: it is a child of init that execve()s the target, so its
+ * /proc/self/exe is the sandbox's own file. Init itself is made non-dumpable
+ * at once, so its /proc/1/{exe,mem,environ,fd} belong to the sandbox's root
+ * and ptrace is refused to the sandbox user (uid 1000, no capabilities).
+ * After pivot_root the host's filesystem has no name inside the sandbox,
+ * and init keeps no descriptor to a host file (all fds but 0-4 are closed
+ * at clone time; 0-2 are pipes and /dev/null).
+ *
+ * Status pipe records to the monitor: 1 type byte, 2 length bytes, payload.
+ *   'E' text  - setup failed (also used by the command before execve)
+ *   'R'       - the command was forked: setup is complete
+ *   'W' int   - wait status of the command, written just before init exits
+ */
+#include "runtime/native/internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void send_record(char type, const void *data, size_t len)
+{
+    unsigned char buf[3 + sizeof(((lcs_child_err *)0)->msg)];
+    if (len > sizeof buf - 3)
+        len = sizeof buf - 3;
+    buf[0] = (unsigned char)type;
+    buf[1] = (unsigned char)(len & 0xff);
+    buf[2] = (unsigned char)(len >> 8);
+    if (len)
+        memcpy(buf + 3, data, len);
+    /* One write below PIPE_BUF: atomic, never interleaved. */
+    ssize_t n;
+    do
+        n = write(LCS_FD_STATUS, buf, 3 + len);
+    while (n < 0 && errno == EINTR);
+}
+
+static _Noreturn void fail_setup(const lcs_child_err *e)
+{
+    send_record('E', e->msg, strlen(e->msg));
+    _exit(125);
+}
+
+/* execvpe without allocation: PATH from the sandbox environment. */
+static void exec_command(const lcs_plan *p)
+{
+    const char *file = p->argv[0];
+    char *const *argv = (char *const *)p->argv;
+    char *const *envp = (char *const *)(p->env ? p->env : (const char *const[]){NULL});
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        return;
+    }
+    const char *path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+    for (const char *const *e = p->env; e && *e; e++)
+        if (!strncmp(*e, "PATH=", 5))
+            path = *e + 5;
+    int saved = ENOENT;
+    char buf[PATH_MAX];
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t dl = end ? (size_t)(end - path) : strlen(path);
+        if (dl + 1 + strlen(file) + 1 <= sizeof buf) {
+            memcpy(buf, path, dl);
+            buf[dl] = '/';
+            strcpy(buf + dl + 1, file);
+            execve(buf, argv, envp);
+            if (errno != ENOENT && errno != ENOTDIR)
+                saved = errno;
+        }
+        path += dl;
+        if (*path == ':')
+            path++;
+    }
+    errno = saved;
+}
+
+static _Noreturn void run_command(const lcs_plan *p)
+{
+    lcs_child_err e;
+    /* The caller's ignored signals and blocked mask would survive execve. */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (lcs_privs_drop(p, &e) < 0)
+        fail_setup(&e);
+    const char *cwd = p->cwd ? p->cwd : LCS_NATIVE_DEFAULT_CWD;
+    if (chdir(cwd) < 0) {
+        lcs_child_fail(&e, errno, "chdir to the working directory %s", cwd);
+        fail_setup(&e);
+    }
+    /* Nothing beyond stdin/stdout/stderr may cross execve. fd 4 (status) is
+     * already close-on-exec; it reports a failing seccomp load. */
+    if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0 && errno != ENOSYS) {
+        lcs_child_fail(&e, errno, "close inherited descriptors");
+        fail_setup(&e);
+    }
+    if (lcs_seccomp_install(p, &e) < 0)
+        fail_setup(&e);
+    exec_command(p);
+    /* A missing program is the command's failure, not the sandbox's:
+     * report it like a shell does (status 127, message on stderr). */
+    int saved = errno;
+    char msg[PATH_MAX + 128];
+    int n = snprintf(msg, sizeof msg, "sandbox: cannot execute %s: %s\n", p->argv[0],
+                     strerrordesc_np(saved) ? strerrordesc_np(saved) : "error");
+    if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
+        /* nothing more to do */
+    }
+    _exit(saved == ENOENT ? 127 : 126);
+}
+
+_Noreturn void lcs_init_main(const lcs_plan *p)
+{
+    lcs_child_err e;
+    /* Non-dumpable first: see the header comment. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* Wait until the monitor has written our uid/gid maps and cgroups. EOF
+     * means the monitor gave up: leave without doing anything. */
+    char go = 0;
+    ssize_t n;
+    do
+        n = read(LCS_FD_SYNC, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'G')
+        _exit(124);
+    close(LCS_FD_SYNC);
+    /* Our own cgroup namespace now that the monitor has moved us: the
+     * sandbox sees its cgroup as "/". */
+    if (unshare(CLONE_NEWCGROUP) < 0) {
+        lcs_child_fail(&e, errno, "unshare the cgroup namespace");
+        fail_setup(&e);
+    }
+    if (setsid() < 0) {
+        lcs_child_fail(&e, errno, "setsid");
+        fail_setup(&e);
+    }
+    if (sethostname("sandbox", 7) < 0) {
+        lcs_child_fail(&e, errno, "sethostname in the sandbox's uts namespace");
+        fail_setup(&e);
+    }
+    if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, &e) < 0)
+        fail_setup(&e);
+
+    /* Raw fork: glibc's fork() would run atfork handlers that take locks
+     * another thread of the monitor may have held at clone time. */
+    pid_t cmd = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+    if (cmd < 0) {
+        lcs_child_fail(&e, errno, "fork the command");
+        fail_setup(&e);
+    }
+    if (cmd == 0)
+        run_command(p);
+
+    send_record('R', NULL, 0);
+    /* init keeps no end of the command's stdio open, so the monitor sees EOF
+     * as soon as the sandbox's last writer is gone. */
+    close(LCS_FD_STDIN);
+    close(LCS_FD_STDOUT);
+    close(LCS_FD_STDERR);
+    int status = 0;
+    for (;;) {
+        int st;
+        pid_t w = waitpid(-1, &st, __WALL);
+        if (w == cmd) {
+            status = st;
+            break;
+        }
+        if (w < 0 && errno != EINTR)
+            break;
+    }
+    send_record('W', &status, sizeof status);
+    /* Exiting kills every remaining process of the pid namespace. */
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}

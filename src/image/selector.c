@@ -17,6 +17,7 @@
  * task that did not ask for network never receives it.
  */
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -482,13 +483,32 @@ static bool image_satisfies(const lcs_selector *s, const char *image, lcs_capset
     return ok;
 }
 
+/* A pattern matches the whole reference or the reference without its tag
+ * ("*-full" matches "team/crawler-full:2.0"). */
+static bool pattern_match(const char *pattern, const char *image)
+{
+    if (fnmatch(pattern, image, 0) == 0)
+        return true;
+    lcs_image_ref r;
+    if (lcs_image_ref_parse(image, &r, NULL) != 0)
+        return false;
+    char *bare = NULL;
+    bool hit = false;
+    if (asprintf(&bare, "%s%s%s", r.host ? r.host : "", r.host ? "/" : "", r.repository) >= 0) {
+        hit = fnmatch(pattern, bare, 0) == 0 || fnmatch(pattern, r.repository, 0) == 0;
+        free(bare);
+    }
+    lcs_image_ref_clear(&r);
+    return hit;
+}
+
 static lcs_access_mode pattern_access(const lcs_selector *s, const char *image)
 {
     for (size_t i = 0; i < s->n_full; i++)
-        if (fnmatch(s->full[i], image, 0) == 0)
+        if (pattern_match(s->full[i], image))
             return LCS_ACCESS_FULL;
     for (size_t i = 0; i < s->n_restricted; i++)
-        if (fnmatch(s->restricted[i], image, 0) == 0)
+        if (pattern_match(s->restricted[i], image))
             return LCS_ACCESS_RESTRICTED;
     return LCS_ACCESS_RESTRICTED;
 }

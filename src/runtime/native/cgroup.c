@@ -144,6 +144,7 @@ static void discover(cg_where *w)
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (!c2)
             continue;
+        *c1 = 0;
         *c2 = 0;
         const char *ctrls = c1 + 1, *path = c2 + 1;
         if (!strcmp(line, "0") && !*ctrls) {

@@ -25,8 +25,12 @@
 #include "runtime/native/internal.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <sched.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -131,6 +135,45 @@ static _Noreturn void run_command(const lcs_plan *p)
     _exit(saved == ENOENT ? 127 : 126);
 }
 
+/* init is a copy of the monitor, so /proc/1/cmdline (readable by anyone,
+ * unlike environ or mem) would show the host's command line, which may
+ * carry secrets. Overwrite init's copy of it; the command has its own. */
+static void hide_host_cmdline(void)
+{
+    prctl(PR_SET_NAME, "init", 0, 0, 0);
+    char buf[2048];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return;
+    /* fields after comm start at 3 (state); arg_start is 48, env_end 51 */
+    unsigned long v[52] = {0};
+    int field = 2;
+    for (char *t = p + 1; *t && field < 51;) {
+        while (*t == ' ')
+            t++;
+        field++;
+        char *end;
+        v[field] = strtoul(t, &end, 10);
+        if (end == t)
+            while (*end && *end != ' ')
+                end++;
+        t = end;
+    }
+    if (field < 51 || !v[48] || v[49] <= v[48] || !v[50] || v[51] <= v[50])
+        return;
+    memset((void *)v[48], 0, v[49] - v[48]);
+    memcpy((void *)v[48], "init", v[49] - v[48] > 5 ? 5 : v[49] - v[48]);
+    memset((void *)v[50], 0, v[51] - v[50]);
+}
+
 _Noreturn void lcs_init_main(const lcs_plan *p)
 {
     lcs_child_err e;
@@ -146,6 +189,16 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
     if (n != 1 || go != 'G')
         _exit(124);
     close(LCS_FD_SYNC);
+    /* Cloned by host root, we still carry host uid 0, which our namespace
+     * does not map: become the namespace's own root (host uid 100000) so
+     * the files we create and the dirs we may write are the sandbox's, and
+     * drop host group 0 from the supplementary groups. Rootless callers are
+     * already their mapped uid. */
+    if (!p->rootless && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
+                         setresuid(0, 0, 0) < 0)) {
+        lcs_child_fail(&e, errno, "become root of the sandbox's user namespace");
+        fail_setup(&e);
+    }
     /* Our own cgroup namespace now that the monitor has moved us: the
      * sandbox sees its cgroup as "/". */
     if (unshare(CLONE_NEWCGROUP) < 0) {
@@ -163,6 +216,7 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
     if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, &e) < 0)
         fail_setup(&e);
 
+    hide_host_cmdline();
     /* Raw fork: glibc's fork() would run atfork handlers that take locks
      * another thread of the monitor may have held at clone time. */
     pid_t cmd = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);

@@ -71,7 +71,7 @@ static int bind_dev(const lcs_plan *p, const char *name, lcs_child_err *e)
 
 static int setup_dev(const lcs_plan *p, lcs_child_err *e)
 {
-    char dev[PATH_MAX + 64], buf[PATH_MAX + 64];
+    char dev[PATH_MAX + 64], buf[PATH_MAX + 128];
     if (path_in_root(p, "/dev", dev, sizeof dev, e) < 0)
         return -1;
     if (do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m,nr_inodes=64",

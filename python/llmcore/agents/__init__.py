@@ -1,0 +1,1 @@
+"""llmcore.agents (compatibility path; see llmcore.agents.sandbox.images)."""

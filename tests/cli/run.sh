@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# CLI tests: output, --json and exit codes of the llmcore-sandbox command.
+# usage: tests/cli/run.sh PATH-TO-llmcore-sandbox
+set -u
+CLI=${1:?usage: run.sh PATH-TO-llmcore-sandbox}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export LLMCORE_SANDBOX_STORE=$TMP/store   # an empty store: only builtins
+
+# check NAME EXPECTED_EXIT PATTERN -- ARGS...: runs the CLI, asserts the exit
+# code and that combined output matches the extended regex PATTERN.
+check() {
+    local name=$1 want=$2 pattern=$3; shift 4
+    local out rc
+    out=$("$CLI" "$@" 2>&1); rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, want $want; output: $(printf '%s' "$out" | head -c 300)"
+    elif ! printf '%s' "$out" | grep -Eq -- "$pattern"; then
+        echo "FAIL $name: output does not match /$pattern/: $(printf '%s' "$out" | head -c 300)"
+    else
+        echo "PASS $name"
+    fi
+}
+
+# json_check NAME PYTHON_EXPR -- ARGS...: the output parses as JSON and the
+# expression (over `d`) is true.
+json_check() {
+    local name=$1 expr=$2; shift 3
+    local out rc want=${WANT_RC:-0}
+    out=$("$CLI" "$@" 2>"$TMP/err"); rc=$?
+    if [ $rc -ne "$want" ]; then
+        echo "FAIL $name: exit $rc, want $want: $(cat "$TMP/err")"; return
+    fi
+    if printf '%s' "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($expr) else 1)"; then
+        echo "PASS $name"
+    else
+        echo "FAIL $name: JSON check failed: $expr; output: $(printf '%s' "$out" | head -c 300)"
+    fi
+}
+
+check help_lists_commands 0 'images inspect NAME' -- --help
+check no_command_is_usage_error 2 'Usage:' --
+check unknown_command_is_usage_error 2 "unknown command 'frobnicate'" -- frobnicate
+check unknown_global_option_is_usage_error 2 "unknown option '--bogus'" -- --bogus images
+check version_prints_version 0 '^llmcore-sandbox [0-9]+\.[0-9]+\.[0-9]+' -- version
+
+check images_table_lists_all_six 0 'llmcore-sandbox-websearch:1.0.0 +task +full +2048MiB +2 +900s +150 +no' -- images
+check images_table_has_header 0 'IMAGE +TIER +ACCESS +MEMORY +CPUS +TIMEOUT +PIDS +LOCAL' -- images
+check images_help 0 'only images available locally' -- images --help
+check images_unknown_tier_is_invalid 4 "unknown tier 'gold'" -- images --tier gold
+check images_unknown_capability_is_invalid 4 "unknown capability 'magic'" -- images --capability magic
+check images_bad_option_is_usage 2 "unknown or incomplete option" -- images --frob
+check images_filter_by_capability 0 'llmcore-sandbox-shell:1.0.0' -- images --capability jq
+json_check images_json_has_six 'len(d) == 6 and d[0]["ref"] == "llmcore-sandbox-base:1.0.0" and d[5]["manifest"]["resource_limits"]["memory_mb"] == 2048' -- images --json
+json_check images_json_filters 'sorted(i["name"] for i in d) == ["llmcore-sandbox-research", "llmcore-sandbox-websearch"]' -- images --tier task --json
+json_check images_available_only_is_empty_without_builds 'd == []' -- images --available --json
+
+check inspect_shows_manifest 0 'Parent: +llmcore-sandbox-python:1.0.0' -- images inspect llmcore-sandbox-research:1.0.0
+check inspect_unknown_tag_is_not_found 3 "exists only as version 1.0.0" -- images inspect llmcore-sandbox-python:9.9
+check inspect_unknown_image_is_not_found 3 "not found \(available: llmcore-sandbox-base:1.0.0" -- images inspect nope
+check inspect_bad_reference_is_invalid 4 "not a valid repository name" -- images inspect 'BadRef'
+check inspect_whitespace_reference_is_invalid 4 "contains whitespace" -- images inspect 'bad ref'
+check inspect_needs_a_name 2 "missing image name" -- images inspect
+check inspect_help 0 'A tag must match exactly' -- images inspect --help
+json_check inspect_json 'd["builtin"] and not d["available_locally"] and d["manifest"]["parent_image"] is None' -- images inspect llmcore-sandbox-base --json
+json_check inspect_port_qualified_name 'd["name"] == "llmcore-sandbox-python"' -- images inspect localhost:5000/llmcore-sandbox-python:1.0.0 --json
+
+check select_research 0 'Image: +llmcore-sandbox-research:1.0.0' -- select --task research
+check select_research_is_full 0 'Access mode: +full' -- select --task research
+check select_runtime_python 0 'Reason: +runtime_mapping:python' -- select --runtime python
+check select_file_processing_is_base 0 'Image: +llmcore-sandbox-base:1.0.0' -- select --task file_processing
+check select_needs_something 2 'give --task, --runtime or --capability' -- select
+check select_bad_capability 4 "unknown capability 'warp'" -- select --capability warp
+check select_help 0 'docs/selection.md' -- select --help
+check select_lists_tasks 0 '^api_testing' -- select --list-tasks
+json_check select_json_task 'd["image"] == "llmcore-sandbox-python:1.0.0" and d["reason"] == "capability_match:python" and d["access_mode"] == "restricted" and d["alternatives"] == ["llmcore-sandbox-websearch:1.0.0", "llmcore-sandbox-research:1.0.0"]' -- select --task data_processing --json
+json_check select_json_capabilities 'd["image"] == "llmcore-sandbox-websearch:1.0.0" and d["access_mode"] == "full"' -- select --capability network --json
+json_check select_json_runtime_fallback 'd["image"] == "llmcore-sandbox-nodejs:1.0.0" and d["reason"] == "runtime_mapping:nodejs"' -- select --task unknown --runtime nodejs --json
+json_check select_custom_mapping 'd["image"] == "my-custom-image:1.0.0" and d["reason"] == "task_mapping:custom_task" and d["manifest"] is None' -- select --map custom_task=my-custom-image:1.0.0 --task custom_task --json
+json_check select_list_runtimes_json '"python3.12" in d and len(d) == 10' -- select --list-runtimes --json
+
+for f in $(cd "$ROOT" && find container_images -name capabilities.json | sort); do
+    check "manifest_validate_shipped_$(echo "$f" | tr '/' '_')" 0 'valid \(llmcore-sandbox-' -- manifest validate "$ROOT/$f"
+done
+check manifest_validate_syntax_error_has_position 4 'line 6, column [0-9]+' -- manifest validate "$ROOT/tests/data/broken-syntax.json"
+check manifest_validate_missing_file 3 'manifest file not found' -- manifest validate "$TMP/none.json"
+printf '{"name": "x", "version": "1", "tier": "base", "capabilities": ["magic"], "default_access_mode": "open"}' > "$TMP/bad.json"
+check manifest_validate_lists_every_problem 4 '3 problems' -- manifest validate "$TMP/bad.json"
+check manifest_validate_mixed_reports_each 4 'valid \(llmcore-sandbox-base:1.0.0\)' -- manifest validate "$ROOT/container_images/base/capabilities.json" "$TMP/bad.json"
+WANT_RC=4 json_check manifest_validate_json '[x["valid"] for x in d] == [True, False] and d[1]["error"] == "parse" and d[1]["line"] == 6' -- manifest validate --json "$ROOT/container_images/base/capabilities.json" "$ROOT/tests/data/broken-syntax.json"
+check manifest_needs_subcommand 2 'Usage: llmcore-sandbox manifest' -- manifest
+check manifest_unknown_subcommand 2 "unknown subcommand 'lint'" -- manifest lint x
+printf '{"name": "up", "version": "1.0.0", "tier": "base", "capabilities": ["shell"], "default_access_mode": "restricted", "resource_limits": {"memory_limit": "2g", "pids_limit": 10}}' > "$TMP/up.json"
+check manifest_show_normalises_upstream_schema 0 '"memory_mb": 2048' -- manifest show "$TMP/up.json"
+
+# A store with a built image and a broken one.
+mkdir -p "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/rootfs" "$TMP/store2/images/junk/1.0"
+cp "$ROOT/container_images/specialized/shell/capabilities.json" "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/"
+echo '{' > "$TMP/store2/images/junk/1.0/capabilities.json"
+check store_image_is_local 0 'llmcore-sandbox-shell:1.0.0 .* yes' -- --store "$TMP/store2" images
+check store_broken_manifest_warns 0 'warning: skipped store image junk:1.0' -- --store "$TMP/store2" images
+LLMCORE_SANDBOX_STORE=$TMP/store2 json_check store_env_variable_is_used '[i["ref"] for i in d] == ["llmcore-sandbox-shell:1.0.0"]' -- images --available --json

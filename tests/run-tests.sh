@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Runs the whole test suite and ends with one line "N passed, N failed".
+#
+# Suites:
+#   unit      cmocka tests, built normally (build/) and with ASan+UBSan (build-san/)
+#   cli       tests/cli/run.sh against both CLI builds
+#   python    tests/python/run.py (the ctypes binding, the seed snippet, README examples)
+#   runtime   tests/runtime/run-all.sh and tests/security (the native runtime), when built
+#
+# Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
+# (cmocka's TAP output is translated). A suite that exits non-zero without
+# reporting a failure counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+passed=0 failed=0 skipped=0
+failures=()
+
+record() { # suite line
+    local suite=$1 line=$2
+    case "$line" in
+    PASS\ *) passed=$((passed + 1)); echo "PASS $suite: ${line#PASS }" ;;
+    FAIL\ *) failed=$((failed + 1)); failures+=("$suite: ${line#FAIL }"); echo "FAIL $suite: ${line#FAIL }" ;;
+    SKIP\ *) skipped=$((skipped + 1)); echo "SKIP $suite: ${line#SKIP }" ;;
+    *) [ -n "${VERBOSE:-}" ] && echo "     $line" ;;
+    esac
+}
+
+# run_suite NAME CMD...: runs CMD, records its result lines.
+run_suite() {
+    local suite=$1; shift
+    local out rc before=$failed
+    out=$(mktemp)
+    "$@" >"$out" 2>&1
+    rc=$?
+    while IFS= read -r line; do record "$suite" "$line"; done <"$out"
+    if [ $rc -ne 0 ] && [ $failed -eq $before ]; then
+        record "$suite" "FAIL suite exited with status $rc without naming a failed test"
+        tail -n 20 "$out" | sed 's/^/     | /'
+    elif [ $failed -ne $before ]; then
+        grep -v -E '^(PASS|SKIP) ' "$out" | tail -n 40 | sed 's/^/     | /'
+    fi
+    rm -f "$out"
+}
+
+# cmocka in TAP mode -> PASS/FAIL/SKIP lines.
+cmocka_suite() {
+    CMOCKA_MESSAGE_OUTPUT=TAP "$1" 2>&1 | awk '
+        /^ok [0-9]+ - .*# SKIP/ { sub(/^ok [0-9]+ - /, ""); print "SKIP " $0; next }
+        /^ok [0-9]+ - / { sub(/^ok [0-9]+ - /, ""); print "PASS " $0; next }
+        /^not ok [0-9]+ - / { sub(/^not ok [0-9]+ - /, ""); print "FAIL " $0; next }
+        { print }'
+    return "${PIPESTATUS[0]}"
+}
+
+for build in build build-san; do
+    for t in "$build"/tests/test_*; do
+        [ -x "$t" ] || continue
+        run_suite "unit/$(basename "$t")${build#build}" cmocka_suite "$t"
+    done
+done
+
+for build in build build-san; do
+    run_suite "cli${build#build}" tests/cli/run.sh "$ROOT/$build/llmcore-sandbox"
+done
+
+if command -v python3 >/dev/null; then
+    run_suite python python3 tests/python/run.py
+    run_suite docs python3 tests/docs/run.py
+else
+    record python "FAIL python3 is not installed (scripts/install-deps.sh installs it)"
+fi
+
+for s in tests/runtime/run-all.sh tests/security/run.sh; do
+    [ -x "$s" ] && run_suite "${s%/*}" "$s"
+done
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "Failures:"
+    printf '  %s\n' "${failures[@]}"
+fi
+if [ $skipped -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]

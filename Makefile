@@ -15,6 +15,7 @@ PYTHON     ?= python3
 PYTHON_SITEDIR ?= $(shell $(PYTHON) -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
 DESTDIR    ?=
 
+.DEFAULT_GOAL := all
 VERSION    := 0.1.0
 SOVERSION  := 0
 SAN        ?= 0
@@ -38,7 +39,7 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-pro
               -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c))
+LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c))
 # The native runtime adds its sources here when present.
 -include src/runtime/native/native.mk
 LIB_SRCS   += $(NATIVE_SRCS)

@@ -364,6 +364,72 @@ char **lcs_selector_task_types(const lcs_selector *s);
 char **lcs_selector_runtimes(const lcs_selector *s);
 void lcs_strv_free(char **v);
 
+/* ----------------------------------------------------------------- policy
+ * What one sandbox may do, computed once from an image's manifest, an
+ * access mode and the caller's overrides. Every backend renders this value.
+ * Defaults live in src/policy/policy.c and nowhere else. */
+
+typedef enum lcs_network {
+    LCS_NETWORK_NONE = 0, /* a network namespace with loopback only */
+    LCS_NETWORK_FULL = 1  /* outbound user-mode NAT; host loopback unreachable */
+} lcs_network;
+
+#define LCS_POLICY_DEFAULT_OUTPUT_BYTES (1024u * 1024u) /* per stream */
+#define LCS_POLICY_DEFAULT_FILE_SIZE_MB 1024u
+#define LCS_POLICY_DEFAULT_OPEN_FILES 1024u
+#define LCS_POLICY_DEFAULT_TMP_MB 256u
+
+/* Caller overrides: zero / NULL / -1 means "keep what the image says". */
+typedef struct lcs_policy_overrides {
+    int access_mode;          /* -1, or an lcs_access_mode */
+    int network;              /* -1 (follows the access mode), or an lcs_network */
+    uint64_t memory_mb;
+    double cpus;
+    uint32_t pids;
+    double timeout_seconds;
+    uint64_t output_bytes;    /* per stream */
+    uint64_t file_size_mb;    /* largest file the sandbox may write */
+    uint32_t open_files;
+    uint64_t tmp_mb;          /* size of the /tmp tmpfs */
+    const char *const *env;   /* NULL-terminated "NAME=VALUE" list, added last */
+    const char *cwd;          /* absolute path inside the sandbox */
+    const char *input_dir;    /* host directory, mounted read-only */
+    const char *output_dir;   /* host directory, mounted read-write */
+    bool allow_above_limits;  /* permit limits above the image's manifest */
+    bool allow_degraded;      /* run even if the host lacks a protection */
+} lcs_policy_overrides;
+
+void lcs_policy_overrides_init(lcs_policy_overrides *o);
+
+typedef struct lcs_policy {
+    char *image;              /* "name:version" of the manifest used */
+    lcs_access_mode access_mode;
+    lcs_network network;
+    bool writable_root;       /* FULL: whole root copy-on-write */
+    uint64_t memory_mb;       /* memory + swap */
+    double cpus;
+    uint32_t pids;
+    double timeout_seconds;
+    uint64_t output_bytes;
+    uint64_t file_size_mb;
+    uint32_t open_files;
+    uint64_t tmp_mb;
+    char **env;               /* NULL-terminated "NAME=VALUE", sorted, unique */
+    char *cwd;
+    char *user;
+    uint32_t uid, gid;        /* inside the sandbox */
+    char *input_dir, *output_dir;
+    bool allow_degraded;
+} lcs_policy;
+
+/* Errors: LCS_E_INVALID for nonsense values (zero or negative limits, a
+ * relative cwd, a malformed env entry, a missing input directory), and
+ * LCS_E_DENIED for limits above the image's without allow_above_limits. */
+int lcs_policy_compute(const lcs_manifest *m, const lcs_policy_overrides *o, lcs_policy *out,
+                       lcs_error *err);
+void lcs_policy_clear(lcs_policy *p);
+char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err);
+
 /* ------------------------------------------------------------ JSON forms
  * Everything above as JSON documents, for bindings (the Python package uses
  * these) and for the CLI's --json output. Returned strings are freed with

@@ -39,7 +39,7 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-pro
               -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c))
+LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c))
 # The native runtime adds its sources here when present.
 -include src/runtime/native/native.mk
 LIB_SRCS   += $(NATIVE_SRCS)
@@ -51,7 +51,8 @@ MANIFESTS  := container_images/base/capabilities.json \
               container_images/task/research/capabilities.json \
               container_images/task/websearch/capabilities.json
 
-LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_manifests.o
+LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_manifests.o \
+              $(B)/obj/gen/seccomp_profile.o
 SHLIB      := $(B)/libllmcore-sandbox.so.$(VERSION)
 STLIB      := $(B)/libllmcore-sandbox.a
 CLI_SRCS   := $(sort $(wildcard cli/*.c))
@@ -72,9 +73,13 @@ $(B)/tools/embed: tools/embed.c
 
 $(B)/gen/builtin_manifests.c: $(B)/tools/embed $(MANIFESTS)
 	@mkdir -p $(dir $@)
-	$(B)/tools/embed $(MANIFESTS) > $@.tmp && mv $@.tmp $@
+	$(B)/tools/embed lcs_builtin_manifests $(MANIFESTS) > $@.tmp && mv $@.tmp $@
 
-$(B)/obj/gen/builtin_manifests.o: $(B)/gen/builtin_manifests.c
+$(B)/gen/seccomp_profile.c: $(B)/tools/embed container_images/seccomp.json
+	@mkdir -p $(dir $@)
+	$(B)/tools/embed lcs_seccomp_default container_images/seccomp.json > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 

@@ -8,6 +8,7 @@
  *   3  not found (image, file)
  *   4  invalid input (malformed or invalid manifest, bad reference)
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ static int exit_for(const lcs_error *e)
     case LCS_E_NOT_FOUND: return EXIT_NOTFOUND;
     case LCS_E_INVALID:
     case LCS_E_PARSE:
-    case LCS_E_VALIDATION: return EXIT_INVALID;
+    case LCS_E_VALIDATION:
+    case LCS_E_DENIED: return EXIT_INVALID;
     default: return EXIT_FAIL;
     }
 }
@@ -58,6 +60,7 @@ static const char main_help[] =
     "  select                 choose an image for a task, runtime or capabilities\n"
     "  manifest validate F... check capability manifests\n"
     "  manifest show F        print a manifest normalised to the shipped schema\n"
+    "  run [OPTIONS] -- CMD   run one command in a fresh sandbox\n"
     "  version                print the version\n"
     "\n"
     "Global options:\n"
@@ -67,7 +70,40 @@ static const char main_help[] =
     "\n"
     "Every command accepts --json for machine-readable output.\n"
     "\n"
-    "Exit codes: 0 success, 1 failure, 2 usage error, 3 not found, 4 invalid input.\n";
+    "Exit codes: 0 success, 1 failure, 2 usage error, 3 not found, 4 invalid input\n"
+    "(run: see 'llmcore-sandbox run --help').\n";
+
+static const char run_help[] =
+    "Usage: llmcore-sandbox run [--image I | --task T | --runtime R | --rootfs DIR]\n"
+    "                           [OPTIONS] -- COMMAND [ARG...]\n"
+    "\n"
+    "Run one command in a fresh sandbox and tear it down. The image comes from\n"
+    "--image, or is selected for --task/--runtime (the selection's access mode\n"
+    "applies); --rootfs runs a root filesystem directory with the base image's\n"
+    "policy. Limits default to the image's manifest.\n"
+    "\n"
+    "Options:\n"
+    "  -m, --memory SIZE        memory limit incl. swap (512m, 1g)\n"
+    "      --cpus N             CPU quota in cores\n"
+    "      --pids-limit N       process limit\n"
+    "      --timeout SECONDS    wall-clock limit\n"
+    "      --network none|full  network (default: from the access mode)\n"
+    "      --mode restricted|full  access mode (default: the image's)\n"
+    "  -e, --env NAME=VALUE     environment variable (repeatable)\n"
+    "  -w, --workdir DIR        working directory inside the sandbox\n"
+    "      --input DIR          host directory, read-only at /home/sandbox/input\n"
+    "      --output DIR         host directory, read-write at /home/sandbox/output\n"
+    "      --output-limit SIZE  cap on stdout and stderr, each (default 1m)\n"
+    "  -i, --interactive        feed this command's stdin to the sandbox\n"
+    "      --seccomp FILE       OCI seccomp profile (default: the shipped one)\n"
+    "      --allow-above-limits permit limits above the image's manifest\n"
+    "      --allow-degraded     run even if this host lacks a protection\n"
+    "      --json               print the result (verdict, output, enforced) as JSON\n"
+    "\n"
+    "Exit status: the command's own; 128+N if killed by signal N; 124 on timeout;\n"
+    "125 when a memory, process or output limit stopped it. Before the sandbox\n"
+    "starts: 2 usage error, 3 image or root filesystem not found, 4 invalid\n"
+    "option value or policy, 1 any other failure (e.g. a missing protection).\n";
 
 static const char images_help[] =
     "Usage: llmcore-sandbox images [--tier T] [--capability C]... [--available] [--json]\n"
@@ -567,6 +603,267 @@ static int cmd_manifest(const globals *g, int argc, char **argv)
     return worst;
 }
 
+
+/* "512m", "1g", "100k", "1048576" -> bytes; 0 on error. */
+static unsigned long long parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return 0;
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end)
+        return 0;
+    return (unsigned long long)(v * mult);
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v > 0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            char *b = realloc(buf, cap * 2);
+            if (!b) {
+                free(buf);
+                return NULL;
+            }
+            buf = b;
+            cap *= 2;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
+static int run_exit_status(const lcs_run_result *r)
+{
+    if (!strcmp(r->verdict, "ok") || !strcmp(r->verdict, "exit"))
+        return r->exit_code;
+    if (!strcmp(r->verdict, "signal"))
+        return 128 + r->signal;
+    if (!strcmp(r->verdict, "timeout"))
+        return 124;
+    return 125;
+}
+
+static int cmd_run(const globals *g, int argc, char **argv)
+{
+    int dd = argc;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--")) {
+            dd = i;
+            break;
+        }
+    if (want_help(dd, argv)) {
+        fputs(run_help, stdout);
+        return EXIT_OKAY;
+    }
+    const char *image = NULL, *task = NULL, *runtime = NULL, *rootfs = NULL, *seccomp = NULL;
+    bool json = g->json, interactive = false;
+    lcs_run_request req;
+    lcs_run_request_init(&req);
+    const char **env = calloc((size_t)argc + 1, sizeof *env);
+    if (!env)
+        return EXIT_FAIL;
+    size_t n_env = 0;
+    static const struct option opts[] = {
+        {"image", required_argument, 0, 'I'},   {"task", required_argument, 0, 'T'},
+        {"runtime", required_argument, 0, 'R'}, {"rootfs", required_argument, 0, 'F'},
+        {"memory", required_argument, 0, 'm'},  {"cpus", required_argument, 0, 'c'},
+        {"pids-limit", required_argument, 0, 'p'}, {"timeout", required_argument, 0, 't'},
+        {"network", required_argument, 0, 'n'}, {"mode", required_argument, 0, 'M'},
+        {"env", required_argument, 0, 'e'},     {"workdir", required_argument, 0, 'w'},
+        {"input", required_argument, 0, 1001},  {"output", required_argument, 0, 1002},
+        {"output-limit", required_argument, 0, 1003}, {"interactive", no_argument, 0, 'i'},
+        {"seccomp", required_argument, 0, 'S'}, {"allow-above-limits", no_argument, 0, 'A'},
+        {"allow-degraded", no_argument, 0, 'D'}, {"json", no_argument, 0, 'j'},
+        {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o, rc = EXIT_OKAY;
+#define BAD(fmt, arg)                                                                              \
+    do {                                                                                           \
+        rc = usage_error("run", fmt, arg);                                                         \
+        goto out;                                                                                  \
+    } while (0)
+#define INVALID(fmt, arg)                                                                          \
+    do {                                                                                           \
+        fprintf(stderr, "llmcore-sandbox run: " fmt "\n", arg);                                   \
+        rc = EXIT_INVALID;                                                                         \
+        goto out;                                                                                  \
+    } while (0)
+    while ((o = getopt_long(dd, argv, "+m:e:w:i", opts, NULL)) != -1) {
+        switch (o) {
+        case 'I': image = optarg; break;
+        case 'T': task = optarg; break;
+        case 'R': runtime = optarg; break;
+        case 'F': rootfs = optarg; break;
+        case 'm': {
+            unsigned long long b = parse_size(optarg);
+            if (!b || b % (1024 * 1024))
+                INVALID("--memory '%s' is not a size in whole MiB (e.g. 512m, 2g)", optarg);
+            req.overrides.memory_mb = b / (1024 * 1024);
+            break;
+        }
+        case 'c':
+            if (parse_double(optarg, &req.overrides.cpus))
+                INVALID("--cpus '%s' is not a positive number", optarg);
+            break;
+        case 'p': {
+            double v;
+            if (parse_double(optarg, &v) || v != (double)(uint32_t)v)
+                INVALID("--pids-limit '%s' is not a positive integer", optarg);
+            req.overrides.pids = (uint32_t)v;
+            break;
+        }
+        case 't':
+            if (parse_double(optarg, &req.overrides.timeout_seconds))
+                INVALID("--timeout '%s' is not a positive number of seconds", optarg);
+            break;
+        case 'n':
+            if (!strcmp(optarg, "none"))
+                req.overrides.network = LCS_NETWORK_NONE;
+            else if (!strcmp(optarg, "full"))
+                req.overrides.network = LCS_NETWORK_FULL;
+            else
+                INVALID("--network '%s': use none or full", optarg);
+            break;
+        case 'M': {
+            lcs_access_mode am;
+            if (lcs_access_mode_parse(optarg, &am))
+                INVALID("--mode '%s': use restricted or full", optarg);
+            req.overrides.access_mode = (int)am;
+            break;
+        }
+        case 'e': env[n_env++] = optarg; break;
+        case 'w': req.overrides.cwd = optarg; break;
+        case 1001: req.overrides.input_dir = optarg; break;
+        case 1002: req.overrides.output_dir = optarg; break;
+        case 1003: {
+            unsigned long long b = parse_size(optarg);
+            if (!b)
+                INVALID("--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
+            req.overrides.output_bytes = b;
+            break;
+        }
+        case 'i': interactive = true; break;
+        case 'S': seccomp = optarg; break;
+        case 'A': req.overrides.allow_above_limits = true; break;
+        case 'D': req.overrides.allow_degraded = true; break;
+        case 'j': json = true; break;
+        default: BAD("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < dd)
+        BAD("unexpected argument '%s' (put the command after --)", argv[optind]);
+    if (dd >= argc - 1)
+        BAD("%s", "no command given (llmcore-sandbox run [OPTIONS] -- COMMAND)");
+    if ((image != NULL) + (rootfs != NULL) + (task != NULL || runtime != NULL) != 1)
+        BAD("%s", "give exactly one of --image, --rootfs, or --task/--runtime");
+    req.overrides.env = env;
+    req.argv = (const char *const *)argv + dd + 1;
+    req.rootfs = rootfs;
+    req.seccomp_profile = seccomp;
+
+    lcs_error err;
+    lcs_error_clear(&err);
+    globals g2 = *g;
+    g2.json = json;
+    lcs_registry *reg = NULL;
+    lcs_selection sel;
+    memset(&sel, 0, sizeof sel);
+    char *in = NULL;
+    if (!rootfs) {
+        reg = open_registry(&g2, &err);
+        if (!reg) {
+            rc = report(&err);
+            goto out;
+        }
+    }
+    if (task || runtime) {
+        lcs_selector *s = lcs_selector_new(reg, NULL, &err);
+        int bad = !s || (task ? lcs_select_for_task(s, task, runtime, 0, &sel, &err)
+                              : lcs_select_for_runtime(s, runtime, &sel, &err));
+        lcs_selector_free(s);
+        if (bad) {
+            rc = report(&err);
+            goto out_reg;
+        }
+        image = sel.image;
+        if (req.overrides.access_mode < 0)
+            req.overrides.access_mode = (int)sel.access_mode;
+        if (!json)
+            fprintf(stderr, "llmcore-sandbox: %s selected (%s, %s)\n", sel.image, sel.reason,
+                    lcs_access_mode_name(sel.access_mode));
+    }
+    req.image = image;
+    if (interactive) {
+        size_t len = 0;
+        in = read_all(stdin, &len);
+        req.stdin_data = in;
+        req.stdin_len = len;
+    }
+    lcs_run_result res;
+    if (lcs_run(reg, &req, &res, &err) != 0) {
+        rc = report(&err);
+        goto out_reg;
+    }
+    rc = run_exit_status(&res);
+    if (json) {
+        char *js = lcs_run_result_to_json(&res, &err);
+        if (js)
+            puts(js);
+        else
+            rc = report(&err);
+        lcs_free(js);
+    } else {
+        fwrite(res.stdout_data, 1, res.stdout_len, stdout);
+        fflush(stdout);
+        fwrite(res.stderr_data, 1, res.stderr_len, stderr);
+        if (res.stdout_truncated || res.stderr_truncated)
+            fprintf(stderr, "llmcore-sandbox: output truncated at the output limit\n");
+        if (strcmp(res.verdict, "ok") && strcmp(res.verdict, "exit"))
+            fprintf(stderr, "llmcore-sandbox: verdict %s after %.2f s\n", res.verdict,
+                    res.wall_seconds);
+    }
+    lcs_run_result_clear(&res);
+out_reg:
+    free(in);
+    lcs_selection_clear(&sel);
+    lcs_registry_free(reg);
+out:
+    free(env);
+    return rc;
+#undef BAD
+#undef INVALID
+}
+
 int main(int argc, char **argv)
 {
     globals g = {0};
@@ -601,6 +898,8 @@ int main(int argc, char **argv)
         return cmd_select(&g, sub_argc, sub_argv);
     if (strcmp(cmd, "manifest") == 0)
         return cmd_manifest(&g, sub_argc, sub_argv);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(&g, sub_argc, sub_argv);
     if (strcmp(cmd, "version") == 0) {
         printf("llmcore-sandbox %s\n", lcs_version());
         return EXIT_OKAY;

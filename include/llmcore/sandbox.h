@@ -430,6 +430,59 @@ int lcs_policy_compute(const lcs_manifest *m, const lcs_policy_overrides *o, lcs
 void lcs_policy_clear(lcs_policy *p);
 char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err);
 
+/* ---------------------------------------------------------------- running
+ * One command in a fresh sandbox (namespaces, overlay root, cgroups,
+ * seccomp, no capabilities, uid 1000), torn down afterwards. The result
+ * says what happened (verdict) and what was really enforced on this host.
+ */
+
+typedef struct lcs_run_request {
+    const char *image;            /* registry reference; must be available locally */
+    const char *rootfs;           /* or: an explicit root filesystem directory */
+    const lcs_manifest *manifest; /* with rootfs: the policy's source (NULL: the
+                                     builtin base image's manifest) */
+    const char *const *argv;      /* NULL-terminated command; argv[0] is found
+                                     through the sandbox's PATH */
+    const void *stdin_data;       /* fed to the command, then end of file */
+    size_t stdin_len;
+    lcs_policy_overrides overrides;
+    const char *seccomp_profile;  /* OCI JSON profile; NULL: the shipped one */
+} lcs_run_request;
+
+void lcs_run_request_init(lcs_run_request *r);
+
+/* Verdicts: "ok" (exit 0), "exit" (non-zero), "signal", "timeout",
+ * "memory" (OOM-killed), "pids" (process limit hit), "output" (output cap
+ * hit), "internal". */
+typedef struct lcs_run_result {
+    char verdict[16];
+    int exit_code;              /* -1 unless the command exited */
+    int signal;                 /* terminating signal, else 0 */
+    char *stdout_data;          /* NUL-terminated; may contain NULs */
+    size_t stdout_len;
+    bool stdout_truncated;
+    char *stderr_data;
+    size_t stderr_len;
+    bool stderr_truncated;
+    double wall_seconds, cpu_seconds;
+    uint64_t peak_memory_bytes;
+    char *enforced_json;        /* what was applied on this host */
+    char *policy_json;          /* the policy that was asked for */
+} lcs_run_result;
+
+/* Returns 0 when the command was started (whatever its verdict) and -1
+ * when no sandbox could be made: unknown or unbuilt image (LCS_E_NOT_FOUND),
+ * a policy error, or a protection this host lacks (LCS_E_UNSUPPORTED, the
+ * message names it and the fix; overrides.allow_degraded runs anyway and
+ * lists the downgrade in enforced_json). */
+int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result *res,
+            lcs_error *err);
+void lcs_run_result_clear(lcs_run_result *r);
+/* {"verdict", "exit_code", "signal", "stdout", "stdout_truncated", "stderr",
+ *  "stderr_truncated", "wall_seconds", "cpu_seconds", "peak_memory_bytes",
+ *  "enforced": {...}, "policy": {...}} */
+char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err);
+
 /* ------------------------------------------------------------ JSON forms
  * Everything above as JSON documents, for bindings (the Python package uses
  * these) and for the CLI's --json output. Returned strings are freed with

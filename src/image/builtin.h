@@ -7,8 +7,13 @@
 
 #include <stddef.h>
 
-extern const char *const lcs_builtin_sources[];
-extern const char *const lcs_builtin_paths[];
-extern const size_t lcs_builtin_source_count;
+extern const char *const lcs_builtin_manifests_sources[];
+extern const char *const lcs_builtin_manifests_paths[];
+extern const size_t lcs_builtin_manifests_count;
+
+/* The shipped seccomp profile (container_images/seccomp.json), one entry. */
+extern const char *const lcs_seccomp_default_sources[];
+extern const char *const lcs_seccomp_default_paths[];
+extern const size_t lcs_seccomp_default_count;
 
 #endif

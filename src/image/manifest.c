@@ -992,20 +992,20 @@ bool lcs_manifest_has_tool(const lcs_manifest *m, const char *tool)
 
 size_t lcs_builtin_count(void)
 {
-    return lcs_builtin_source_count;
+    return lcs_builtin_manifests_count;
 }
 
 lcs_manifest *lcs_builtin_manifest(size_t i, lcs_error *err)
 {
-    if (i >= lcs_builtin_source_count) {
+    if (i >= lcs_builtin_manifests_count) {
         lcs_fail(err, LCS_E_NOT_FOUND, "no builtin manifest #%zu (there are %zu)", i,
-                 lcs_builtin_source_count);
+                 lcs_builtin_manifests_count);
         return NULL;
     }
     /* The shipped files are validated by the test suite; a failure here
      * means the build embedded a broken file. */
-    return parse_text(lcs_builtin_sources[i], strlen(lcs_builtin_sources[i]),
-                      lcs_builtin_paths[i], err);
+    return parse_text(lcs_builtin_manifests_sources[i], strlen(lcs_builtin_manifests_sources[i]),
+                      lcs_builtin_manifests_paths[i], err);
 }
 
 lcs_manifest *lcs_builtin_manifest_get(const char *ref, lcs_error *err)
@@ -1014,7 +1014,7 @@ lcs_manifest *lcs_builtin_manifest_get(const char *ref, lcs_error *err)
     if (lcs_image_ref_parse(ref, &r, err) != 0)
         return NULL;
     lcs_manifest *found = NULL;
-    for (size_t i = 0; i < lcs_builtin_source_count && !found; i++) {
+    for (size_t i = 0; i < lcs_builtin_manifests_count && !found; i++) {
         lcs_manifest *m = lcs_builtin_manifest(i, err);
         if (!m) {
             lcs_image_ref_clear(&r);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Start-up benchmark: one-shot `/bin/true` in a sandbox, side by side with
+# the anchors, in one run (absolute times on a VM are noisy; ratios are what
+# to read). Prints a table of medians and ratios and writes bench/results.json.
+#
+#   bench/run.sh [RUNS]          (default 50 runs per case; needs root)
+#
+# Cases (all on the same busybox root filesystem):
+#   host          fork+exec of /bin/true on the host
+#   ours          llmcore-sandbox run: user, mount, pid, ipc, uts, cgroup and
+#                 net namespaces, overlay root, cgroup limits, seccomp, no caps
+#   bwrap         bubblewrap --unshare-all (as root)
+#   runc          runc run of an OCI bundle (if runc is installed)
+#   ours-exec     exec in a live session (when sessions are available)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${1:-50}
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (runc and cgroups need it)" >&2; exit 1; }
+for t in hyperfine bwrap; do
+    command -v $t >/dev/null || { echo "bench: $t missing: apt-get install hyperfine bubblewrap runc" >&2; exit 1; }
+done
+[ -x build/llmcore-sandbox ] || make -s
+WORK=$(mktemp -d /tmp/lcs-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+RFS=$WORK/rootfs
+sh tests/fixtures/mkrootfs.sh "$RFS" >/dev/null
+
+cases=()
+names=()
+add() { names+=("$1"); cases+=("$2"); }
+add host "$RFS/bin/true"
+add ours "$ROOT/build/llmcore-sandbox run --rootfs $RFS -- /bin/true"
+add bwrap "bwrap --unshare-all --ro-bind $RFS / --proc /proc --dev /dev /bin/true"
+if command -v runc >/dev/null; then
+    mkdir -p "$WORK/bundle"
+    (cd "$WORK/bundle" && runc spec && python3 - "$RFS" <<'PY'
+import json, sys
+c = json.load(open("config.json"))
+c["root"] = {"path": sys.argv[1], "readonly": True}
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+json.dump(c, open("config.json", "w"))
+PY
+    )
+    add runc "runc --root $WORK/runc-state run --bundle $WORK/bundle bench-\$RANDOM"
+fi
+
+args=()
+for i in "${!cases[@]}"; do args+=(-n "${names[$i]}" "${cases[$i]}"); done
+# -N: no intermediate shell, except for runc whose container name must vary.
+hyperfine --warmup 5 --runs "$RUNS" --export-json "$WORK/h.json" --style basic \
+    -N "${args[@]:0:$((${#args[@]} - 3))}" >/dev/null 2>&1 || true
+hyperfine --warmup 5 --runs "$RUNS" --export-json "$WORK/h2.json" --style basic \
+    "${args[@]: -3}" >/dev/null 2>&1 || true
+python3 - "$WORK/h.json" "$WORK/h2.json" bench/results.json <<'PY'
+import json, sys
+res = []
+for f in sys.argv[1:3]:
+    try:
+        res += json.load(open(f))["results"]
+    except (OSError, ValueError, KeyError):
+        pass
+med = {r["command"]: r["median"] * 1000 for r in res}
+out = {"median_ms": med}
+print(f"{'case':<10} {'median ms':>10} {'vs host':>8} {'vs bwrap':>9}")
+for name, ms in med.items():
+    vh = ms / med["host"] if "host" in med else float("nan")
+    vb = ms / med["bwrap"] if "bwrap" in med else float("nan")
+    print(f"{name:<10} {ms:>10.2f} {vh:>8.2f} {vb:>9.2f}")
+if "ours" in med and "bwrap" in med:
+    out["ours_vs_bwrap"] = med["ours"] / med["bwrap"]
+    print(f"\none-shot target: ours <= 0.6 x bwrap -> {out['ours_vs_bwrap']:.2f}")
+json.dump(out, open(sys.argv[3], "w"), indent=2)
+PY

@@ -1,0 +1,281 @@
+/*
+ * run.c - lcs_run(): one command in a fresh sandbox, through the public API.
+ *
+ * Resolves the image (registry entry with a built rootfs, or an explicit
+ * rootfs), computes the policy (src/policy/policy.c), renders it as a
+ * native-runtime spec and runs it. The shipped seccomp profile is compiled
+ * into the library; it reaches the runtime's profile loader through a
+ * sealed memfd, so no file on disk can be swapped for it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/builtin.h"
+#include "image/image.h"
+#include "runtime/native/native.h"
+#include "util/error.h"
+
+void lcs_run_request_init(lcs_run_request *r)
+{
+    memset(r, 0, sizeof *r);
+    lcs_policy_overrides_init(&r->overrides);
+}
+
+void lcs_run_result_clear(lcs_run_result *r)
+{
+    if (!r)
+        return;
+    free(r->stdout_data);
+    free(r->stderr_data);
+    free(r->enforced_json);
+    free(r->policy_json);
+    memset(r, 0, sizeof *r);
+}
+
+/* A read-only, sealed memfd holding the builtin profile. */
+static int default_profile_fd(lcs_error *err)
+{
+    const char *text = lcs_seccomp_default_sources[0];
+    size_t len = strlen(text);
+    int fd = memfd_create("llmcore-seccomp.json", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return lcs_fail_errno(err, "memfd_create for the seccomp profile");
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            lcs_fail_errno(err, "writing the seccomp profile to a memfd");
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    /* Sealed: nothing (not even this process) can change it afterwards. */
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
+        lseek(fd, 0, SEEK_SET) != 0) {
+        lcs_fail_errno(err, "sealing the seccomp profile memfd");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int resolve_image(const lcs_registry *reg, const lcs_run_request *req, lcs_manifest **m,
+                         char **rootfs, lcs_error *err)
+{
+    *m = NULL;
+    *rootfs = NULL;
+    if (req->rootfs) {
+        struct stat st;
+        if (stat(req->rootfs, &st) != 0 || !S_ISDIR(st.st_mode))
+            return lcs_fail(err, LCS_E_NOT_FOUND, "root filesystem %s is not a directory",
+                            req->rootfs);
+        *m = req->manifest ? lcs_manifest_copy(req->manifest, err)
+                           : lcs_builtin_manifest_get(LCS_IMAGE_PREFIX "base", err);
+        if (!*m)
+            return -1;
+        if (!(*rootfs = strdup(req->rootfs))) {
+            lcs_manifest_free(*m);
+            *m = NULL;
+            return lcs_fail_nomem(err);
+        }
+        return 0;
+    }
+    if (!req->image)
+        return lcs_fail(err, LCS_E_INVALID, "a run needs an image or a root filesystem");
+    if (!reg)
+        return lcs_fail(err, LCS_E_INVALID, "running image %s needs a registry", req->image);
+    lcs_image_info info;
+    if (lcs_registry_get(reg, req->image, &info, err) != 0)
+        return -1;
+    if (!info.available_locally) {
+        lcs_fail(err, LCS_E_NOT_FOUND,
+                 "image %s is known but not built in the image store %s; build it first "
+                 "(cd container_images && make %s)",
+                 info.ref, lcs_registry_store_dir(reg),
+                 strncmp(info.manifest->name, LCS_IMAGE_PREFIX, strlen(LCS_IMAGE_PREFIX)) == 0
+                     ? info.manifest->name + strlen(LCS_IMAGE_PREFIX)
+                     : info.manifest->name);
+        lcs_image_info_clear(&info);
+        return -1;
+    }
+    *m = info.manifest;
+    *rootfs = info.rootfs;
+    info.manifest = NULL;
+    info.rootfs = NULL;
+    lcs_image_info_clear(&info);
+    return 0;
+}
+
+int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result *res,
+            lcs_error *err)
+{
+    if (!res)
+        return lcs_fail(err, LCS_E_INVALID, "no result given");
+    memset(res, 0, sizeof *res);
+    if (!req || !req->argv || !req->argv[0] || !req->argv[0][0])
+        return lcs_fail(err, LCS_E_INVALID, "no command to run");
+    lcs_manifest *m = NULL;
+    char *rootfs = NULL;
+    lcs_policy pol;
+    memset(&pol, 0, sizeof pol);
+    int rc = -1, fd = -1;
+    if (resolve_image(reg, req, &m, &rootfs, err) != 0)
+        goto out;
+    if (lcs_policy_compute(m, &req->overrides, &pol, err) != 0)
+        goto out;
+
+    char profile_path[64];
+    const char *profile = req->seccomp_profile;
+    if (!profile) {
+        if ((fd = default_profile_fd(err)) < 0)
+            goto out;
+        snprintf(profile_path, sizeof profile_path, "/proc/self/fd/%d", fd);
+        profile = profile_path;
+    }
+
+    lcs_native_spec s;
+    memset(&s, 0, sizeof s);
+    s.rootfs = rootfs;
+    s.argv = req->argv;
+    s.env = (const char *const *)pol.env;
+    s.cwd = pol.cwd;
+    s.uid = pol.uid;
+    s.gid = pol.gid;
+    s.network = pol.network == LCS_NETWORK_FULL ? LCS_NATIVE_NET_FULL : LCS_NATIVE_NET_NONE;
+    s.writable_root = pol.writable_root;
+    s.memory_bytes = pol.memory_mb * 1024 * 1024;
+    s.cpus = pol.cpus;
+    s.pids = pol.pids;
+    s.timeout_s = pol.timeout_seconds;
+    s.output_limit_bytes = pol.output_bytes;
+    s.fsize_bytes = pol.file_size_mb * 1024 * 1024;
+    s.nofile = pol.open_files;
+    s.tmp_bytes = pol.tmp_mb * 1024 * 1024;
+    s.input_dir = pol.input_dir;
+    s.output_dir = pol.output_dir;
+    s.seccomp_profile = profile;
+    s.allow_degraded = pol.allow_degraded;
+    s.stdin_data = req->stdin_data;
+    s.stdin_len = req->stdin_len;
+
+    lcs_native_result nr;
+    memset(&nr, 0, sizeof nr);
+    if (lcs_native_run(&s, &nr, err) != 0) {
+        lcs_native_result_clear(&nr);
+        goto out;
+    }
+    snprintf(res->verdict, sizeof res->verdict, "%s", nr.verdict);
+    res->exit_code = nr.exit_code;
+    res->signal = nr.signal;
+    res->stdout_data = nr.out;
+    res->stdout_len = nr.out_len;
+    res->stdout_truncated = nr.out_truncated;
+    res->stderr_data = nr.err;
+    res->stderr_len = nr.err_len;
+    res->stderr_truncated = nr.err_truncated;
+    res->wall_seconds = nr.wall_s;
+    res->cpu_seconds = nr.cpu_s;
+    res->peak_memory_bytes = nr.peak_memory_bytes;
+    res->enforced_json = nr.enforced_json;
+    nr.out = nr.err = nr.enforced_json = NULL;
+    lcs_native_result_clear(&nr);
+    res->policy_json = lcs_policy_to_json(&pol, err);
+    if (!res->policy_json) {
+        lcs_run_result_clear(res);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    lcs_policy_clear(&pol);
+    lcs_manifest_free(m);
+    free(rootfs);
+    return rc;
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid: no
+ * overlong forms, no surrogates, nothing above U+10FFFF, no NUL. */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+    unsigned c = p[0];
+    if (c >= 0x01 && c < 0x80)
+        return 1;
+    size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || n > avail)
+        return 0;
+    unsigned cp = c & (0x7f >> n);
+    for (size_t k = 1; k < n; k++) {
+        if ((p[k] >> 6) != 2)
+            return 0;
+        cp = (cp << 6) | (p[k] & 0x3f);
+    }
+    static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A byte string as JSON text; bytes that are not valid UTF-8 (and NULs)
+ * become U+FFFD, since JSON strings cannot carry them. */
+static json_t *bytes_to_json(const char *data, size_t len)
+{
+    if (!data)
+        return json_string("");
+    char *copy = malloc(len * 3 + 1);
+    if (!copy)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len((const unsigned char *)data + i, len - i);
+        if (n) {
+            memcpy(copy + o, data + i, n);
+            o += n;
+            i += n;
+        } else {
+            memcpy(copy + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        }
+    }
+    json_t *s = json_stringn(copy, o);
+    free(copy);
+    return s;
+}
+
+char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
+{
+    if (!r || !r->verdict[0]) {
+        lcs_fail(err, LCS_E_INVALID, "no run result given");
+        return NULL;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(r->verdict));
+    json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+    json_object_set_new(o, "signal", json_integer(r->signal));
+    json_object_set_new(o, "stdout", bytes_to_json(r->stdout_data, r->stdout_len));
+    json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_truncated));
+    json_object_set_new(o, "stderr", bytes_to_json(r->stderr_data, r->stderr_len));
+    json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_truncated));
+    json_object_set_new(o, "wall_seconds", json_real(r->wall_seconds));
+    json_object_set_new(o, "cpu_seconds", json_real(r->cpu_seconds));
+    json_object_set_new(o, "peak_memory_bytes", json_integer((json_int_t)r->peak_memory_bytes));
+    json_t *enf = r->enforced_json ? json_loads(r->enforced_json, 0, NULL) : NULL;
+    json_object_set_new(o, "enforced", enf ? enf : json_null());
+    json_t *pol = r->policy_json ? json_loads(r->policy_json, 0, NULL) : NULL;
+    json_object_set_new(o, "policy", pol ? pol : json_null());
+    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        lcs_fail_nomem(err);
+    return s;
+}

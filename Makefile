@@ -35,7 +35,7 @@ PKGS       := jansson libseccomp libcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-              -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -fPIC \
+              -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -fPIC -fvisibility=hidden \
               -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 

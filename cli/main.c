@@ -843,9 +843,11 @@ static int cmd_run(const globals *g, int argc, char **argv)
             rc = report(&err);
         lcs_free(js);
     } else {
-        fwrite(res.stdout_data, 1, res.stdout_len, stdout);
+        if (res.stdout_len)
+            fwrite(res.stdout_data, 1, res.stdout_len, stdout);
         fflush(stdout);
-        fwrite(res.stderr_data, 1, res.stderr_len, stderr);
+        if (res.stderr_len)
+            fwrite(res.stderr_data, 1, res.stderr_len, stderr);
         if (res.stdout_truncated || res.stderr_truncated)
             fprintf(stderr, "llmcore-sandbox: output truncated at the output limit\n");
         if (strcmp(res.verdict, "ok") && strcmp(res.verdict, "exit"))

@@ -27,6 +27,12 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden visibility: exactly the declarations in
+ * this header are exported. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define LCS_VERSION_STRING "0.1.0"
 #define LCS_MANIFEST_PATH_IN_IMAGE "/etc/llmcore/capabilities.json"
 #define LCS_IMAGE_PREFIX "llmcore-sandbox-"
@@ -503,6 +509,10 @@ lcs_selector *lcs_selector_new_json(const lcs_registry *reg, const char *config_
 char *lcs_selection_tables_json(lcs_error *err);
 /* The selector's effective configuration as JSON (same keys). */
 char *lcs_selector_config_json(const lcs_selector *s, lcs_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,8 @@ e.g. "not_found"), ``sys_errno`` and ``message``.  Out of memory is raised as
 :class:`MemoryError`.
 """
 
+import re
+
 from . import _lib
 
 __all__ = [
@@ -62,12 +64,23 @@ def problems_of(message):
 
     The library formats them as ``"<what>: N problems:\\n  - a\\n  - b"``.
     """
+    lines = message.split("\n")
     out = []
-    for line in message.split("\n")[1:]:
+    for line in lines[1:]:
         if line.startswith("  - "):
             out.append(line[4:])
         elif out:  # a problem whose text itself contained a newline
             out[-1] += "\n" + line
+    # lcs_error.message holds at most 2047 bytes: with many problems the tail
+    # is cut.  Say so instead of silently returning a shorter list.
+    m = re.search(r": (\d+) problems?:$", lines[0])
+    if m and len(out) < int(m.group(1)):
+        missing = int(m.group(1)) - len(out)
+        if len(message.encode("utf-8", "replace")) >= 2040 and out:
+            out.pop()  # the last one is probably cut in the middle
+            missing += 1
+        out.append("... and %d more problem%s (the library's error message was truncated)"
+                   % (missing, "" if missing == 1 else "s"))
     return out
 
 
@@ -98,6 +111,9 @@ class ImageNotFoundError(ImageRegistryError):
 
 class ImageExistsError(ImageRegistryError):
     """Refusing to overwrite an image (builtin images are immutable)."""
+
+    def __init__(self, message="", code=_lib.E_EXISTS, sys_errno=0):
+        super().__init__(message, code, sys_errno)
 
 
 class ImageSelectionError(SandboxError):

@@ -5,12 +5,11 @@ data classes.
 """
 
 import ctypes
-import json
 import os
 
 from . import _lib
-from .errors import (ManifestError, ManifestNotFoundError, ManifestParseError,
-                     ManifestValidationError, make_error, raise_error)
+from .errors import (ManifestError, ManifestNotFoundError, ManifestParseError,  # noqa: F401
+                     ManifestValidationError, raise_error)
 from .models import CManifest, ImageManifest, manifest_from_handle, normalize_dict, normalize_json
 
 __all__ = [

@@ -13,8 +13,7 @@ import threading
 
 from . import _lib
 from .errors import (ImageExistsError, ImageNotFoundError, ImageRegistryError, raise_error)
-from .models import (CManifest, ImageManifest, ImageMetadata, ImageTier, capset, to_capabilities,
-                     to_tier)
+from .models import CManifest, ImageMetadata, ImageTier, capset, to_tier
 
 __all__ = ["ImageRegistry", "ImageRegistryError", "ImageNotFoundError", "ImageExistsError"]
 
@@ -46,6 +45,7 @@ class ImageRegistry:
 
     def __init__(self, store_dir=None, include_builtins=True, scan_store=True):
         self._handle = None
+        self._free = L.lcs_registry_free  # kept for __del__ at interpreter exit
         self._lock = threading.RLock()
         opts = _lib.RegistryOptions()
         L.lcs_registry_options_init(ctypes.byref(opts))
@@ -59,7 +59,6 @@ class ImageRegistry:
         if not h:
             raise_error(err, "registry")
         self._handle = h
-        self._free = L.lcs_registry_free  # kept for __del__ at interpreter exit
 
     # ------------------------------------------------------------ lifetime
 

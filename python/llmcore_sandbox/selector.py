@@ -14,7 +14,7 @@ from typing import Dict, FrozenSet, List, Optional
 
 from . import _lib
 from .errors import ImageRegistryError, ImageSelectionError, raise_error
-from .models import AccessMode, ImageCapability, ImageManifest, capset, to_capabilities
+from .models import AccessMode, ImageCapability, ImageManifest, capset
 from .registry import ImageRegistry
 
 __all__ = [
@@ -152,6 +152,7 @@ class ImageSelector:
 
     def __init__(self, registry=None, config=None):
         self._handle = None
+        self._free = L.lcs_selector_free  # kept for __del__ at interpreter exit
         if registry is None:
             registry = ImageRegistry()
         if not isinstance(registry, ImageRegistry):
@@ -170,7 +171,6 @@ class ImageSelector:
             if not h:
                 raise_error(err, "selector")
             self._handle = h
-        self._free = L.lcs_selector_free
 
     # ------------------------------------------------------------ lifetime
 

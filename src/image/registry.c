@@ -621,7 +621,16 @@ int lcs_registry_register(lcs_registry *r, const lcs_manifest *m, bool available
     if (lcs_manifest_validate(m, err) != 0)
         return -1;
     entry *ex = find_exact(r, m->name, m->version);
-    if (ex && ex->builtin)
+    /* Checked against the compiled-in list, not this registry's entries: a
+     * builtin that was unregistered still cannot be replaced. */
+    char *full = lcs_manifest_full_name(m);
+    if (!full)
+        return lcs_fail_nomem(err);
+    lcs_manifest *b = lcs_builtin_manifest_get(full, NULL);
+    free(full);
+    bool is_builtin = b != NULL;
+    lcs_manifest_free(b);
+    if (is_builtin || (ex && ex->builtin))
         return lcs_fail(err, LCS_E_EXISTS,
                         "cannot register %s:%s: a builtin image has that name and version; "
                         "builtin manifests are immutable (use another name or version)",

@@ -106,9 +106,29 @@ int lcs_problems_finish(lcs_problems *p, lcs_error *err, const char *what)
     int rc = 0;
     if (p->text.oom)
         rc = lcs_fail_nomem(err);
-    else if (p->count > 0)
+    else if (p->count > 0) {
         rc = lcs_fail(err, LCS_E_VALIDATION, "%s: %u problem%s:%s", what, p->count,
                       p->count == 1 ? "" : "s", p->text.data);
+        /* The message has a fixed size: if problems were cut off, end with
+         * the last whole line and say how many are missing. */
+        size_t cap = sizeof err->message;
+        if (err && strlen(what) + p->text.len + 32 >= cap) {
+            const char *tail = "\n  - ... and 4294967295 more problems";
+            char *cut = err->message + cap - strlen(tail) - 1;
+            *cut = '\0';
+            char *nl = strrchr(err->message, '\n');
+            if (nl)
+                *nl = '\0';
+            unsigned shown = 0;
+            for (const char *c = strstr(err->message, ":\n"); c && (c = strchr(c + 1, '\n'));)
+                shown++;
+            if (shown < p->count) {
+                size_t len = strlen(err->message);
+                snprintf(err->message + len, cap - len, "\n  - ... and %u more problem%s",
+                         p->count - shown, p->count - shown == 1 ? "" : "s");
+            }
+        }
+    }
     lcs_buf_free(&p->text);
     p->count = 0;
     return rc;

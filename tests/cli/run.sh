@@ -5,6 +5,7 @@ set -u
 CLI=${1:?usage: run.sh PATH-TO-llmcore-sandbox}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)
+chmod 755 "$TMP"   # the sandbox's host uid must be able to reach the fixture rootfs
 trap 'rm -rf "$TMP"' EXIT
 export LLMCORE_SANDBOX_STORE=$TMP/store   # an empty store: only builtins
 
@@ -16,7 +17,7 @@ check() {
     out=$("$CLI" "$@" 2>&1); rc=$?
     if [ "$rc" -ne "$want" ]; then
         echo "FAIL $name: exit $rc, want $want; output: $(printf '%s' "$out" | head -c 300)"
-    elif ! printf '%s' "$out" | grep -Eq -- "$pattern"; then
+    elif [ -n "$pattern" ] && ! printf '%s' "$out" | grep -Eq -- "$pattern"; then
         echo "FAIL $name: output does not match /$pattern/: $(printf '%s' "$out" | head -c 300)"
     else
         echo "PASS $name"
@@ -101,3 +102,30 @@ echo '{' > "$TMP/store2/images/junk/1.0/capabilities.json"
 check store_image_is_local 0 'llmcore-sandbox-shell:1.0.0 .* yes' -- --store "$TMP/store2" images
 check store_broken_manifest_warns 0 'warning: skipped store image junk:1.0' -- --store "$TMP/store2" images
 LLMCORE_SANDBOX_STORE=$TMP/store2 json_check store_env_variable_is_used '[i["ref"] for i in d] == ["llmcore-sandbox-shell:1.0.0"]' -- images --available --json
+
+# ---- run: one command in a sandbox (busybox root filesystem fixture)
+if [ "$(id -u)" -ne 0 ] || [ ! -x /bin/busybox ]; then
+    for t in run_exit_status run_timeout run_json run_limit_needs_consent run_unbuilt_image run_stdin run_usage; do
+        echo "SKIP $t: needs root and busybox-static (scripts/install-deps.sh)"
+    done
+else
+    RFS=$TMP/rootfs
+    sh "$ROOT/tests/fixtures/mkrootfs.sh" "$RFS" >/dev/null
+    check run_exit_status 7 '^hello from sandbox in /home/sandbox/work$' -- run --rootfs "$RFS" -- sh -c 'echo hello from $(id -un) in $(pwd); exit 7'
+    check run_timeout 124 'verdict timeout after' -- run --rootfs "$RFS" --timeout 0.5 -- sleep 30
+    check run_signal 137 '' -- run --rootfs "$RFS" -- sh -c 'kill -9 $$'
+    json_check run_json 'd["verdict"] == "ok" and d["stdout"] == "x\n" and d["policy"]["memory_mb"] == 256 and d["enforced"]["no_new_privs"] is True' -- run --rootfs "$RFS" -m 256m --json -- echo x
+    json_check run_env_and_workdir 'd["stdout"] == "bar /tmp\n"' -- run --rootfs "$RFS" -e FOO=bar -w /tmp --json -- sh -c 'echo $FOO $(pwd)'
+    check run_limit_needs_consent 4 'above the limit of image llmcore-sandbox-base:1.0.0' -- run --rootfs "$RFS" -m 2g -- true
+    check run_limit_with_consent 0 '' -- run --rootfs "$RFS" -m 2g --allow-above-limits -- true
+    check run_unbuilt_image 3 'not built in the image store' -- run --image llmcore-sandbox-python -- true
+    check run_unknown_image 3 "image 'nope' not found" -- run --image nope -- true
+    check run_usage 2 'give exactly one of --image, --rootfs' -- run -- true
+    check run_needs_command 2 'no command given' -- run --rootfs "$RFS"
+    check run_bad_memory 4 "--memory '12x' is not a size" -- run --rootfs "$RFS" -m 12x -- true
+    check run_bad_network 4 "--network 'maybe'" -- run --rootfs "$RFS" --network maybe -- true
+    check run_missing_rootfs 3 'is not a directory' -- run --rootfs "$TMP/none" -- true
+    out=$(printf 'piped data' | "$CLI" run -i --rootfs "$RFS" -- cat 2>&1)
+    [ "$out" = "piped data" ] && echo "PASS run_stdin" || echo "FAIL run_stdin: got '$out'"
+    check run_help 0 'Exit status: the command' -- run --help
+fi

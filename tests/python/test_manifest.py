@@ -185,6 +185,19 @@ class ErrorTests(unittest.TestCase):
             self.assertTrue(any(word in p for p in problems), (word, problems))
         self.assertIn("%d problems" % len(problems), str(cm.exception))
 
+    def test_a_truncated_problem_list_says_how_many_problems_are_missing(self):
+        bad = {"name": "x-img", "version": "1.0.0", "tier": "base",
+               "default_access_mode": "restricted",
+               "capabilities": ["unknown%d" % i for i in range(60)]}
+        with self.assertRaises(ManifestValidationError) as cm:
+            lcs.parse_manifest(bad)
+        problems = cm.exception.problems
+        self.assertIn("60 problems", str(cm.exception))
+        self.assertEqual(problems[0], "capabilities[0]: unknown capability 'unknown0'")
+        self.assertRegex(problems[-1], r"^\.\.\. and \d+ more problems")
+        shown = len(problems) - 1
+        self.assertEqual(int(problems[-1].split()[2]) + shown, 60)
+
     def test_unknown_keys_are_rejected_not_silently_dropped(self):
         d = ts.custom_manifest_dict()
         d["colour"] = "blue"

@@ -308,6 +308,31 @@ static void every_problem_is_listed_at_once(void **state)
     assert_contains(err.message, "must not run as root");
 }
 
+static void a_truncated_problem_list_says_how_many_are_missing(void **state)
+{
+    (void)state;
+    char buf[8192];
+    int off = snprintf(buf, sizeof buf, "{\"name\": \"x\", \"version\": \"1.0\", \"tier\": "
+                                        "\"base\", \"default_access_mode\": \"restricted\", "
+                                        "\"capabilities\": [");
+    for (int i = 0; i < 60; i++)
+        off += snprintf(buf + off, sizeof buf - (size_t)off, "%s\"unknown-capability-%02d\"",
+                        i ? ", " : "", i);
+    snprintf(buf + off, sizeof buf - (size_t)off, "]}");
+    lcs_error err;
+    assert_null(lcs_manifest_load_string(buf, &err));
+    assert_contains(err.message, "60 problems");
+    assert_contains(err.message, "more problems");
+    /* The count shown plus the count announced as missing is 60. */
+    unsigned shown = 0, missing = 0;
+    for (const char *c = err.message; (c = strstr(c, "unknown capability 'unknown-capability")); c++)
+        shown++;
+    const char *m = strstr(err.message, "... and ");
+    assert_non_null(m);
+    assert_int_equal(sscanf(m, "... and %u more", &missing), 1);
+    assert_int_equal(shown + missing, 60);
+}
+
 static void syntax_errors_report_line_and_column(void **state)
 {
     (void)state;
@@ -457,6 +482,7 @@ int main(void)
         cmocka_unit_test(missing_limits_take_the_tier_defaults),
         cmocka_unit_test(broken_manifests_yield_precise_errors),
         cmocka_unit_test(every_problem_is_listed_at_once),
+        cmocka_unit_test(a_truncated_problem_list_says_how_many_are_missing),
         cmocka_unit_test(syntax_errors_report_line_and_column),
         cmocka_unit_test(missing_file_is_not_found),
         cmocka_unit_test(serialisation_is_stable_and_round_trips),

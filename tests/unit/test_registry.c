@@ -178,6 +178,13 @@ static void builtins_are_immutable(void **state)
     assert_int_equal(lcs_registry_unregister(r2, "llmcore-sandbox-base:1.0.0", NULL), 1);
     assert_false(lcs_registry_has(r2, "llmcore-sandbox-base"));
     assert_true(lcs_registry_has(r, "llmcore-sandbox-base"));
+    /* Even after unregistering, a builtin name:version cannot be replaced
+     * by a different manifest (e.g. one that grants FULL access). */
+    lcs_manifest *fake = lcs_builtin_manifest_get("llmcore-sandbox-base:1.0.0", NULL);
+    fake->default_access_mode = LCS_ACCESS_FULL;
+    assert_int_equal(lcs_registry_register(r2, fake, false, &err), -1);
+    assert_int_equal(err.code, LCS_E_EXISTS);
+    lcs_manifest_free(fake);
     lcs_registry_free(r2);
     lcs_registry_free(r);
 }

@@ -11,7 +11,7 @@
  * init is a fork of the monitor's executable, but the command never runs
  * that executable: it is a child of init that execve()s the target, so its
  * /proc/self/exe is the sandbox's own file. Init itself is made non-dumpable
- * at once, so its /proc/1/{exe,mem,environ,fd} belong to the sandbox's root
+ * before it does anything for the sandbox, so its /proc/1/{exe,mem,environ,fd} belong to the sandbox's root
  * and ptrace is refused to the sandbox user (uid 1000, no capabilities).
  * After pivot_root the host's filesystem has no name inside the sandbox,
  * and init keeps no descriptor to a host file (all fds but 0-4 are closed
@@ -177,8 +177,6 @@ static void hide_host_cmdline(void)
 _Noreturn void lcs_init_main(const lcs_plan *p)
 {
     lcs_child_err e;
-    /* Non-dumpable first: see the header comment. */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* Wait until the monitor has written our uid/gid maps and cgroups. EOF
      * means the monitor gave up: leave without doing anything. */
     char go = 0;
@@ -189,6 +187,10 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
     if (n != 1 || go != 'G')
         _exit(124);
     close(LCS_FD_SYNC);
+    /* Non-dumpable from here on (see the header comment). Not earlier: until
+     * the release byte, only host root may look at us, and pasta has to
+     * open our /proc/<pid>/ns files while we wait. No sandbox code runs yet. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* Cloned by host root, we still carry host uid 0, which our namespace
      * does not map: become the namespace's own root (host uid 100000) so
      * the files we create and the dirs we may write are the sandbox's, and

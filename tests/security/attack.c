@@ -1,0 +1,276 @@
+/*
+ * attack.c - escape attempts run from inside a sandbox by tests/security.
+ *
+ *   attack NAME [ARG]
+ *
+ * Prints "ATTEMPT NAME" before trying, then "DENIED NAME: <errno text>"
+ * and exits 0 when the kernel (or the seccomp filter) refused, or
+ * "ALLOWED NAME: <detail>" and exits 1 when the attempt succeeded. Exit 2:
+ * unknown attack. Built statically and copied into the test rootfs.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <linux/reboot.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *name;
+
+static int result(long rc)
+{
+    if (rc < 0) {
+        printf("DENIED %s: %s\n", name, strerror(errno));
+        return 0;
+    }
+    printf("ALLOWED %s: returned %ld\n", name, rc);
+    return 1;
+}
+
+static int open_rw(const char *path)
+{
+    return result(open(path, O_RDWR));
+}
+
+static int sock(int dom, int type, int proto)
+{
+    return result(socket(dom, type, proto));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    name = argv[1];
+    const char *arg = argc > 2 ? argv[2] : "";
+    printf("ATTEMPT %s\n", name);
+    fflush(stdout);
+    errno = 0;
+    if (!strcmp(name, "ptrace-init"))
+        return result(ptrace(PTRACE_ATTACH, 1, 0, 0));
+    if (!strcmp(name, "ptrace-parent"))
+        return result(ptrace(PTRACE_ATTACH, getppid(), 0, 0));
+    if (!strcmp(name, "ptrace-traceme")) {
+        /* a child asks to be traced: only seccomp stops this */
+        return result(ptrace(PTRACE_TRACEME, 0, 0, 0));
+    }
+    if (!strcmp(name, "keyctl"))
+        return result(syscall(SYS_add_key, "user", "x", "y", 1, -4 /* session */));
+    if (!strcmp(name, "bpf")) {
+        union bpf_attr a;
+        memset(&a, 0, sizeof a);
+        a.map_type = BPF_MAP_TYPE_ARRAY;
+        a.key_size = 4;
+        a.value_size = 4;
+        a.max_entries = 1;
+        return result(syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof a));
+    }
+    if (!strcmp(name, "userfaultfd"))
+        return result(syscall(SYS_userfaultfd, 0));
+    if (!strcmp(name, "io_uring")) {
+        char params[120];
+        memset(params, 0, sizeof params);
+        return result(syscall(SYS_io_uring_setup, 4, params));
+    }
+    if (!strcmp(name, "perf_event_open")) {
+        struct perf_event_attr pa;
+        memset(&pa, 0, sizeof pa);
+        pa.size = sizeof pa;
+        pa.type = PERF_TYPE_SOFTWARE;
+        pa.config = PERF_COUNT_SW_CPU_CLOCK;
+        return result(syscall(SYS_perf_event_open, &pa, 0, -1, -1, 0));
+    }
+    if (!strcmp(name, "init_module"))
+        return result(syscall(SYS_init_module, "", 0, ""));
+    if (!strcmp(name, "finit_module"))
+        return result(syscall(SYS_finit_module, 0, "", 0));
+    if (!strcmp(name, "reboot"))
+        return result(syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+                              LINUX_REBOOT_CMD_CAD_OFF, 0));
+    if (!strcmp(name, "kexec_load"))
+        return result(syscall(SYS_kexec_load, 0, 0, 0, 0));
+    if (!strcmp(name, "sethostname"))
+        return result(sethostname("pwned", 5));
+    if (!strcmp(name, "setuid0"))
+        return result(setuid(0));
+    if (!strcmp(name, "setgid0"))
+        return result(setgid(0));
+    if (!strcmp(name, "capset-raise")) {
+        struct { unsigned v; int pid; } h = {0x20080522, 0};
+        unsigned d[6] = {~0u, ~0u, 0, ~0u, ~0u, 0};
+        return result(syscall(SYS_capset, &h, d));
+    }
+    if (!strcmp(name, "mknod"))
+        return result(mknod("/tmp/mem", S_IFCHR | 0666, makedev(1, 1)));
+    if (!strcmp(name, "open"))
+        return open_rw(arg);
+    if (!strcmp(name, "read")) {
+        int fd = open(arg, O_RDONLY);
+        return result(fd);
+    }
+    if (!strcmp(name, "write")) {
+        int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            return result(-1);
+        ssize_t n = write(fd, "1\n", 2);
+        return result(n < 0 ? -1 : n);
+    }
+    if (!strcmp(name, "clone-newuser")) {
+        long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+        if (pid == 0)
+            _exit(0);
+        if (pid > 0)
+            waitpid((pid_t)pid, NULL, 0);
+        return result(pid);
+    }
+    if (!strcmp(name, "clone3")) {
+        long rc = syscall(435 /* clone3 */, NULL, 0);
+        if (errno == ENOSYS)
+            return result(-1);
+        return result(rc < 0 && errno != ENOSYS ? 0 : rc);
+    }
+    if (!strcmp(name, "unshare-net"))
+        return result(unshare(CLONE_NEWNET));
+    if (!strcmp(name, "unshare-mnt"))
+        return result(unshare(CLONE_NEWNS));
+    if (!strcmp(name, "setns-init")) {
+        int fd = open("/proc/1/ns/mnt", O_RDONLY);
+        if (fd < 0)
+            return result(-1);
+        return result(setns(fd, 0));
+    }
+    if (!strcmp(name, "mount-tmpfs"))
+        return result(mount("x", "/tmp", "tmpfs", 0, NULL));
+    if (!strcmp(name, "umount-proc"))
+        return result(umount2("/proc", MNT_DETACH));
+    if (!strcmp(name, "chroot"))
+        return result(chroot("/tmp"));
+    if (!strcmp(name, "pivot_root"))
+        return result(syscall(SYS_pivot_root, ".", "."));
+    if (!strcmp(name, "socket-alg"))
+        return sock(38 /* AF_ALG */, SOCK_SEQPACKET, 0);
+    if (!strcmp(name, "socket-vsock"))
+        return sock(40 /* AF_VSOCK */, SOCK_STREAM, 0);
+    if (!strcmp(name, "socket-packet"))
+        return sock(17 /* AF_PACKET */, SOCK_RAW, 0);
+    if (!strcmp(name, "socket-raw-icmp"))
+        return sock(AF_INET, SOCK_RAW, 1);
+    if (!strcmp(name, "socket-netlink-audit"))
+        return sock(16, SOCK_RAW, 9 /* NETLINK_AUDIT */);
+    if (!strcmp(name, "socket-netlink-uevent"))
+        return sock(16, SOCK_RAW, 15 /* NETLINK_KOBJECT_UEVENT */);
+    if (!strcmp(name, "open_by_handle_at")) {
+        char h[128];
+        memset(h, 0, sizeof h);
+        ((unsigned *)h)[0] = 8;
+        return result(syscall(SYS_open_by_handle_at, AT_FDCWD, h, O_RDONLY));
+    }
+    if (!strcmp(name, "name_to_handle_at")) {
+        char h[128];
+        int mnt;
+        memset(h, 0, sizeof h);
+        ((unsigned *)h)[0] = 64;
+        return result(syscall(SYS_name_to_handle_at, AT_FDCWD, "/", h, &mnt, 0));
+    }
+    if (!strcmp(name, "process_vm_readv")) {
+        char buf[8];
+        struct iovec l = {buf, sizeof buf}, r = {(void *)0x400000, sizeof buf};
+        return result(process_vm_readv(1, &l, 1, &r, 1, 0));
+    }
+    if (!strcmp(name, "kcmp"))
+        return result(syscall(SYS_kcmp, 1, getpid(), 0, 0, 0));
+    if (!strcmp(name, "personality-norandom"))
+        return result(personality(ADDR_NO_RANDOMIZE) < 0 ? -1 :
+                      (personality(0xffffffff) & ADDR_NO_RANDOMIZE) ? 1 : (errno = EPERM, -1));
+    if (!strcmp(name, "syslog"))
+        return result(syscall(SYS_syslog, 3, (char[64]){0}, 64));
+    if (!strcmp(name, "swapon"))
+        return result(syscall(SYS_swapon, "/tmp/x", 0));
+    if (!strcmp(name, "acct"))
+        return result(syscall(SYS_acct, "/tmp/acct"));
+    if (!strcmp(name, "settimeofday")) {
+        struct timespec ts = {1, 0};
+        return result(clock_settime(CLOCK_REALTIME, &ts));
+    }
+    if (!strcmp(name, "iopl"))
+        return result(syscall(SYS_iopl, 3));
+    if (!strcmp(name, "raise-nofile")) {
+        struct rlimit rl;
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_max += 1;
+        rl.rlim_cur = rl.rlim_max;
+        return result(setrlimit(RLIMIT_NOFILE, &rl));
+    }
+    if (!strcmp(name, "abstract-connect")) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a;
+        memset(&a, 0, sizeof a);
+        a.sun_family = AF_UNIX;
+        size_t l = strlen(arg);
+        memcpy(a.sun_path + 1, arg, l);
+        return result(connect(s, (struct sockaddr *)&a, (socklen_t)(sizeof(sa_family_t) + 1 + l)));
+    }
+    if (!strcmp(name, "proc1-exe-write"))
+        return open_rw("/proc/1/exe");
+    if (!strcmp(name, "proc1-exe-read"))
+        return result(open("/proc/1/exe", O_RDONLY));
+    if (!strcmp(name, "proc1-environ"))
+        return result(open("/proc/1/environ", O_RDONLY));
+    if (!strcmp(name, "proc1-mem"))
+        return result(open("/proc/1/mem", O_RDONLY));
+    if (!strcmp(name, "proc1-root")) {
+        DIR *d = opendir("/proc/1/root/");
+        return result(d ? 0 : -1);
+    }
+    if (!strcmp(name, "leaked-fds")) {
+        /* Allowed = some fd other than 0,1,2 (and the one listing) exists. */
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+            return result(-1);
+        int extra = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            int fd = atoi(de->d_name);
+            if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
+                continue;
+            char p[64], t[256] = "";
+            snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+            if (readlink(p, t, sizeof t - 1) < 0)
+                t[0] = 0;
+            printf("leaked fd %d -> %s\n", fd, t);
+            extra++;
+        }
+        closedir(d);
+        if (!extra)
+            errno = EBADF;
+        return result(extra ? extra : -1);
+    }
+    if (!strcmp(name, "euid")) {
+        printf("euid=%d\n", (int)geteuid());
+        if (geteuid() == 0)
+            return result(0);
+        errno = EPERM;
+        return result(-1);
+    }
+    return 2;
+}

@@ -489,6 +489,121 @@ void lcs_run_result_clear(lcs_run_result *r);
  *  "enforced": {...}, "policy": {...}} */
 char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err);
 
+/* --------------------------------------------------------------- sessions
+ * A session is a sandbox that lives across calls and processes: create it
+ * once, run many commands in it (their files persist), move files in and
+ * out, destroy it. Each session has a host-side monitor process (detached;
+ * it survives the creating process) that owns its control socket, cgroups,
+ * timeouts and accounting, and which sandboxed code cannot reach.
+ *
+ * State directory (one subdirectory and control socket per session):
+ * $LLMCORE_SANDBOX_STATE, else /run/llmcore-sandbox for root, else
+ * $XDG_RUNTIME_DIR/llmcore-sandbox (or /tmp/llmcore-sandbox-<uid>).
+ */
+
+typedef struct lcs_session lcs_session;
+
+typedef struct lcs_session_options {
+    const char *image;              /* registry reference (must be built), or */
+    const char *rootfs;             /* an explicit root filesystem directory */
+    const lcs_manifest *manifest;   /* with rootfs: the policy's source (NULL: base) */
+    lcs_policy_overrides overrides; /* timeout_seconds is the default per exec */
+    const char *seccomp_profile;    /* NULL: the shipped profile */
+    double idle_timeout_seconds;    /* destroyed after this long unused; 0 = never */
+    const char *label;              /* free text shown by lcs_sessions_list_json */
+} lcs_session_options;
+
+void lcs_session_options_init(lcs_session_options *o);
+
+/* Start a session; returns once the sandbox is ready (bounded wait). */
+int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lcs_session **out,
+                       lcs_error *err);
+/* Attach to a running session by id (or a unique prefix of it). */
+lcs_session *lcs_session_open(const char *id, lcs_error *err);
+const char *lcs_session_id(const lcs_session *s);
+/* Detach; the session keeps running. */
+void lcs_session_close(lcs_session *s);
+
+typedef struct lcs_exec_options {
+    const char *const *argv;      /* the command, or: */
+    const char *shell_command;    /* run as /bin/sh -c SHELL_COMMAND */
+    const char *const *env;       /* NULL-terminated NAME=VALUE, added to the session's */
+    const char *cwd;              /* default: the session's working directory */
+    double timeout_seconds;       /* 0: the session's default */
+    uint64_t output_bytes;        /* cap per stream; 0: the session's default */
+    const void *stdin_data;       /* fed to the command, then end of file */
+    size_t stdin_len;
+    /* Streaming: called as output arrives (stream 1 = stdout, 2 = stderr);
+     * the result still holds the (capped) output. May be NULL. */
+    void (*on_output)(void *ctx, int stream, const char *data, size_t len);
+    void *ctx;
+} lcs_exec_options;
+
+void lcs_exec_options_init(lcs_exec_options *o);
+/* Same result and verdicts as lcs_run; a timeout kills the command's whole
+ * process tree and leaves the session usable. */
+int lcs_session_exec(lcs_session *s, const lcs_exec_options *o, lcs_run_result *res,
+                     lcs_error *err);
+
+/* Files. Paths are inside the sandbox: relative ones are relative to the
+ * working directory. They are resolved within the sandbox's root, so
+ * symlinks and ".." planted by sandboxed code can never reach host files.
+ * Binary-safe, any size, streamed. Missing paths give LCS_E_NOT_FOUND. */
+int lcs_session_write_file(lcs_session *s, const char *path, int src_fd, uint32_t mode,
+                           lcs_error *err);
+int lcs_session_write_data(lcs_session *s, const char *path, const void *data, size_t len,
+                           bool append, lcs_error *err);
+int lcs_session_read_file(lcs_session *s, const char *path, int dst_fd, lcs_error *err);
+/* *data is NUL-terminated for convenience; free with lcs_free. */
+int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t *len,
+                          lcs_error *err);
+
+typedef struct lcs_file_info {
+    char *path;         /* as inside the sandbox */
+    char *name;
+    bool is_directory;
+    bool is_symlink;    /* never followed */
+    uint64_t size;
+    int64_t mtime;      /* seconds since the epoch */
+    uint32_t mode;      /* permission bits */
+} lcs_file_info;
+
+typedef struct lcs_file_list {
+    lcs_file_info *items;
+    size_t count;
+} lcs_file_list;
+
+int lcs_session_list_files(lcs_session *s, const char *path, bool recursive, lcs_file_list *out,
+                           lcs_error *err);
+int lcs_session_stat(lcs_session *s, const char *path, lcs_file_info *out, lcs_error *err);
+int lcs_session_remove(lcs_session *s, const char *path, bool recursive, lcs_error *err);
+int lcs_session_mkdir(lcs_session *s, const char *path, bool parents, lcs_error *err);
+void lcs_file_info_clear(lcs_file_info *f);
+void lcs_file_list_clear(lcs_file_list *l);
+
+/* {"id", "image", "label", "state", "created", "monitor_pid", "policy",
+ *  "enforced", "execs", "memory_bytes", "pids"} */
+char *lcs_session_status_json(lcs_session *s, lcs_error *err);
+/* Write a tar archive of a directory of the sandbox (default: the
+ * workspace) to tar_fd; symlinks are archived as links, never followed. */
+int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err);
+/* Kill everything, remove every trace (mounts, cgroups, network namespace,
+ * processes, directories). If keep_workspace_dir is given, the workspace is
+ * copied there first. Frees s. */
+int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err);
+
+/* All sessions of this user as a JSON array (what `ps` shows); sessions
+ * whose monitor died are cleaned up first. */
+char *lcs_sessions_list_json(lcs_error *err);
+/* Remove what sessions with a dead monitor left behind; returns how many. */
+int lcs_sessions_cleanup_stale(lcs_error *err);
+
+/* ----------------------------------------------------------------- doctor */
+
+/* What this host can enforce, what is missing and how to fix it:
+ * {"ok": bool, "checks": [{"name", "ok", "detail", "fix"}], "cgroups": {...}}. */
+char *lcs_doctor_json(lcs_error *err);
+
 /* ------------------------------------------------------------ JSON forms
  * Everything above as JSON documents, for bindings (the Python package uses
  * these) and for the CLI's --json output. Returned strings are freed with

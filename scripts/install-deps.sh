@@ -4,7 +4,7 @@
 set -eu
 
 # Build: compiler, pkg-config and the libraries the library links.
-BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev"
+BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libarchive-dev"
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
 TEST="libcmocka-dev python3 busybox-static"

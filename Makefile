@@ -31,7 +31,7 @@ OPT        := -O2 -g
 endif
 
 CC         ?= cc
-PKGS       := jansson libseccomp libcap libarchive
+PKGS       := jansson libseccomp libcap libarchive sqlite3
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -39,7 +39,7 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-pro
               -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c) $(wildcard src/session/*.c))
+LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c) $(wildcard src/session/*.c) $(wildcard src/tools/*.c))
 # The native runtime adds its sources here when present.
 -include src/runtime/native/native.mk
 LIB_SRCS   += $(NATIVE_SRCS)

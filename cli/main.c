@@ -61,6 +61,14 @@ static const char main_help[] =
     "  manifest validate F... check capability manifests\n"
     "  manifest show F        print a manifest normalised to the shipped schema\n"
     "  run [OPTIONS] -- CMD   run one command in a fresh sandbox\n"
+    "  create [OPTIONS]       start a session (a sandbox that stays up); prints its id\n"
+    "  exec ID -- CMD         run a command in a session (output streams live)\n"
+    "  cp SRC DST             copy a file into/out of a session (ID:PATH, '-')\n"
+    "  ls ID [PATH]           list a session's files\n"
+    "  rm ID...               destroy sessions\n"
+    "  ps                     list sessions\n"
+    "  export ID [PATH]       tar of a session directory to stdout\n"
+    "  doctor                 check what this host can enforce\n"
     "  version                print the version\n"
     "\n"
     "Global options:\n"
@@ -866,6 +874,12 @@ out:
 #undef INVALID
 }
 
+/* cli/session.c: create exec cp ls rm ps export doctor; -1 if cmd is not one */
+int cli_session_command(const char *cmd, const char *store, bool json, int argc, char **argv);
+
+/* cli/tools.c: the "tools" and "mcp" subcommands. */
+int cli_agent_command(const char *cmd, const char *store, bool json, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
     globals g = {0};
@@ -902,6 +916,11 @@ int main(int argc, char **argv)
         return cmd_manifest(&g, sub_argc, sub_argv);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(&g, sub_argc, sub_argv);
+    int src = cli_session_command(cmd, g.store, g.json, sub_argc, sub_argv);
+    if (src >= 0)
+        return src;
+    if (strcmp(cmd, "tools") == 0 || strcmp(cmd, "mcp") == 0)
+        return cli_agent_command(cmd, g.store, g.json, sub_argc, sub_argv);
     if (strcmp(cmd, "version") == 0) {
         printf("llmcore-sandbox %s\n", lcs_version());
         return EXIT_OKAY;

@@ -4,10 +4,14 @@
 set -eu
 
 # Build: compiler, pkg-config and the libraries the library links.
-BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libarchive-dev"
+BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsqlite3-dev libarchive-dev"
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
 TEST="libcmocka-dev python3 busybox-static"
+# Node.js and npm run the MCP test with the official TypeScript SDK client
+# (tests/mcp); a Node.js that already brings npm (e.g. NodeSource's) is kept.
+command -v node >/dev/null 2>&1 || TEST="$TEST nodejs"
+command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
 # Runtime: pasta (package passt) gives FULL-mode sandboxes user-mode NAT.
 RUNTIME="passt"
 

@@ -64,6 +64,14 @@ for build in build build-san; do
     run_suite "cli${build#build}" tests/cli/run.sh "$ROOT/$build/llmcore-sandbox"
 done
 
+# Agent tools end to end (tests/tools) and the MCP server (tests/mcp), both builds.
+for build in build build-san; do
+    if [ -x "$build/llmcore-sandbox" ] && command -v python3 >/dev/null; then
+        run_suite "tools${build#build}" python3 tests/tools/e2e.py "$ROOT/$build/llmcore-sandbox"
+        run_suite "mcp${build#build}" tests/mcp/run.sh "$ROOT/$build/llmcore-sandbox"
+    fi
+done
+
 if command -v python3 >/dev/null; then
     run_suite python python3 tests/python/run.py
     run_suite docs python3 tests/docs/run.py

@@ -625,6 +625,258 @@ char *lcs_selection_tables_json(lcs_error *err);
 /* The selector's effective configuration as JSON (same keys). */
 char *lcs_selector_config_json(const lcs_selector *s, lcs_error *err);
 
+/* ------------------------------------------------------------ agent tools
+ * The 15 tools an agent uses on a session (upstream llmcore's names,
+ * parameters and result strings), their JSON schemas, the tool access
+ * policy, a host-side state store (SQLite) and host-side output tracking,
+ * and an MCP server over stdio. docs/tools.md describes every tool, the
+ * policy file, the state store and the run directory layout.
+ */
+
+/* ---- tool access policy
+ * Per access mode an allow list and a deny list of tool names (fnmatch
+ * patterns), plus a deny list for every mode. A tool is allowed when no
+ * deny pattern matches it and an allow pattern does. The deny lists apply
+ * in FULL mode too. Defaults: RESTRICTED allows the 15 tools by name, FULL
+ * allows "*", and both deny upstream's install_system_package,
+ * sudo_execute, network_request and raw_socket. */
+typedef struct lcs_tool_policy lcs_tool_policy;
+
+lcs_tool_policy *lcs_tool_policy_new(lcs_error *err);
+/* {"denied": [...], "restricted": {"allowed": [...], "denied": [...]},
+ *  "full": {"allowed": [...], "denied": [...]}}; every key optional, a
+ * missing list keeps its default, unknown keys are an error. */
+lcs_tool_policy *lcs_tool_policy_from_json(const char *json, lcs_error *err);
+lcs_tool_policy *lcs_tool_policy_load_file(const char *path, lcs_error *err);
+lcs_tool_policy *lcs_tool_policy_copy(const lcs_tool_policy *p, lcs_error *err);
+void lcs_tool_policy_free(lcs_tool_policy *p);
+/* Replace a mode's allow or deny list (n patterns). */
+int lcs_tool_policy_set_allowed(lcs_tool_policy *p, lcs_access_mode m, const char *const *names,
+                                size_t n, lcs_error *err);
+int lcs_tool_policy_set_denied(lcs_tool_policy *p, lcs_access_mode m, const char *const *names,
+                               size_t n, lcs_error *err);
+/* 0 when allowed; -1 with LCS_E_DENIED and the message "Tool '<name>' is not
+ * allowed in <mode> sandbox mode. (<why and what to change>)". */
+int lcs_tool_policy_check(const lcs_tool_policy *p, lcs_access_mode m, const char *tool,
+                          lcs_error *err);
+char *lcs_tool_policy_to_json(const lcs_tool_policy *p, lcs_error *err);
+
+/* ---- state store: per-sandbox typed key/value, event log, recorded files.
+ * One SQLite database on the host (never inside the sandbox), accessed
+ * through prepared statements only. Values round-trip byte for byte:
+ * strings may hold any UTF-8 including '|', quotes, newlines and NUL. */
+typedef struct lcs_state lcs_state;
+
+typedef enum lcs_state_type {
+    LCS_STATE_STRING = 0,  /* UTF-8 text (NUL allowed) */
+    LCS_STATE_NUMBER = 1,  /* a JSON number, kept as written ("1e5", "0.10") */
+    LCS_STATE_BOOLEAN = 2, /* "true" or "false" */
+    LCS_STATE_JSON = 3     /* any other JSON value (object, array, null) */
+} lcs_state_type;
+
+const char *lcs_state_type_name(lcs_state_type t); /* "string", "number", ... */
+int lcs_state_type_parse(const char *s, lcs_state_type *out);
+
+/* Open or create the database file (created mode 0600; symlinks refused).
+ * path ":memory:" keeps everything in memory. */
+lcs_state *lcs_state_open(const char *path, lcs_error *err);
+void lcs_state_close(lcs_state *s);
+/* Store value[0..len) with its type; the value is checked against the type
+ * (LCS_E_INVALID otherwise). */
+int lcs_state_set(lcs_state *s, const char *key, lcs_state_type type, const char *value,
+                  size_t len, lcs_error *err);
+/* Upstream's set_state typing: text that is a whole JSON value is stored
+ * with that value's type ("5" a number, "true" a boolean, "{...}" JSON),
+ * anything else as a string. */
+int lcs_state_set_auto(lcs_state *s, const char *key, const char *value, size_t len,
+                       lcs_error *err);
+/* 1 found (*value NUL-terminated, free with lcs_free), 0 not set, -1 error. */
+int lcs_state_get(lcs_state *s, const char *key, lcs_state_type *type, char **value, size_t *len,
+                  lcs_error *err);
+/* 1 deleted, 0 was not set, -1 error. */
+int lcs_state_delete(lcs_state *s, const char *key, lcs_error *err);
+/* Keys in byte order, NULL-terminated (lcs_strv_free); NULL on error. */
+char **lcs_state_keys(lcs_state *s, lcs_error *err);
+int lcs_state_clear(lcs_state *s, lcs_error *err);
+/* Event log (level upper-cased). */
+int lcs_state_log_event(lcs_state *s, const char *level, const char *message, lcs_error *err);
+/* [{"id", "timestamp", "level", "message"}], newest first; level NULL for all. */
+char *lcs_state_logs_json(lcs_state *s, const char *level, int64_t limit, int64_t offset,
+                          lcs_error *err);
+/* Recorded files (what save_file wrote): insert or update by path. */
+int lcs_state_record_file(lcs_state *s, const char *path, uint64_t size_bytes,
+                          const char *description, lcs_error *err);
+/* [{"path", "created_at", "size_bytes", "description"}], newest first. */
+char *lcs_state_files_json(lcs_state *s, lcs_error *err);
+/* {"state": {key: {"type", "value"}}, "logs": [...], "files": [...]}; values
+ * as typed JSON (strings as strings, numbers as numbers, ...). */
+char *lcs_state_export_json(lcs_state *s, lcs_error *err);
+
+/* ---- output tracking: one run directory per sandbox on the host, in a
+ * base directory that sandboxed code cannot reach (mode 0700, owned by the
+ * caller, never mounted into a sandbox). Layout of <base>/<run_id>/:
+ *   metadata.json  file_manifest.json  outputs/  state/state.db
+ *   state/final_state.json  logs/execution.log (JSON lines)
+ *   logs/agent.log (JSON lines)  logs/execution_summary.json  .lock
+ * Every file is opened relative to the run directory, never following a
+ * symlink; copied outputs get sanitised, collision-free names. A run holds
+ * an exclusive lock on .lock while open, and cleanup skips locked runs. */
+typedef struct lcs_tracker lcs_tracker;
+typedef struct lcs_tracker_run lcs_tracker_run;
+
+/* base_dir NULL: $LLMCORE_SANDBOX_RUNS, else /var/lib/llmcore-sandbox/runs
+ * for root, else ${XDG_DATA_HOME:-~/.local/share}/llmcore-sandbox/runs.
+ * Created 0700; refused if it is a symlink, not owned by the caller or
+ * writable by others. */
+lcs_tracker *lcs_tracker_open(const char *base_dir, lcs_error *err);
+void lcs_tracker_close(lcs_tracker *t);
+const char *lcs_tracker_base_dir(const lcs_tracker *t);
+
+typedef struct lcs_tracker_run_options {
+    const char *run_id;           /* NULL: generated, sortable by time; else
+                                     [A-Za-z0-9._-], 1..128, not starting with '.' */
+    const char *sandbox_type;     /* default "native" */
+    const char *access_level;     /* default "restricted" */
+    const char *task_description; /* default "" */
+    const char *metadata_json;    /* custom metadata object, or NULL */
+    uint32_t input_preview_chars;  /* execution log previews; default 200 */
+    uint32_t output_preview_chars; /* default 500 */
+} lcs_tracker_run_options;
+
+void lcs_tracker_run_options_init(lcs_tracker_run_options *o);
+/* Create <base>/<run_id> (LCS_E_EXISTS if it exists) and lock it. */
+lcs_tracker_run *lcs_tracker_run_create(lcs_tracker *t, const lcs_tracker_run_options *o,
+                                        lcs_error *err);
+const char *lcs_tracker_run_id(const lcs_tracker_run *r);
+const char *lcs_tracker_run_dir(const lcs_tracker_run *r);
+/* Path of the run's state database (state/state.db); borrowed. */
+const char *lcs_tracker_run_state_path(const lcs_tracker_run *r);
+/* Set custom_metadata[key] = JSON value. */
+int lcs_tracker_run_annotate(lcs_tracker_run *r, const char *key, const char *value_json,
+                             lcs_error *err);
+int lcs_tracker_log_execution(lcs_tracker_run *r, const char *tool_name, const char *input,
+                              int exit_code, double seconds, bool success, const char *output,
+                              lcs_error *err);
+int lcs_tracker_log_event(lcs_tracker_run *r, const char *level, const char *message,
+                          const char *data_json, lcs_error *err);
+int lcs_tracker_track_file(lcs_tracker_run *r, const char *name, uint64_t size_bytes,
+                           const char *description, lcs_error *err);
+/* Copy a regular file out of a session into outputs/ (a symlink is refused,
+ * never followed). local_name NULL: the file's base name. The stored name
+ * (sanitised, made unique) is returned in *stored_name (lcs_free) if given.
+ */
+int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sandbox_path,
+                            const char *local_name, const char *description, char **stored_name,
+                            lcs_error *err);
+int lcs_tracker_save_final_state(lcs_tracker_run *r, const char *state_json, lcs_error *err);
+/* Mark the run completed or failed, write the summary, unlock, free r. */
+int lcs_tracker_run_finish(lcs_tracker_run *r, bool success, const char *error_message,
+                           lcs_error *err);
+/* Runs, newest first by created_at: [{metadata..., "in_use": bool}];
+ * limit 0 for all; status NULL for any. */
+char *lcs_tracker_list_runs_json(lcs_tracker *t, size_t limit, const char *status,
+                                 lcs_error *err);
+char *lcs_tracker_run_metadata_json(lcs_tracker *t, const char *run_id, lcs_error *err);
+/* Delete one run; LCS_E_DENIED while it is in use. */
+int lcs_tracker_delete_run(lcs_tracker *t, const char *run_id, lcs_error *err);
+/* Delete runs older than max_age_seconds, keeping the keep_min newest and
+ * every run in use. Returns how many were deleted, or -1. */
+int lcs_tracker_cleanup(lcs_tracker *t, double max_age_seconds, size_t keep_min,
+                        lcs_error *err);
+
+/* ---- the tools */
+#define LCS_TOOL_COUNT 15
+/* i-th tool name in upstream's order ("execute_shell", ...); NULL past the end. */
+const char *lcs_tool_name(size_t i);
+/* Tool definitions as JSON. format "openai": [{"type": "function",
+ * "function": {name, description, parameters}}]; "mcp": [{name, title,
+ * description, inputSchema, annotations}]. With a policy, only the tools it
+ * allows in mode m are listed (policy NULL: all). */
+char *lcs_tool_schemas_json(const char *format, const lcs_tool_policy *p, lcs_access_mode m,
+                            lcs_error *err);
+
+/* upstream's ExecutionResult.to_tool_output() for a run result ("⏰ EXECUTION
+ * TIMED OUT", the output or "(command completed successfully with no
+ * output)", "❌ EXIT CODE: <n>" with STDOUT/STDERR, the truncation note).
+ * Invalid UTF-8 becomes U+FFFD. */
+char *lcs_tool_output_text(const lcs_run_result *r, lcs_error *err);
+/* upstream's ExecutionResult.to_dict(): {"exit_code", "stdout", "stderr",
+ * "execution_time_seconds", "truncated", "timed_out", "success",
+ * "metadata": {"verdict", "signal", ...}}. */
+char *lcs_tool_execution_json(const lcs_run_result *r, lcs_error *err);
+
+typedef struct lcs_tool_context lcs_tool_context;
+
+typedef struct lcs_tool_options {
+    lcs_session *session;                /* work on this session (borrowed, not
+                                            destroyed), or create one on first use: */
+    const lcs_registry *registry;        /* for session_options.image */
+    lcs_session_options session_options; /* (copied; strings must outlive the context) */
+    int access_mode;                     /* -1: the session's (until it exists: the
+                                            overrides', else the image's default) */
+    const lcs_tool_policy *policy;       /* NULL: lcs_tool_policy_new() (copied) */
+    bool track;                          /* state store and run directory on disk
+                                            (default true); false: state in memory */
+    const char *runs_dir;                /* tracker base; NULL: the default */
+    const char *run_id;                  /* NULL: generated */
+    const char *task_description;
+    bool copy_recorded_files;            /* at close, copy files saved with save_file
+                                            into outputs/ (default true) */
+    uint64_t max_read_bytes;             /* load_file/replace_in_file cap; 0: none */
+} lcs_tool_options;
+
+void lcs_tool_options_init(lcs_tool_options *o);
+lcs_tool_context *lcs_tool_context_new(const lcs_tool_options *o, lcs_error *err);
+
+typedef struct lcs_tool_result {
+    bool is_error; /* the tool failed: denied, bad arguments, missing file,
+                      non-zero exit, timeout, ... */
+    char *text;    /* upstream's string result (NUL-terminated) */
+    size_t text_len; /* its length: load_file's text may contain NUL bytes */
+    char *json;    /* the structured result (an object) */
+} lcs_tool_result;
+
+/* Run a tool; args_json is a JSON object (NULL: {}). Returns 0 whenever a
+ * result was produced, including error results (is_error); -1 with
+ * LCS_E_NOT_FOUND for an unknown tool, or on out-of-memory. */
+int lcs_tool_call(lcs_tool_context *c, const char *name, const char *args_json,
+                  lcs_tool_result *out, lcs_error *err);
+void lcs_tool_result_clear(lcs_tool_result *r);
+/* Same, as one JSON document {"text", "is_error", "result"} (lcs_free). */
+char *lcs_tool_call_json(lcs_tool_context *c, const char *name, const char *args_json,
+                         lcs_error *err);
+/* The access mode tool checks use now. */
+lcs_access_mode lcs_tool_context_access_mode(lcs_tool_context *c);
+/* The session, or NULL before first use (borrowed). */
+lcs_session *lcs_tool_context_session(lcs_tool_context *c);
+/* The run directory, or NULL when not tracking (borrowed). */
+const char *lcs_tool_context_run_dir(const lcs_tool_context *c);
+/* Thread-safe: destroy the session the context created (from another
+ * thread, e.g. on SIGTERM); a tool call in progress then fails. */
+void lcs_tool_context_abort(lcs_tool_context *c);
+/* Copy recorded files out, save the final state, finish the run, destroy
+ * the session if the context created it; frees c. */
+int lcs_tool_context_close(lcs_tool_context *c, lcs_error *err);
+
+/* ---- MCP server (Model Context Protocol over stdio: newline-delimited
+ * JSON-RPC 2.0). One tool context, i.e. one sandbox, per connection. */
+typedef struct lcs_mcp_server lcs_mcp_server;
+
+typedef struct lcs_mcp_options {
+    lcs_tool_options tools;
+    size_t max_message_bytes; /* larger messages are refused; default 64 MiB */
+    bool list_denied_tools;   /* tools/list shows denied tools too (default false) */
+} lcs_mcp_options;
+
+void lcs_mcp_options_init(lcs_mcp_options *o);
+lcs_mcp_server *lcs_mcp_server_new(const lcs_mcp_options *o, lcs_error *err);
+/* Serve until end of input or lcs_mcp_server_stop; then the sandbox is
+ * destroyed. Returns 0, or -1 on an I/O error. */
+int lcs_mcp_serve(lcs_mcp_server *s, int in_fd, int out_fd, lcs_error *err);
+/* Thread-safe: make lcs_mcp_serve return soon, destroying the sandbox. */
+void lcs_mcp_server_stop(lcs_mcp_server *s);
+void lcs_mcp_server_free(lcs_mcp_server *s);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

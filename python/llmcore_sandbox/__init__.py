@@ -1,7 +1,8 @@
-"""Python binding of libllmcore-sandbox's image system.
+"""Python binding of libllmcore-sandbox.
 
-Capability manifests, the image registry and the image selector, mirroring
-the upstream ``llmcore.agents.sandbox.images`` API.  Everything delegates to
+Sandboxes (one-shot ``run``, sessions with ``Sandbox``, the agent tools) and
+the image system: capability manifests, the image registry and the image
+selector, mirroring the upstream ``llmcore.agents.sandbox`` API.  Everything delegates to
 the C library (loaded with ctypes; see ``_lib.py`` for where it is looked
 for); the Python objects are independent copies of the library's data.
 
@@ -13,7 +14,9 @@ copy on every access, so they can never be shared mutable singletons.
 from . import _lib
 from .errors import (ImageExistsError, ImageNotFoundError, ImageRegistryError,
                      ImageSelectionError, ManifestError, ManifestNotFoundError,
-                     ManifestParseError, ManifestValidationError, SandboxError)
+                     ManifestParseError, ManifestValidationError, SandboxClosedError,
+                     SandboxDeniedError, SandboxError, SandboxExistsError, SandboxInvalidError,
+                     SandboxIOError, SandboxNotFoundError, SandboxUnsupportedError)
 from .models import (AccessMode, ImageCapability, ImageManifest, ImageMetadata, ImageTier,
                      ResourceLimits)
 from .manifest import (MANIFEST_PATH_IN_CONTAINER, get_builtin_manifest, list_builtin_manifests,
@@ -22,6 +25,9 @@ from .manifest import (MANIFEST_PATH_IN_CONTAINER, get_builtin_manifest, list_bu
 from .registry import ImageRegistry
 from .selector import (RUNTIME_IMAGE_MAP, TASK_CAPABILITY_MAP, TASK_IMAGE_MAP, ImageSelector,
                        SelectionConfig, SelectionResult)
+from .sandbox import (ExecutionResult, FileInfo, Sandbox, SandboxTools, ToolResult,
+                      cleanup_stale_sessions, doctor, get_tool_schemas, list_sessions, run,
+                      tool_names)
 
 __version__ = "0.1.0"
 
@@ -76,6 +82,10 @@ __all__ = [
     # errors
     "SandboxError", "ManifestError", "ManifestNotFoundError", "ManifestParseError",
     "ManifestValidationError", "ImageRegistryError", "ImageNotFoundError", "ImageExistsError",
-    "ImageSelectionError",
+    "ImageSelectionError", "SandboxInvalidError", "SandboxClosedError", "SandboxNotFoundError",
+    "SandboxExistsError", "SandboxIOError", "SandboxUnsupportedError", "SandboxDeniedError",
+    # sandboxes and agent tools
+    "Sandbox", "SandboxTools", "ExecutionResult", "FileInfo", "ToolResult", "run",
+    "get_tool_schemas", "tool_names", "list_sessions", "cleanup_stale_sessions", "doctor",
     "LIBRARY_VERSION", "LIBRARY_PATH",
 ]

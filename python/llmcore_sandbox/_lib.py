@@ -120,6 +120,146 @@ class Selection(ctypes.Structure):
     ]
 
 
+class PolicyOverrides(ctypes.Structure):
+    """lcs_policy_overrides"""
+    _fields_ = [
+        ("access_mode", ctypes.c_int),
+        ("network", ctypes.c_int),
+        ("memory_mb", ctypes.c_uint64),
+        ("cpus", ctypes.c_double),
+        ("pids", ctypes.c_uint32),
+        ("timeout_seconds", ctypes.c_double),
+        ("output_bytes", ctypes.c_uint64),
+        ("file_size_mb", ctypes.c_uint64),
+        ("open_files", ctypes.c_uint32),
+        ("tmp_mb", ctypes.c_uint64),
+        ("env", ctypes.POINTER(ctypes.c_char_p)),
+        ("cwd", ctypes.c_char_p),
+        ("input_dir", ctypes.c_char_p),
+        ("output_dir", ctypes.c_char_p),
+        ("allow_above_limits", ctypes.c_bool),
+        ("allow_degraded", ctypes.c_bool),
+    ]
+
+
+class RunRequest(ctypes.Structure):
+    """lcs_run_request"""
+    _fields_ = [
+        ("image", ctypes.c_char_p),
+        ("rootfs", ctypes.c_char_p),
+        ("manifest", ctypes.c_void_p),
+        ("argv", ctypes.POINTER(ctypes.c_char_p)),
+        ("stdin_data", ctypes.c_void_p),
+        ("stdin_len", ctypes.c_size_t),
+        ("overrides", PolicyOverrides),
+        ("seccomp_profile", ctypes.c_char_p),
+    ]
+
+
+class RunResult(ctypes.Structure):
+    """lcs_run_result (owned buffers kept as void pointers: output may hold NULs;
+    released by lcs_run_result_clear)"""
+    _fields_ = [
+        ("verdict", ctypes.c_char * 16),
+        ("exit_code", ctypes.c_int),
+        ("signal", ctypes.c_int),
+        ("stdout_data", ctypes.c_void_p),
+        ("stdout_len", ctypes.c_size_t),
+        ("stdout_truncated", ctypes.c_bool),
+        ("stderr_data", ctypes.c_void_p),
+        ("stderr_len", ctypes.c_size_t),
+        ("stderr_truncated", ctypes.c_bool),
+        ("wall_seconds", ctypes.c_double),
+        ("cpu_seconds", ctypes.c_double),
+        ("peak_memory_bytes", ctypes.c_uint64),
+        ("enforced_json", ctypes.c_void_p),
+        ("policy_json", ctypes.c_void_p),
+    ]
+
+
+class SessionOptions(ctypes.Structure):
+    """lcs_session_options"""
+    _fields_ = [
+        ("image", ctypes.c_char_p),
+        ("rootfs", ctypes.c_char_p),
+        ("manifest", ctypes.c_void_p),
+        ("overrides", PolicyOverrides),
+        ("seccomp_profile", ctypes.c_char_p),
+        ("idle_timeout_seconds", ctypes.c_double),
+        ("label", ctypes.c_char_p),
+    ]
+
+
+#: void (*on_output)(void *ctx, int stream, const char *data, size_t len)
+#: (data as POINTER(c_char): it is not NUL-terminated and may hold NULs)
+OUTPUT_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int,
+                                   ctypes.POINTER(ctypes.c_char), ctypes.c_size_t)
+
+
+class ExecOptions(ctypes.Structure):
+    """lcs_exec_options"""
+    _fields_ = [
+        ("argv", ctypes.POINTER(ctypes.c_char_p)),
+        ("shell_command", ctypes.c_char_p),
+        ("env", ctypes.POINTER(ctypes.c_char_p)),
+        ("cwd", ctypes.c_char_p),
+        ("timeout_seconds", ctypes.c_double),
+        ("output_bytes", ctypes.c_uint64),
+        ("stdin_data", ctypes.c_void_p),
+        ("stdin_len", ctypes.c_size_t),
+        ("on_output", OUTPUT_CALLBACK),
+        ("ctx", ctypes.c_void_p),
+    ]
+
+
+class FileInfo(ctypes.Structure):
+    """lcs_file_info (strings owned; released by lcs_file_info_clear)"""
+    _fields_ = [
+        ("path", ctypes.c_void_p),
+        ("name", ctypes.c_void_p),
+        ("is_directory", ctypes.c_bool),
+        ("is_symlink", ctypes.c_bool),
+        ("size", ctypes.c_uint64),
+        ("mtime", ctypes.c_int64),
+        ("mode", ctypes.c_uint32),
+    ]
+
+
+class FileList(ctypes.Structure):
+    """lcs_file_list"""
+    _fields_ = [
+        ("items", ctypes.POINTER(FileInfo)),
+        ("count", ctypes.c_size_t),
+    ]
+
+
+class ToolOptions(ctypes.Structure):
+    """lcs_tool_options"""
+    _fields_ = [
+        ("session", ctypes.c_void_p),
+        ("registry", ctypes.c_void_p),
+        ("session_options", SessionOptions),
+        ("access_mode", ctypes.c_int),
+        ("policy", ctypes.c_void_p),
+        ("track", ctypes.c_bool),
+        ("runs_dir", ctypes.c_char_p),
+        ("run_id", ctypes.c_char_p),
+        ("task_description", ctypes.c_char_p),
+        ("copy_recorded_files", ctypes.c_bool),
+        ("max_read_bytes", ctypes.c_uint64),
+    ]
+
+
+class ToolResultC(ctypes.Structure):
+    """lcs_tool_result"""
+    _fields_ = [
+        ("is_error", ctypes.c_bool),
+        ("text", ctypes.c_void_p),
+        ("text_len", ctypes.c_size_t),
+        ("json", ctypes.c_void_p),
+    ]
+
+
 # ------------------------------------------------------------- prototypes
 
 _P = ctypes.c_void_p          # opaque handles and owned char*
@@ -191,6 +331,53 @@ PROTOTYPES = {
     "lcs_strv_free": (None, [_P]),
     "lcs_selector_config_json": (_P, [_P, _E]),
     "lcs_selection_tables_json": (_P, [_E]),
+    # policy, running
+    "lcs_policy_overrides_init": (None, [ctypes.POINTER(PolicyOverrides)]),
+    "lcs_run_request_init": (None, [ctypes.POINTER(RunRequest)]),
+    "lcs_run": (_I, [_P, ctypes.POINTER(RunRequest), ctypes.POINTER(RunResult), _E]),
+    "lcs_run_result_clear": (None, [ctypes.POINTER(RunResult)]),
+    "lcs_run_result_to_json": (_P, [ctypes.POINTER(RunResult), _E]),
+    # sessions
+    "lcs_session_options_init": (None, [ctypes.POINTER(SessionOptions)]),
+    "lcs_session_create": (_I, [_P, ctypes.POINTER(SessionOptions), ctypes.POINTER(_P), _E]),
+    "lcs_session_open": (_P, [_S, _E]),
+    "lcs_session_id": (_S, [_P]),
+    "lcs_session_close": (None, [_P]),
+    "lcs_exec_options_init": (None, [ctypes.POINTER(ExecOptions)]),
+    "lcs_session_exec": (_I, [_P, ctypes.POINTER(ExecOptions), ctypes.POINTER(RunResult), _E]),
+    "lcs_session_write_file": (_I, [_P, _S, _I, _U32, _E]),
+    "lcs_session_write_data": (_I, [_P, _S, _P, _Z, _B, _E]),
+    "lcs_session_read_file": (_I, [_P, _S, _I, _E]),
+    "lcs_session_read_data": (_I, [_P, _S, ctypes.POINTER(_P), ctypes.POINTER(_Z), _E]),
+    "lcs_session_list_files": (_I, [_P, _S, _B, ctypes.POINTER(FileList), _E]),
+    "lcs_session_stat": (_I, [_P, _S, ctypes.POINTER(FileInfo), _E]),
+    "lcs_session_remove": (_I, [_P, _S, _B, _E]),
+    "lcs_session_mkdir": (_I, [_P, _S, _B, _E]),
+    "lcs_file_info_clear": (None, [ctypes.POINTER(FileInfo)]),
+    "lcs_file_list_clear": (None, [ctypes.POINTER(FileList)]),
+    "lcs_session_status_json": (_P, [_P, _E]),
+    "lcs_session_export": (_I, [_P, _S, _I, _E]),
+    "lcs_session_destroy": (_I, [_P, _S, _E]),
+    "lcs_sessions_list_json": (_P, [_E]),
+    "lcs_sessions_cleanup_stale": (_I, [_E]),
+    # doctor
+    "lcs_doctor_json": (_P, [_E]),
+    # agent tools
+    "lcs_tool_policy_new": (_P, [_E]),
+    "lcs_tool_policy_from_json": (_P, [_S, _E]),
+    "lcs_tool_policy_load_file": (_P, [_S, _E]),
+    "lcs_tool_policy_free": (None, [_P]),
+    "lcs_tool_policy_to_json": (_P, [_P, _E]),
+    "lcs_tool_name": (_S, [_Z]),
+    "lcs_tool_schemas_json": (_P, [_S, _P, _I, _E]),
+    "lcs_tool_output_text": (_P, [ctypes.POINTER(RunResult), _E]),
+    "lcs_tool_execution_json": (_P, [ctypes.POINTER(RunResult), _E]),
+    "lcs_tool_options_init": (None, [ctypes.POINTER(ToolOptions)]),
+    "lcs_tool_context_new": (_P, [ctypes.POINTER(ToolOptions), _E]),
+    "lcs_tool_call_json": (_P, [_P, _S, _S, _E]),
+    "lcs_tool_context_access_mode": (_I, [_P]),
+    "lcs_tool_context_run_dir": (_S, [_P]),
+    "lcs_tool_context_close": (_I, [_P, _E]),
 }
 
 

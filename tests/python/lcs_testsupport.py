@@ -80,3 +80,33 @@ def run_python(code_or_path, env_extra=None, cwd=None, is_file=False):
     return subprocess.run(args, env=env, cwd=cwd or tempfile.gettempdir(),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=120)
+
+
+def c_compiler():
+    """A C compiler (``$CC``, cc or gcc), or None."""
+    return shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+
+
+def c_layout(cc, structs):
+    """{(struct, field): offset, (struct, "#size"): size} for {c name: ctypes
+    Structure}, compiled against include/llmcore/sandbox.h."""
+    lines = ["#include <stdio.h>", "#include <stddef.h>", "#include <llmcore/sandbox.h>",
+             "int main(void) {"]
+    for cname, py in structs.items():
+        lines.append('printf("%s #size %%zu\\n", sizeof(%s));' % (cname, cname))
+        for fname, _ in py._fields_:
+            lines.append('printf("%s %s %%zu\\n", offsetof(%s, %s));'
+                         % (cname, fname, cname, fname))
+    lines += ["return 0; }"]
+    d = tempfile.mkdtemp(prefix="lcs-layout-")
+    try:
+        src, exe = os.path.join(d, "layout.c"), os.path.join(d, "layout")
+        with open(src, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        subprocess.run([cc, "-std=c11", "-I", os.path.join(REPO, "include"), "-o", exe, src],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = subprocess.run([exe], check=True, stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return {tuple(l.split()[:2]): int(l.split()[2]) for l in out.splitlines()}

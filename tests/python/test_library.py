@@ -171,39 +171,17 @@ class DeclarationTests(unittest.TestCase):
                 self.assertEqual(len(argtypes), n_params)
 
     def test_structures_match_the_header_layout(self):
-        import shutil
-        import subprocess
-        import tempfile
-        cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+        cc = ts.c_compiler()
         if not cc:
             self.skipTest("no C compiler to read the header's layout")
         structs = {"lcs_error": _lib.Error, "lcs_resource_limits": _lib.ResourceLimitsC,
                    "lcs_registry_options": _lib.RegistryOptions,
                    "lcs_image_info": _lib.ImageInfo, "lcs_image_list": _lib.ImageList,
                    "lcs_image_filter": _lib.ImageFilter, "lcs_selection": _lib.Selection}
-        lines = ["#include <stdio.h>", "#include <stddef.h>", "#include <llmcore/sandbox.h>",
-                 "int main(void) {"]
-        for cname, py in structs.items():
-            lines.append('printf("%s size %%zu\\n", sizeof(%s));' % (cname, cname))
-            for fname, _ in py._fields_:
-                lines.append('printf("%s %s %%zu\\n", offsetof(%s, %s));'
-                             % (cname, fname, cname, fname))
-        lines += ["return 0; }"]
-        d = tempfile.mkdtemp(prefix="lcs-layout-")
-        try:
-            src, exe = os.path.join(d, "layout.c"), os.path.join(d, "layout")
-            with open(src, "w") as f:
-                f.write("\n".join(lines) + "\n")
-            subprocess.run([cc, "-std=c11", "-I", os.path.join(ts.REPO, "include"), "-o", exe,
-                            src], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            out = subprocess.run([exe], check=True, stdout=subprocess.PIPE,
-                                 universal_newlines=True).stdout
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
-        c_layout = {tuple(l.split()[:2]): int(l.split()[2]) for l in out.splitlines()}
+        c_layout = ts.c_layout(cc, structs)
         for cname, py in structs.items():
             with self.subTest(struct=cname):
-                self.assertEqual(ctypes.sizeof(py), c_layout[(cname, "size")])
+                self.assertEqual(ctypes.sizeof(py), c_layout[(cname, "#size")])
                 for fname, _ in py._fields_:
                     self.assertEqual(getattr(py, fname).offset, c_layout[(cname, fname)], fname)
 

@@ -1,7 +1,9 @@
-"""llmcore.agents.sandbox: the image system of llmcore-sandbox.
+"""llmcore.agents.sandbox: llmcore-sandbox's Python API on the upstream path.
 
-Re-exports the image API (see ``llmcore.agents.sandbox.images``) and the
-``images`` module itself, as upstream does.
+Re-exports everything of ``llmcore_sandbox``: sandboxes (``Sandbox``,
+``run``, ``ExecutionResult``, the agent tools and ``get_tool_schemas``) and
+the image API (see ``llmcore.agents.sandbox.images``), plus the ``images``
+module itself, as upstream does.
 """
 
 import llmcore_sandbox as _impl

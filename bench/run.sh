@@ -11,7 +11,12 @@
 #                 net namespaces, overlay root, cgroup limits, seccomp, no caps
 #   bwrap         bubblewrap --unshare-all (as root)
 #   runc          runc run of an OCI bundle (if runc is installed)
-#   ours-exec     exec in a live session (when sessions are available)
+#   ours-exec     exec of /bin/true in a live session through the CLI
+#                 (llmcore-sandbox exec ID -- /bin/true: CLI start-up included)
+#   api-exec      the same through lcs_session_exec in a loop (no process
+#                 start-up: build/lcs-session-helper exec-loop), next to
+#   api-host      fork+exec+wait of /bin/true in the same kind of loop
+#                 (target: api-exec <= 1.5 x api-host)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -53,6 +58,11 @@ EOS
     chmod +x "$WORK/runc.sh"
     cases+=("runc|$WORK/runc.sh")
 fi
+# A live session for the exec cases (private state directory).
+export LLMCORE_SANDBOX_STATE=$WORK/state
+SID=$(build/llmcore-sandbox create --rootfs "$RFS" --label bench)
+trap 'build/llmcore-sandbox rm "$SID" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+cases+=("ours-exec|$ROOT/build/llmcore-sandbox exec $SID -- /bin/true")
 jsons=()
 for c in "${cases[@]}"; do
     name=${c%%|*} cmd=${c#*|}
@@ -60,15 +70,26 @@ for c in "${cases[@]}"; do
         -n "$name" "$cmd" >/dev/null 2>"$WORK/$name.err" || { echo "bench: $name failed:"; cat "$WORK/$name.err"; }
     jsons+=("$WORK/$name.json")
 done
-python3 - bench/results.json "${jsons[@]}" <<'PY'
+# In-process loops (hyperfine cannot time inside a process): medians in us.
+build/lcs-session-helper host-loop "$RUNS" >"$WORK/api-host.txt" 2>&1 || true
+build/lcs-session-helper exec-loop "$SID" "$RUNS" >"$WORK/api-exec.txt" 2>&1 || true
+python3 - bench/results.json "$WORK/api-host.txt" "$WORK/api-exec.txt" "${jsons[@]}" <<'PY'
 import json, sys
 res = []
-for f in sys.argv[2:]:
+loops = {}
+for name, f in (("api-host", sys.argv[2]), ("api-exec", sys.argv[3])):
+    try:
+        w = open(f).read().split()
+        loops[name] = float(w[w.index("median_us") + 1]) / 1000
+    except (OSError, ValueError):
+        pass
+for f in sys.argv[4:]:
     try:
         res += json.load(open(f))["results"]
     except (OSError, ValueError, KeyError):
         pass
 med = {r["command"]: r["median"] * 1000 for r in res}
+med.update(loops)
 out = {"median_ms": med}
 print(f"{'case':<10} {'median ms':>10} {'vs host':>8} {'vs bwrap':>9}")
 for name, ms in med.items():
@@ -78,5 +99,11 @@ for name, ms in med.items():
 if "ours" in med and "bwrap" in med:
     out["ours_vs_bwrap"] = med["ours"] / med["bwrap"]
     print(f"\none-shot target: ours <= 0.6 x bwrap -> {out['ours_vs_bwrap']:.2f}")
+if "api-exec" in med and "api-host" in med:
+    out["api_exec_vs_host"] = med["api-exec"] / med["api-host"]
+    print(f"session exec target: api-exec <= 1.5 x api-host -> {out['api_exec_vs_host']:.2f}")
+if "ours-exec" in med and "host" in med:
+    out["cli_exec_vs_host"] = med["ours-exec"] / med["host"]
+    print(f"session exec via the CLI: ours-exec / host = {out['cli_exec_vs_host']:.2f}")
 json.dump(out, open(sys.argv[1], "w"), indent=2)
 PY

@@ -52,7 +52,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 static const char main_help[] =
     "Usage: llmcore-sandbox [--store DIR] COMMAND [OPTIONS]\n"
     "\n"
-    "Secure, disposable sandboxes for AI agents: images, selection, manifests.\n"
+    "Secure, disposable sandboxes for AI agents.\n"
     "\n"
     "Commands:\n"
     "  images                 list known images (builtin and in the image store)\n"
@@ -69,6 +69,8 @@ static const char main_help[] =
     "  ps                     list sessions\n"
     "  export ID [PATH]       tar of a session directory to stdout\n"
     "  doctor                 check what this host can enforce\n"
+    "  tools --schema         print the agent tool definitions (--format openai|mcp)\n"
+    "  mcp [OPTIONS]          serve the agent tools over MCP on stdio\n"
     "  version                print the version\n"
     "\n"
     "Global options:\n"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # recipe-lib.sh - shared steps of the image recipes (POSIX sh, sourced).
 #
 # A recipe (container_images/<tier>/<name>/recipe.sh) runs as root INSIDE the
@@ -83,10 +84,17 @@ lcs_install() {
 }
 
 # lcs_fetch_verified URL SHA512HEX DEST: download a file and check its
-# SHA-512 before anything uses it.
+# SHA-512 before anything uses it. The builders may put the build host's CA
+# bundle at $LCS_CTX/build-ca.crt (hosts behind a TLS-inspecting proxy); it
+# is used for this download only and never installed in the image. The
+# pinned checksum, not TLS, is what vouches for the file.
 lcs_fetch_verified() {
     lcs_log "download $1"
-    curl -fsSL --retry 3 -o "$3" "$1"
+    if [ -s "$LCS_CTX/build-ca.crt" ]; then
+        curl -fsSL --retry 3 --cacert "$LCS_CTX/build-ca.crt" -o "$3" "$1"
+    else
+        curl -fsSL --retry 3 -o "$3" "$1"
+    fi
     _got=$(sha512sum "$3" | cut -d' ' -f1)
     if [ "$_got" != "$2" ]; then
         rm -f "$3"

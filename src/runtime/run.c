@@ -4,8 +4,9 @@
  * Resolves the image (registry entry with a built rootfs, or an explicit
  * rootfs), computes the policy (src/policy/policy.c), renders it as a
  * native-runtime spec and runs it. The shipped seccomp profile is compiled
- * into the library; it reaches the runtime's profile loader through a
- * sealed memfd, so no file on disk can be swapped for it.
+ * into the library as a BPF program at build time
+ * (src/runtime/native/seccomp_default.c), so no file on disk can be swapped
+ * for it and no sandbox start pays for compiling it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "image/builtin.h"
 #include "image/image.h"
 #include "runtime/native/native.h"
+#include "runtime/run_internal.h"
 #include "util/error.h"
 
 void lcs_run_request_init(lcs_run_request *r)
@@ -38,63 +40,34 @@ void lcs_run_result_clear(lcs_run_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* A read-only, sealed memfd holding the builtin profile. */
-static int default_profile_fd(lcs_error *err)
-{
-    const char *text = lcs_seccomp_default_sources[0];
-    size_t len = strlen(text);
-    int fd = memfd_create("llmcore-seccomp.json", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0)
-        return lcs_fail_errno(err, "memfd_create for the seccomp profile");
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            lcs_fail_errno(err, "writing the seccomp profile to a memfd");
-            close(fd);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    /* Sealed: nothing (not even this process) can change it afterwards. */
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0 ||
-        lseek(fd, 0, SEEK_SET) != 0) {
-        lcs_fail_errno(err, "sealing the seccomp profile memfd");
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int resolve_image(const lcs_registry *reg, const lcs_run_request *req, lcs_manifest **m,
-                         char **rootfs, lcs_error *err)
+int lcs_resolve_image(const lcs_registry *reg, const char *image, const char *req_rootfs,
+                      const lcs_manifest *manifest, lcs_manifest **m, char **rootfs,
+                      lcs_error *err)
 {
     *m = NULL;
     *rootfs = NULL;
-    if (req->rootfs) {
+    if (req_rootfs) {
         struct stat st;
-        if (stat(req->rootfs, &st) != 0 || !S_ISDIR(st.st_mode))
+        if (stat(req_rootfs, &st) != 0 || !S_ISDIR(st.st_mode))
             return lcs_fail(err, LCS_E_NOT_FOUND, "root filesystem %s is not a directory",
-                            req->rootfs);
-        *m = req->manifest ? lcs_manifest_copy(req->manifest, err)
+                            req_rootfs);
+        *m = manifest ? lcs_manifest_copy(manifest, err)
                            : lcs_builtin_manifest_get(LCS_IMAGE_PREFIX "base", err);
         if (!*m)
             return -1;
-        if (!(*rootfs = strdup(req->rootfs))) {
+        if (!(*rootfs = strdup(req_rootfs))) {
             lcs_manifest_free(*m);
             *m = NULL;
             return lcs_fail_nomem(err);
         }
         return 0;
     }
-    if (!req->image)
+    if (!image)
         return lcs_fail(err, LCS_E_INVALID, "a run needs an image or a root filesystem");
     if (!reg)
-        return lcs_fail(err, LCS_E_INVALID, "running image %s needs a registry", req->image);
+        return lcs_fail(err, LCS_E_INVALID, "running image %s needs a registry", image);
     lcs_image_info info;
-    if (lcs_registry_get(reg, req->image, &info, err) != 0)
+    if (lcs_registry_get(reg, image, &info, err) != 0)
         return -1;
     if (!info.available_locally) {
         lcs_fail(err, LCS_E_NOT_FOUND,
@@ -115,6 +88,29 @@ static int resolve_image(const lcs_registry *reg, const lcs_run_request *req, lc
     return 0;
 }
 
+void lcs_spec_from_policy(const lcs_policy *pol, const char *rootfs, lcs_native_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rootfs = rootfs;
+    s->env = (const char *const *)pol->env;
+    s->cwd = pol->cwd;
+    s->uid = pol->uid;
+    s->gid = pol->gid;
+    s->network = pol->network == LCS_NETWORK_FULL ? LCS_NATIVE_NET_FULL : LCS_NATIVE_NET_NONE;
+    s->writable_root = pol->writable_root;
+    s->memory_bytes = pol->memory_mb * 1024 * 1024;
+    s->cpus = pol->cpus;
+    s->pids = pol->pids;
+    s->timeout_s = pol->timeout_seconds;
+    s->output_limit_bytes = pol->output_bytes;
+    s->fsize_bytes = pol->file_size_mb * 1024 * 1024;
+    s->nofile = pol->open_files;
+    s->tmp_bytes = pol->tmp_mb * 1024 * 1024;
+    s->input_dir = pol->input_dir;
+    s->output_dir = pol->output_dir;
+    s->allow_degraded = pol->allow_degraded;
+}
+
 int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result *res,
             lcs_error *err)
 {
@@ -127,43 +123,18 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     char *rootfs = NULL;
     lcs_policy pol;
     memset(&pol, 0, sizeof pol);
-    int rc = -1, fd = -1;
-    if (resolve_image(reg, req, &m, &rootfs, err) != 0)
+    int rc = -1;
+    if (lcs_resolve_image(reg, req->image, req->rootfs, req->manifest, &m, &rootfs, err) != 0)
         goto out;
     if (lcs_policy_compute(m, &req->overrides, &pol, err) != 0)
         goto out;
 
-    char profile_path[64];
-    const char *profile = req->seccomp_profile;
-    if (!profile) {
-        if ((fd = default_profile_fd(err)) < 0)
-            goto out;
-        snprintf(profile_path, sizeof profile_path, "/proc/self/fd/%d", fd);
-        profile = profile_path;
-    }
+    const char *profile = req->seccomp_profile ? req->seccomp_profile : LCS_NATIVE_SECCOMP_BUILTIN;
 
     lcs_native_spec s;
-    memset(&s, 0, sizeof s);
-    s.rootfs = rootfs;
+    lcs_spec_from_policy(&pol, rootfs, &s);
     s.argv = req->argv;
-    s.env = (const char *const *)pol.env;
-    s.cwd = pol.cwd;
-    s.uid = pol.uid;
-    s.gid = pol.gid;
-    s.network = pol.network == LCS_NETWORK_FULL ? LCS_NATIVE_NET_FULL : LCS_NATIVE_NET_NONE;
-    s.writable_root = pol.writable_root;
-    s.memory_bytes = pol.memory_mb * 1024 * 1024;
-    s.cpus = pol.cpus;
-    s.pids = pol.pids;
-    s.timeout_s = pol.timeout_seconds;
-    s.output_limit_bytes = pol.output_bytes;
-    s.fsize_bytes = pol.file_size_mb * 1024 * 1024;
-    s.nofile = pol.open_files;
-    s.tmp_bytes = pol.tmp_mb * 1024 * 1024;
-    s.input_dir = pol.input_dir;
-    s.output_dir = pol.output_dir;
     s.seccomp_profile = profile;
-    s.allow_degraded = pol.allow_degraded;
     s.stdin_data = req->stdin_data;
     s.stdin_len = req->stdin_len;
 
@@ -195,8 +166,6 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     }
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
     lcs_policy_clear(&pol);
     lcs_manifest_free(m);
     free(rootfs);

@@ -15,6 +15,10 @@ summary() {
 # $WORK/r.json, errors to $WORK/r.err; returns the runner's status.
 sb() {
     "$RUN" --rootfs "$ROOTFS" --seccomp "$SECCOMP" "$@" >"$WORK/r.json" 2>"$WORK/r.err"
+    local rc=$?
+    # Under the sanitizer build any report is a failure of its own.
+    if grep -q 'Sanitizer' "$WORK/r.err"; then fail sanitizer_clean "$(head -c 600 "$WORK/r.err")"; fi
+    return $rc
 }
 # j KEY [KEY...]: a field of the last result (nested keys allowed).
 j() {

@@ -28,7 +28,7 @@ if [ "$(j enforced user host_uid)" = "$uid" ] && [ "$(j enforced user mode)" = r
     pass rootless_maps_caller_uid_to_1000; else fail rootless_maps_caller_uid_to_1000 "$(j enforced user)"; fi
 if j enforced degraded | grep -q memory-limit; then pass rootless_report_lists_downgrades; else fail rootless_report_lists_downgrades "$(j enforced degraded)"; fi
 mark=lcs-rl-daemon-$$
-rrun --degraded --timeout 1 -- /bin/sh -c "(setsid sh -c 'exec -a $mark sleep 1000' &); sleep 1000"
+rrun --degraded --timeout 1 -- /bin/sh -c "(setsid sh -c 'while :; do sleep 1; done' $mark &); sleep 1000"
 sleep 0.2
 if [ "$(j verdict)" = timeout ] && ! pgrep -f "$mark" >/dev/null; then pass rootless_timeout_kills_tree
 else fail rootless_timeout_kills_tree "verdict $(j verdict), left: $(pgrep -af "$mark")"; fi

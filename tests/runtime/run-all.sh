@@ -6,7 +6,8 @@
 #
 # Builds a busybox rootfs fixture and the static attack helper in a private
 # temp dir, runs tests/runtime/verdicts.sh and tests/security/attacks.sh,
-# runs tests/runtime/rootless.sh, removes everything, and exits non-zero if any test failed.
+# runs tests/runtime/buildmode.sh, tests/runtime/rootless.sh and
+# tests/session/run.sh, removes everything, and exits non-zero if any test failed.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 RUN=$(realpath "${1:-$top/build/lcs-native-run}")
@@ -26,5 +27,8 @@ fi
 rc=0
 "$top/tests/runtime/verdicts.sh" || rc=1
 "$top/tests/security/attacks.sh" || rc=1
+"$top/tests/runtime/buildmode.sh" || rc=1
 "$top/tests/runtime/rootless.sh" || rc=1
+# Sessions use the CLI, the monitor and the helper of the same build.
+"$top/tests/session/run.sh" "$(dirname "$RUN")" || rc=1
 exit $rc

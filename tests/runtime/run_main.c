@@ -21,7 +21,11 @@ static void usage(void)
             "         [--timeout S] [--network none|full] [--writable] [--output-limit N]\n"
             "         [--fsize N] [--nofile N] [--tmp N] [--input DIR] [--output DIR]\n"
             "         [--seccomp FILE] [--degraded] [--stdin TEXT] [--env K=V]... [--cwd DIR]\n"
-            "         [--state-dir DIR] [--uid N] [--gid N] -- COMMAND [ARG...]\n");
+            "         [--state-dir DIR] [--uid N] [--gid N]\n"
+            "         [--root] [--keep-caps] [--upper DIR] -- COMMAND [ARG...]\n"
+            "build mode: --root runs the command as uid 0 inside, --keep-caps keeps the\n"
+            "user-namespace capabilities package managers need, --upper DIR is the overlay\n"
+            "upper layer, kept after the run (implies --writable)\n");
     exit(2);
 }
 
@@ -75,6 +79,9 @@ int main(int argc, char **argv)
         else if (ARG("--state-dir")) s.state_dir = v;
         else if (ARG("--uid")) s.uid = (uid_t)atoi(v);
         else if (ARG("--gid")) s.gid = (gid_t)atoi(v);
+        else if (ARG("--upper")) { s.upper_dir = v; s.writable_root = 1; }
+        else if (!strcmp(a, "--root")) s.allow_root = 1;
+        else if (!strcmp(a, "--keep-caps")) s.keep_capabilities = 1;
         else if (!strcmp(a, "--writable")) s.writable_root = 1;
         else if (!strcmp(a, "--degraded")) s.allow_degraded = 1;
         else usage();

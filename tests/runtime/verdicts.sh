@@ -21,13 +21,16 @@ sb "${ST[@]}" --timeout 1 -- /bin/sh -c 'while :; do :; done'; expect cpu_spin_i
 # Double-forked daemon that ignores SIGTERM and writes its host-visible pid
 # nowhere: we find it by a unique marker in its command line.
 mark=lcs-daemon-$$-$RANDOM
-sb "${ST[@]}" --timeout 1 -- /bin/sh -c "(trap '' TERM HUP; setsid sh -c 'exec -a $mark sleep 1000' &) ; sleep 1000"
+# (busybox: `exec -a NAME sleep` would make the applet lookup fail and the
+# "daemon" exit at once; a shell loop with the marker as $0 really runs)
+sb "${ST[@]}" --timeout 2 -- /bin/sh -c "(trap '' TERM HUP; setsid sh -c 'while :; do sleep 1; done' $mark &) ; sleep 0.3; ps -o args | grep -q \"[w]hile.*$mark\" && echo daemon-up; sleep 1000"
 expect daemon_run_times_out verdict timeout
+expect daemon_was_running stdout daemon-up
 sleep 0.2
 if pgrep -f "$mark" >/dev/null; then fail double_forked_daemon_is_killed "still running: $(pgrep -af "$mark")"; else pass double_forked_daemon_is_killed; fi
 # The same after a normal exit (init dies -> pid namespace dies).
 mark2=lcs-daemon2-$$-$RANDOM
-sb "${ST[@]}" -- /bin/sh -c "(trap '' TERM; setsid sh -c 'exec -a $mark2 sleep 1000' &); echo started"
+sb "${ST[@]}" -- /bin/sh -c "(trap '' TERM; setsid sh -c 'while :; do sleep 1; done' $mark2 >/dev/null &); echo started"
 expect daemon_parent_exits_ok verdict ok
 sleep 0.2
 if pgrep -f "$mark2" >/dev/null; then fail daemon_dies_when_command_exits "still running"; else pass daemon_dies_when_command_exits; fi

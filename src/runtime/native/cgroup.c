@@ -13,6 +13,9 @@
  */
 #include "runtime/native/internal.h"
 
+#include <jansson.h>
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -336,4 +339,58 @@ void lcs_cg_destroy(lcs_cgroup *cg)
     }
     for (int i = 0; i < 6; i++)
         dirs[i][0] = 0;
+}
+
+void lcs_cg_rmdir_children(const char *dir)
+{
+    if (!dir || !dir[0])
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+            continue;
+        char p[PATH_MAX + 256];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        /* bounded: the kernel may need a moment after the last exit */
+        for (int tries = 0; tries < 100; tries++) {
+            if (rmdir(p) == 0 || errno != EBUSY)
+                break;
+            usleep(5000);
+        }
+    }
+    closedir(d);
+}
+
+/* For doctor: where this process's cgroups are and what they offer. */
+json_t *lcs_cg_probe_json(void)
+{
+    cg_where w;
+    discover(&w);
+    json_t *o = json_object();
+    int v1 = 0;
+    for (int i = 0; i < 5; i++)
+        v1 |= w.v1[i][0] != 0;
+    const char *layout = w.v2[0] && v1 ? "hybrid" : w.v2[0] ? "v2" : v1 ? "v1" : "none";
+    json_object_set_new(o, "layout", json_string(layout));
+    if (w.v2[0]) {
+        char buf[512] = "";
+        lcs_read_file(w.v2, "cgroup.controllers", buf, sizeof buf);
+        buf[strcspn(buf, "\n")] = 0;
+        char kp[PATH_MAX + 32];
+        snprintf(kp, sizeof kp, "%s/cgroup.kill", w.v2);
+        json_object_set_new(o, "v2", json_pack("{s:s,s:b,s:s,s:b}", "path", w.v2, "writable",
+                                               access(w.v2, W_OK) == 0, "controllers", buf,
+                                               "kill", access(kp, F_OK) == 0));
+    }
+    json_t *v1o = json_object();
+    for (int i = 0; i < 5; i++)
+        if (w.v1[i][0])
+            json_object_set_new(v1o, v1_names[i],
+                                json_pack("{s:s,s:b}", "path", w.v1[i], "writable",
+                                          access(w.v1[i], W_OK) == 0));
+    json_object_set_new(o, "v1", v1o);
+    return o;
 }

@@ -64,6 +64,19 @@ static int kill_listed(const char *dir)
     return n;
 }
 
+void lcs_cg_v1_kill_dir(const char *fz, int with_pid1)
+{
+    (void)with_pid1;
+    for (int round = 0; round < 50; round++) {
+        lcs_write_file(fz, "freezer.state", "FROZEN");
+        int n = kill_listed(fz);
+        lcs_write_file(fz, "freezer.state", "THAWED");
+        if (n == 0)
+            return;
+        usleep(2000);
+    }
+}
+
 void lcs_cg_v1_kill(const lcs_cgroup *cg)
 {
     const char *dir = cg->freezer[0] ? cg->freezer : cg->pids[0] ? cg->pids : cg->mem;

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,24 +59,25 @@ static void send_record(char type, const void *data, size_t len)
     while (n < 0 && errno == EINTR);
 }
 
-static _Noreturn void fail_setup(const lcs_child_err *e)
+_Noreturn void lcs_init_fail_setup(const lcs_child_err *e)
 {
     send_record('E', e->msg, strlen(e->msg));
     _exit(125);
 }
+#define fail_setup lcs_init_fail_setup
 
 /* execvpe without allocation: PATH from the sandbox environment. */
-static void exec_command(const lcs_plan *p)
+static void exec_argv(const char *const *av, const char *const *env)
 {
-    const char *file = p->argv[0];
-    char *const *argv = (char *const *)p->argv;
-    char *const *envp = (char *const *)(p->env ? p->env : (const char *const[]){NULL});
+    const char *file = av[0];
+    char *const *argv = (char *const *)av;
+    char *const *envp = (char *const *)(env ? env : (const char *const[]){NULL});
     if (strchr(file, '/')) {
         execve(file, argv, envp);
         return;
     }
     const char *path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-    for (const char *const *e = p->env; e && *e; e++)
+    for (const char *const *e = env; e && *e; e++)
         if (!strncmp(*e, "PATH=", 5))
             path = *e + 5;
     int saved = ENOENT;
@@ -98,7 +100,25 @@ static void exec_command(const lcs_plan *p)
     errno = saved;
 }
 
-static _Noreturn void run_command(const lcs_plan *p)
+/* The command's process, from fork to execve: signals reset, privileges
+ * dropped, cwd, every fd but 0-2 (and the close-on-exec status fd)
+ * closed, seccomp, execve. Shared by one-shot runs and session execs. */
+/* Session execs have no status pipe: setup errors go to the command's
+ * stderr as text, exit status 125. */
+static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
+{
+    if (!text_errors)
+        lcs_init_fail_setup(e);
+    char msg[sizeof e->msg + 16];
+    int n = snprintf(msg, sizeof msg, "sandbox: %s\n", e->msg);
+    if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
+        /* nothing more to do */
+    }
+    _exit(125);
+}
+
+_Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
+                             const char *cwd, int text_errors)
 {
     lcs_child_err e;
     /* The caller's ignored signals and blocked mask would survive execve. */
@@ -107,32 +127,41 @@ static _Noreturn void run_command(const lcs_plan *p)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* The caller's umask (a session monitor runs with 077) is not the
+     * sandbox's business. */
+    umask(022);
     if (lcs_privs_drop(p, &e) < 0)
-        fail_setup(&e);
-    const char *cwd = p->cwd ? p->cwd : LCS_NATIVE_DEFAULT_CWD;
+        fail_exec(&e, text_errors);
+    if (!cwd)
+        cwd = LCS_NATIVE_DEFAULT_CWD;
     if (chdir(cwd) < 0) {
         lcs_child_fail(&e, errno, "chdir to the working directory %s", cwd);
-        fail_setup(&e);
+        fail_exec(&e, text_errors);
     }
     /* Nothing beyond stdin/stdout/stderr may cross execve. fd 4 (status) is
      * already close-on-exec; it reports a failing seccomp load. */
     if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0 && errno != ENOSYS) {
         lcs_child_fail(&e, errno, "close inherited descriptors");
-        fail_setup(&e);
+        fail_exec(&e, text_errors);
     }
     if (lcs_seccomp_install(p, &e) < 0)
-        fail_setup(&e);
-    exec_command(p);
+        fail_exec(&e, text_errors);
+    exec_argv(argv, env);
     /* A missing program is the command's failure, not the sandbox's:
      * report it like a shell does (status 127, message on stderr). */
     int saved = errno;
     char msg[PATH_MAX + 128];
-    int n = snprintf(msg, sizeof msg, "sandbox: cannot execute %s: %s\n", p->argv[0],
+    int n = snprintf(msg, sizeof msg, "sandbox: cannot execute %s: %s\n", argv[0],
                      strerrordesc_np(saved) ? strerrordesc_np(saved) : "error");
     if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
         /* nothing more to do */
     }
     _exit(saved == ENOENT ? 127 : 126);
+}
+
+static _Noreturn void run_command(const lcs_plan *p)
+{
+    lcs_init_exec(p, p->argv, p->env, p->cwd, 0);
 }
 
 /* init is a copy of the monitor, so /proc/1/cmdline (readable by anyone,
@@ -215,10 +244,13 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         lcs_child_fail(&e, errno, "sethostname in the sandbox's uts namespace");
         fail_setup(&e);
     }
-    if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, &e) < 0)
+    int root_clone[LCS_NATIVE_VIEWS];
+    if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, p->session ? root_clone : NULL, &e) < 0)
         fail_setup(&e);
 
     hide_host_cmdline();
+    if (p->session)
+        lcs_init_serve(p, root_clone); /* never returns */
     /* Raw fork: glibc's fork() would run atfork handlers that take locks
      * another thread of the monitor may have held at clone time. */
     pid_t cmd = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);

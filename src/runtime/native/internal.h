@@ -31,7 +31,8 @@ enum {
     LCS_FD_STDERR = 2,
     LCS_FD_SYNC = 3,   /* read end: the monitor writes one byte when maps/cgroups are ready */
     LCS_FD_STATUS = 4, /* write end, close-on-exec: setup errors as text; EOF = command started */
-    LCS_FD_COUNT = 5
+    LCS_FD_COUNT = 5,
+    LCS_FD_CTL = 0     /* session mode: fd 0 is the control socketpair to the monitor */
 };
 
 /* ------------------------------------------------------------ child errors */
@@ -52,11 +53,23 @@ typedef struct lcs_plan {
     char upper[PATH_MAX];
     char work[PATH_MAX];
     char overlay_opts[3 * PATH_MAX + 128];
+    /* One-shot runs: the writable layer (upper, work, merged root) lives in
+     * a size-capped tmpfs that init mounts on layer_mnt inside the sandbox's
+     * own mount namespace; nothing of it exists on the host. */
+    int layer_tmpfs;
+    char layer_mnt[PATH_MAX - 64];
+    char layer_opts[96];
     char tmp_opts[96];
     char input_dir[PATH_MAX];  /* "" if none */
     char output_dir[PATH_MAX];
     int writable_root;
     int network;
+    char resolv[PATH_MAX];     /* FULL network: host path of the generated
+                                  resolv.conf bound over /etc/resolv.conf */
+    char resolv_text[512];     /* its contents (lcs_net_resolv_text) */
+    int dns_forward;           /* pasta forwards LCS_NATIVE_DNS_ADDR to the host's
+                                  resolver (the host's is on loopback) */
+    int session;               /* 1: init serves exec requests (session_init.c) */
     /* identity */
     int rootless;              /* caller is not root: only its own ids are mapped */
     uid_t uid;
@@ -65,6 +78,7 @@ typedef struct lcs_plan {
     const char *const *argv;
     const char *const *env;
     const char *cwd;
+    uint64_t keep_caps;        /* build mode: capabilities kept (0 = none) */
     /* limits */
     uint64_t fsize;
     uint64_t nofile;
@@ -77,8 +91,18 @@ typedef struct lcs_plan {
 /* Entry point of the cloned child (pid 1 in the sandbox). Never returns. */
 _Noreturn void lcs_init_main(const lcs_plan *p);
 
-/* Build the sandbox's root, pivot into it. */
-int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e);
+/* Build the sandbox's root, pivot into it. root_clone (sessions): gets a
+ * detached, non-recursive clone of the overlay root (open_tree), the view
+ * the host's file operations use. */
+int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e);
+/* Report a setup failure on the status pipe and exit. */
+_Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
+/* The command's process from fork to execve (privileges, cwd, fds,
+ * seccomp). */
+_Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
+                             const char *cwd, int text_errors);
+/* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
+_Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */
 int lcs_net_loopback_up(lcs_child_err *e);
 /* Become the sandbox user with no privilege at all; then rlimits. Called in
@@ -99,6 +123,8 @@ typedef struct lcs_seccomp_info {
  * malloc'ed; free it). */
 int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_info *info,
                         lcs_error *err);
+/* The shipped profile, compiled at build time (seccomp_default.c). */
+int lcs_seccomp_default(struct sock_fprog *out, lcs_seccomp_info *info, lcs_error *err);
 
 /* ---------------------------------------------------------------- userns */
 
@@ -151,6 +177,14 @@ void lcs_cg_kill(lcs_cgroup *cg);
 void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st);
 /* Remove the directories (waits, bounded, for them to empty). */
 void lcs_cg_destroy(lcs_cgroup *cg);
+/* For doctor: layout, paths, controllers (a jansson json_t *). */
+struct json_t;
+struct json_t *lcs_cg_probe_json(void);
+/* rmdir every subdirectory of dir (a session's exec cgroups). */
+void lcs_cg_rmdir_children(const char *dir);
+/* v1: freeze, SIGKILL every listed process, thaw, until empty (bounded);
+ * with_pid1: also pids that look like 1 to us (never the case on the host). */
+void lcs_cg_v1_kill_dir(const char *freezer_dir, int with_pid1);
 
 /* version-specific helpers (cgroup_v1.c, cgroup_v2.c) */
 int lcs_cg_v1_limits(lcs_cgroup *cg, const lcs_cg_limits *lim, lcs_error *err);
@@ -175,7 +209,12 @@ typedef struct lcs_pasta {
 
 /* Attach pasta to the network namespace of pid (waits until it is
  * configured, bounded). */
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err);
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns_forward,
+                        lcs_error *err);
+/* The sandbox's resolv.conf for FULL network: the host's nameservers when
+ * they are reachable through pasta's NAT (not loopback), else
+ * LCS_NATIVE_DNS_ADDR with *dns_forward set. */
+void lcs_net_resolv_text(char *out, size_t len, int *dns_forward);
 void lcs_net_pasta_stop(lcs_pasta *ps);
 
 /* --------------------------------------------------------------- monitor */

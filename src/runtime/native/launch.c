@@ -30,9 +30,11 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,14 @@ typedef struct run {
     uint32_t pids;
     double timeout;
     uint64_t out_limit, tmp_bytes;
+    /* build mode: external upper layer (kept) and what we put into it */
+    int upper_external;
+    char ext_work[PATH_MAX];       /* overlay work dir next to the upper, removed */
+    char made_resolv[PATH_MAX + 64];    /* placeholder file we created in the upper, removed */
+    char made_etc[PATH_MAX + 64];     /* upper/etc if we created it, removed when empty */
+    char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
+    char seccomp_name[PATH_MAX];   /* the profile, for the report */
+    int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
 } run;
 
 static void close2(int p[2])
@@ -129,6 +139,133 @@ static int mkdir_owned(const char *base, const char *rel, mode_t mode, uid_t u, 
     return 0;
 }
 
+/* Does the lower layer (the image) have rel as a directory / regular file?
+ * lstat: the image's symlinks are never followed on the host. */
+static int lower_has(const lcs_plan *p, const char *rel, mode_t type)
+{
+    char path[PATH_MAX + 64];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", p->rootfs, rel);
+    return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == type;
+}
+
+/* The generated resolv.conf for FULL network: pasta answers DNS on
+ * LCS_NATIVE_DNS_ADDR and forwards to the host's first resolver (which may
+ * be a loopback resolver the sandbox could not reach otherwise). Bound
+ * read-only over /etc/resolv.conf after pivot_root (mounts.c); if the image
+ * has no regular /etc/resolv.conf, an empty placeholder in the upper layer
+ * gives the bind a target. */
+static int prepare_resolv(run *R, const char *upper, lcs_error *err)
+{
+    lcs_plan *p = &R->plan;
+    snprintf(p->resolv, sizeof p->resolv, "%s/resolv.conf", R->rundir);
+    int fd = open(p->resolv, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lcs_fail_errno(err, "create %s", p->resolv);
+    size_t n = strlen(p->resolv_text);
+    ssize_t w = write(fd, p->resolv_text, n);
+    fchmod(fd, 0644); /* readable by the sandbox user, whatever the umask */
+    close(fd);
+    if (w != (ssize_t)n)
+        return lcs_fail_errno(err, "write %s", p->resolv);
+    if (lower_has(p, "etc/resolv.conf", S_IFREG))
+        return 0;
+    char path[PATH_MAX + 64];
+    uid_t r0 = lcs_userns_host_uid(p, 0);
+    gid_t g0 = lcs_userns_host_gid(p, 0);
+    snprintf(path, sizeof path, "%s/etc", upper);
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        if (mkdir(path, 0755) < 0 || chmod(path, 0755) < 0)
+            return lcs_fail_errno(err, "create %s", path);
+        if (!p->rootless && lchown(path, r0, g0) < 0)
+            return lcs_fail_errno(err, "chown %s", path);
+        snprintf(R->made_etc, sizeof R->made_etc, "%s", path);
+    } else if (!S_ISDIR(st.st_mode)) {
+        return 0; /* an odd image: no DNS file, the network still works */
+    }
+    snprintf(path, sizeof path, "%s/etc/resolv.conf", upper);
+    if (lstat(path, &st) == 0)
+        return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lcs_fail_errno(err, "create %s", path);
+    fchmod(fd, 0644);
+    close(fd);
+    if (!p->rootless && lchown(path, r0, g0) < 0)
+        return lcs_fail_errno(err, "chown %s", path);
+    snprintf(R->made_resolv, sizeof R->made_resolv, "%s", path);
+    return 0;
+}
+
+/* Build mode: the caller's directory is the upper layer. It must be ours
+ * (or already handed to the sandbox's root), and it gets a sibling overlay
+ * work dir (same filesystem) that is removed after the run. Only mount
+ * points the image lacks are added to it, and removed again afterwards. */
+static int prepare_external_upper(run *R, const lcs_native_spec *s, lcs_error *err)
+{
+    lcs_plan *p = &R->plan;
+    uid_t r0 = lcs_userns_host_uid(p, 0);
+    gid_t g0 = lcs_userns_host_gid(p, 0);
+    if (mkdir(s->upper_dir, 0755) < 0 && errno != EEXIST)
+        return lcs_fail_errno(err, "create the upper directory %s", s->upper_dir);
+    if (!realpath(s->upper_dir, p->upper))
+        return lcs_fail_errno(err, "resolve the upper directory %s", s->upper_dir);
+    if (check_path_arg("upper", p->upper, err) < 0)
+        return -1;
+    struct stat st;
+    if (lstat(p->upper, &st) < 0 || !S_ISDIR(st.st_mode))
+        return lcs_fail(err, LCS_E_INVALID, "upper directory %s is not a directory", p->upper);
+    if (st.st_uid != geteuid() && st.st_uid != r0)
+        return lcs_fail(err, LCS_E_DENIED,
+                        "upper directory %s is owned by uid %u, neither the caller nor the "
+                        "sandbox's root (host uid %u)", p->upper, (unsigned)st.st_uid,
+                        (unsigned)r0);
+    /* overlayfs accesses the upper layer with the credentials of whoever
+     * mounted it: the sandbox's root (host uid r0). */
+    if (!p->rootless && (st.st_uid != r0 || st.st_gid != g0) && lchown(p->upper, r0, g0) < 0)
+        return lcs_fail_errno(err, "chown the upper directory %s to %u:%u", p->upper,
+                              (unsigned)r0, (unsigned)g0);
+    int n = snprintf(R->ext_work, sizeof R->ext_work, "%s.work-%s", p->upper, R->id);
+    if (n < 0 || (size_t)n >= sizeof R->ext_work)
+        return lcs_fail(err, LCS_E_INVALID, "upper directory path %s is too long", p->upper);
+    if (mkdir(R->ext_work, 0700) < 0) {
+        int saved = errno;
+        R->ext_work[0] = 0;
+        errno = saved;
+        return lcs_fail_errno(err, "create the overlay work directory next to %s", p->upper);
+    }
+    if (!p->rootless && lchown(R->ext_work, r0, g0) < 0)
+        return lcs_fail_errno(err, "chown %s", R->ext_work);
+    snprintf(p->work, sizeof p->work, "%s", R->ext_work);
+    static const char *const mps[3] = {"proc", "dev", "tmp"};
+    static const mode_t modes[3] = {0555, 0755, 01777};
+    for (int i = 0; i < 3; i++) {
+        if (lower_has(p, mps[i], S_IFDIR))
+            continue;
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", p->upper, mps[i]);
+        if (lstat(path, &st) == 0)
+            continue;
+        if (mkdir_owned(p->upper, mps[i], modes[i], r0, g0, p->rootless, err) < 0)
+            return -1;
+        snprintf(R->made_mp[i], sizeof R->made_mp[i], "%s", path);
+    }
+    R->upper_external = 1;
+    return 0;
+}
+
+/* tmpfs supports the user.* xattrs overlayfs needs in a user namespace
+ * (userxattr) since Linux 6.6. */
+static int tmpfs_layer_supported(void)
+{
+    struct utsname u;
+    int maj = 0, min = 0;
+    if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &maj, &min) != 2)
+        return 0;
+    return maj > 6 || (maj == 6 && min >= 6);
+}
+
 static int prepare_run_dir(run *R, const lcs_native_spec *s, lcs_error *err)
 {
     char state[PATH_MAX];
@@ -136,6 +273,41 @@ static int prepare_run_dir(run *R, const lcs_native_spec *s, lcs_error *err)
         return -1;
     if (check_path_arg("state", state, err) < 0)
         return -1;
+    lcs_plan *p = &R->plan;
+    uid_t r0 = lcs_userns_host_uid(p, 0), ru = lcs_userns_host_uid(p, p->uid);
+    gid_t g0 = lcs_userns_host_gid(p, 0), gu = lcs_userns_host_gid(p, p->gid);
+    int rl = p->rootless;
+    /* One-shot runs keep their writable layer in a tmpfs of their own mount
+     * namespace, mounted over <state>/mnt (an empty directory shared by all
+     * runs: each mounts on it privately). No per-run host directory is
+     * made, and nothing needs deleting afterwards (on an ext4 with discard,
+     * removing the dozen directories of a layer costs ~10-20 ms). */
+    if (!s->upper_dir && !p->session && tmpfs_layer_supported()) {
+        int n = snprintf(p->layer_mnt, sizeof p->layer_mnt, "%s/mnt", state);
+        if (n < 0 || (size_t)n >= sizeof p->layer_mnt - 64)
+            return lcs_fail(err, LCS_E_INVALID, "state directory path %s is too long", state);
+        if (mkdir(p->layer_mnt, 0711) < 0 && errno != EEXIST)
+            return lcs_fail_errno(err, "create %s", p->layer_mnt);
+        struct stat st;
+        if (lstat(p->layer_mnt, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+            return lcs_fail(err, LCS_E_DENIED, "%s must be a directory owned by uid %u",
+                            p->layer_mnt, (unsigned)geteuid());
+        p->layer_tmpfs = 1;
+        snprintf(p->layer_opts, sizeof p->layer_opts, "mode=0755,size=%llu,nr_inodes=1048576",
+                 (unsigned long long)(s->layer_bytes ? s->layer_bytes
+                                                     : LCS_NATIVE_DEFAULT_LAYER_BYTES));
+        snprintf(p->upper, sizeof p->upper, "%s/upper", p->layer_mnt);
+        snprintf(p->work, sizeof p->work, "%s/work", p->layer_mnt);
+        snprintf(p->root, sizeof p->root, "%s/root", p->layer_mnt);
+        snprintf(p->overlay_opts, sizeof p->overlay_opts,
+                 "lowerdir=%s,upperdir=%s,workdir=%s,userxattr,volatile", p->rootfs, p->upper,
+                 p->work);
+        if (p->network != LCS_NATIVE_NET_FULL)
+            return 0;
+        /* FULL: init writes the resolv.conf into the layer's tmpfs; the run
+         * dir holds only pasta's pid file. */
+        snprintf(p->resolv, sizeof p->resolv, "%s/resolv.conf", p->layer_mnt);
+    }
     int n = snprintf(R->rundir, sizeof R->rundir, "%s/%s", state, R->id);
     if (n < 0 || (size_t)n >= sizeof R->rundir - 64)
         return lcs_fail(err, LCS_E_INVALID, "state directory path %s is too long", state);
@@ -145,33 +317,43 @@ static int prepare_run_dir(run *R, const lcs_native_spec *s, lcs_error *err)
         errno = saved;
         return lcs_fail_errno(err, "create the run directory under %s", state);
     }
-    lcs_plan *p = &R->plan;
-    uid_t r0 = lcs_userns_host_uid(p, 0), ru = lcs_userns_host_uid(p, p->uid);
-    gid_t g0 = lcs_userns_host_gid(p, 0), gu = lcs_userns_host_gid(p, p->gid);
-    int rl = p->rootless;
-    if (mkdir_owned(R->rundir, "upper", 0755, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "work", 0700, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "root", 0755, r0, g0, rl, err) < 0 ||
-        /* Skeleton of the upper layer: mount points, and a home owned by
-         * the sandbox user whatever ids the image files carry. */
-        mkdir_owned(R->rundir, "upper/proc", 0555, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "upper/dev", 0755, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "upper/tmp", 01777, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "upper/home", 0755, r0, g0, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "upper/home/sandbox", 0755, ru, gu, rl, err) < 0 ||
-        mkdir_owned(R->rundir, "upper/home/sandbox/work", 0755, ru, gu, rl, err) < 0)
+    chmod(R->rundir, 0711); /* whatever the caller's umask */
+    if (p->layer_tmpfs)
+        return 0;
+    if (mkdir_owned(R->rundir, "root", 0755, r0, g0, rl, err) < 0)
         return -1;
-    if (s->input_dir &&
-        mkdir_owned(R->rundir, "upper/home/sandbox/input", 0755, ru, gu, rl, err) < 0)
-        return -1;
-    if (s->output_dir &&
-        mkdir_owned(R->rundir, "upper/home/sandbox/output", 0755, ru, gu, rl, err) < 0)
-        return -1;
-    snprintf(p->upper, sizeof p->upper, "%s/upper", R->rundir);
-    snprintf(p->work, sizeof p->work, "%s/work", R->rundir);
     snprintf(p->root, sizeof p->root, "%s/root", R->rundir);
+    if (s->upper_dir) {
+        if (prepare_external_upper(R, s, err) < 0)
+            return -1;
+    } else {
+        if (mkdir_owned(R->rundir, "upper", 0755, r0, g0, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "work", 0700, r0, g0, rl, err) < 0 ||
+            /* Skeleton of the upper layer: mount points, and a home owned by
+             * the sandbox user whatever ids the image files carry. */
+            mkdir_owned(R->rundir, "upper/proc", 0555, r0, g0, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "upper/dev", 0755, r0, g0, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "upper/tmp", 01777, r0, g0, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "upper/home", 0755, r0, g0, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "upper/home/sandbox", 0755, ru, gu, rl, err) < 0 ||
+            mkdir_owned(R->rundir, "upper/home/sandbox/work", 0755, ru, gu, rl, err) < 0)
+            return -1;
+        if (s->input_dir &&
+            mkdir_owned(R->rundir, "upper/home/sandbox/input", 0755, ru, gu, rl, err) < 0)
+            return -1;
+        if (s->output_dir &&
+            mkdir_owned(R->rundir, "upper/home/sandbox/output", 0755, ru, gu, rl, err) < 0)
+            return -1;
+        snprintf(p->upper, sizeof p->upper, "%s/upper", R->rundir);
+        snprintf(p->work, sizeof p->work, "%s/work", R->rundir);
+    }
+    if (p->network == LCS_NATIVE_NET_FULL && prepare_resolv(R, p->upper, err) < 0)
+        return -1;
     snprintf(p->overlay_opts, sizeof p->overlay_opts,
-             "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", p->rootfs, p->upper, p->work);
+             "lowerdir=%s,upperdir=%s,workdir=%s,userxattr%s", p->rootfs, p->upper, p->work,
+             /* volatile: a disposable layer needs no sync on unmount, which
+              * otherwise syncs the whole upper filesystem when init exits */
+             R->upper_external ? "" : ",volatile");
     return 0;
 }
 
@@ -231,9 +413,14 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     }
     p->writable_root = s->writable_root != 0;
     p->network = s->network;
+    if (p->network == LCS_NATIVE_NET_FULL)
+        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text, &p->dns_forward);
     p->rootless = geteuid() != 0;
-    p->uid = s->uid ? s->uid : 1000;
-    p->gid = s->gid ? s->gid : 1000;
+    p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
+    p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
+    p->keep_caps = s->keep_capabilities ? LCS_NATIVE_BUILD_CAPS : 0;
+    if (s->upper_dir && !p->writable_root)
+        return lcs_fail(err, LCS_E_INVALID, "an upper_dir (build mode) needs a writable root");
     if (!p->rootless && (p->uid >= LCS_NATIVE_ID_COUNT || p->gid >= LCS_NATIVE_ID_COUNT))
         return lcs_fail(err, LCS_E_INVALID, "sandbox uid/gid must be below %u",
                         LCS_NATIVE_ID_COUNT);
@@ -243,7 +430,8 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
         return lcs_fail_nomem(err);
     p->argv = (const char *const *)R->argv_copy;
     p->env = (const char *const *)R->env_copy;
-    p->cwd = s->cwd;
+    /* Build mode runs on a bare image that may lack the workspace. */
+    p->cwd = s->cwd ? s->cwd : s->upper_dir ? "/" : NULL;
     p->fsize = rlimit_floor(RLIMIT_FSIZE, s->fsize_bytes ? s->fsize_bytes : (1ull << 30));
     p->nofile = rlimit_floor(RLIMIT_NOFILE, s->nofile ? s->nofile : 1024);
     R->memory = s->memory_bytes ? s->memory_bytes : 512ull << 20;
@@ -344,7 +532,7 @@ static const char *ver(int v)
     return v == LCS_CG_V2 ? "v2" : v == LCS_CG_V1 ? "v1" : "none";
 }
 
-static char *enforced_json(run *R, const lcs_native_spec *s)
+static char *enforced_json(run *R)
 {
     lcs_plan *p = &R->plan;
     json_t *o = json_object();
@@ -381,15 +569,23 @@ static char *enforced_json(run *R, const lcs_native_spec *s)
     if (p->seccomp.filter)
         json_object_set_new(o, "seccomp",
                             json_pack("{s:b,s:s,s:s,s:i,s:i,s:i}", "enabled", 1, "profile",
-                                      s->seccomp_profile, "default_action",
+                                      R->seccomp_name, "default_action",
                                       R->sinfo.default_action, "rules", (int)R->sinfo.rules,
                                       "unknown_syscalls", (int)R->sinfo.unknown_names,
                                       "instructions", (int)p->seccomp.len));
     else
         json_object_set_new(o, "seccomp", json_pack("{s:b}", "enabled", 0));
-    json_object_set_new(o, "capabilities", json_string("none (bounding, ambient, inheritable, "
-                                                       "permitted, effective cleared; securebits "
-                                                       "locked)"));
+    if (p->keep_caps)
+        json_object_set_new(o, "capabilities",
+                            json_string("build set of the sandbox's user namespace: chown "
+                                        "dac_override dac_read_search fowner fsetid kill setgid "
+                                        "setuid setfcap net_bind_service audit_write"));
+    else
+        json_object_set_new(o, "capabilities",
+                            json_string("none (bounding, ambient, inheritable, permitted, "
+                                        "effective cleared; securebits locked)"));
+    if (R->upper_external)
+        json_object_set_new(o, "upper_dir", json_string(p->upper));
     json_object_set_new(o, "no_new_privs", json_true());
     json_object_set_new(o, "network", json_string(p->network == LCS_NATIVE_NET_FULL
                                                       ? (R->pasta.pid > 0 ? "full (pasta)" : "none")
@@ -444,6 +640,16 @@ static void teardown(run *R)
         R->pid = 0;
     }
     lcs_net_pasta_stop(&R->pasta);
+    for (int i = 0; i < LCS_NATIVE_VIEWS; i++) {
+        if (R->view_fd[i] >= 0)
+            close(R->view_fd[i]);
+        R->view_fd[i] = -1;
+    }
+    if (R->cg_made && R->plan.session) {
+        /* exec cgroups first (their processes died with the pid namespace) */
+        lcs_cg_rmdir_children(R->cg.v2);
+        lcs_cg_rmdir_children(R->cg.freezer);
+    }
     if (R->cg_made)
         lcs_cg_destroy(&R->cg);
     else if (R->cg.v2_fd >= 0)
@@ -457,6 +663,21 @@ static void teardown(run *R)
     close2(R->err_p);
     close2(R->sync_p);
     close2(R->status_p);
+    if (R->upper_external) {
+        /* Build mode: the upper layer stays; what we added for the run goes. */
+        if (R->made_resolv[0])
+            unlink(R->made_resolv);
+        if (R->made_etc[0])
+            rmdir(R->made_etc); /* only if the build left it empty */
+        for (int i = 0; i < 3; i++)
+            if (R->made_mp[i][0])
+                rmdir(R->made_mp[i]);
+        R->upper_external = 0;
+    }
+    if (R->ext_work[0]) {
+        lcs_rm_tree(R->ext_work);
+        R->ext_work[0] = 0;
+    }
     if (R->rundir[0]) {
         /* The mounts lived in the sandbox's mount namespace, which is gone
          * with init: only plain files remain. */
@@ -472,84 +693,100 @@ static void teardown(run *R)
     R->argv_copy = R->env_copy = NULL;
 }
 
-int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *err)
+static run *run_new(lcs_error *err)
 {
-    if (!s || !r)
-        return lcs_fail(err, LCS_E_INVALID, "native run: spec and result are required");
-    memset(r, 0, sizeof *r);
-    r->exit_code = -1;
     run *R = calloc(1, sizeof *R);
-    if (!R)
-        return lcs_fail_nomem(err);
-    int rc = -1;
+    if (!R) {
+        lcs_fail_nomem(err);
+        return NULL;
+    }
     int *fdsets[5] = {R->in_sp, R->out_p, R->err_p, R->sync_p, R->status_p};
     for (int i = 0; i < 5; i++)
         fdsets[i][0] = fdsets[i][1] = -1;
     R->pidfd = -1;
+    for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
+        R->view_fd[i] = -1;
     R->cg.v2_fd = -1;
     R->pasta.pid = -1;
     R->degraded = json_array();
     if (!R->degraded) {
         free(R);
-        return lcs_fail_nomem(err);
+        lcs_fail_nomem(err);
+        return NULL;
     }
-    unsigned char rnd[8];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        lcs_fail_errno(err, "getrandom for the sandbox id");
-        goto out;
+    return R;
+}
+
+/* Steps 1-4 (see the top of this file): everything up to init's release.
+ * id: "lcs-..." name of the cgroups and the run directory, or NULL for a
+ * random one. session: init serves execs instead of running argv. */
+static int build(run *R, const lcs_native_spec *s, const char *id, int session, lcs_error *err)
+{
+    if (id) {
+        snprintf(R->id, sizeof R->id, "%s", id);
+    } else {
+        unsigned char rnd[8];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return lcs_fail_errno(err, "getrandom for the sandbox id");
+        snprintf(R->id, sizeof R->id, "lcs-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     }
-    snprintf(R->id, sizeof R->id, "lcs-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    R->plan.session = session;
     if (fill_plan(R, s, err) < 0)
-        goto out;
+        return -1;
+    snprintf(R->seccomp_name, sizeof R->seccomp_name, "%s", s->seccomp_profile ? s->seccomp_profile : "");
 
     /* --- protections that may be missing on this host: fail closed --- */
     if (!s->seccomp_profile) {
         if (degrade(R, s, err, "seccomp", "pass the profile container_images/seccomp.json") < 0)
-            goto out;
+            return -1;
     } else if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
         if (degrade(R, s, err, "seccomp", "this kernel lacks CONFIG_SECCOMP_FILTER") < 0)
-            goto out;
+            return -1;
+    } else if (!strcmp(s->seccomp_profile, LCS_NATIVE_SECCOMP_BUILTIN)) {
+        if (lcs_seccomp_default(&R->plan.seccomp, &R->sinfo, err) < 0)
+            return -1;
     } else if (lcs_seccomp_compile(s->seccomp_profile, &R->plan.seccomp, &R->sinfo, err) < 0) {
-        goto out;
+        return -1;
     }
     if (s->network == LCS_NATIVE_NET_FULL && !find_in_path("pasta")) {
         if (degrade(R, s, err, "network-full",
                     "FULL network needs pasta: apt-get install passt") < 0)
-            goto out;
+            return -1;
         R->plan.network = LCS_NATIVE_NET_NONE;
     }
     lcs_cg_limits lim = {R->memory, R->cpus, R->pids};
     if (lcs_cg_create(&R->cg, R->id, &lim, err) < 0)
-        goto out;
+        return -1;
     R->cg_made = 1;
     if (!R->cg.mem_v || !R->cg.pids_v || !R->cg.cpu_v) {
         char fix[768];
         snprintf(fix, sizeof fix, "%s; run as root or in a cgroup delegated to you (e.g. "
                  "systemd-run --user --scope -p Delegate=yes)", R->cg.why_missing);
         if (!R->cg.mem_v && degrade(R, s, err, "memory-limit", fix) < 0)
-            goto out;
+            return -1;
         if (!R->cg.pids_v && degrade(R, s, err, "pids-limit", fix) < 0)
-            goto out;
+            return -1;
         if (!R->cg.cpu_v && degrade(R, s, err, "cpu-limit", fix) < 0)
-            goto out;
+            return -1;
     }
     if (prepare_run_dir(R, s, err) < 0)
-        goto out;
+        return -1;
 
     /* --- pipes; close-on-exec so no other thread's child inherits them --- */
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, R->in_sp) < 0 ||
+    if (socketpair(AF_UNIX, (session ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0,
+                   R->in_sp) < 0 ||
         pipe2(R->out_p, O_CLOEXEC) < 0 || pipe2(R->err_p, O_CLOEXEC) < 0 ||
         pipe2(R->sync_p, O_CLOEXEC) < 0 || pipe2(R->status_p, O_CLOEXEC) < 0) {
-        lcs_fail_errno(err, "create the sandbox's pipes");
-        goto out;
+        return lcs_fail_errno(err, "create the sandbox's pipes");
     }
     /* stdin is a socket so the monitor can write with MSG_NOSIGNAL: a
      * command that closes its stdin must not SIGPIPE the caller. */
-    shutdown(R->in_sp[1], SHUT_WR);
+    if (!session)
+        shutdown(R->in_sp[1], SHUT_WR);
 
     if (spawn_child(R, err) < 0)
-        goto out;
+        return -1;
     close(R->in_sp[1]);
     close(R->out_p[1]);
     close(R->err_p[1]);
@@ -558,16 +795,30 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     R->in_sp[1] = R->out_p[1] = R->err_p[1] = R->sync_p[0] = R->status_p[1] = -1;
     if (lcs_userns_write_maps(R->pid, &R->plan, err) < 0 ||
         lcs_cg_attach(&R->cg, R->pid, R->v2_done, err) < 0)
-        goto out;
+        return -1;
     if (R->plan.network == LCS_NATIVE_NET_FULL &&
-        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, err) < 0)
-        goto out;
+        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, R->plan.dns_forward, err) < 0)
+        return -1;
     if (write(R->sync_p[1], "G", 1) != 1) {
-        lcs_fail_errno(err, "release the sandbox's init");
-        goto out;
+        return lcs_fail_errno(err, "release the sandbox's init");
     }
     close(R->sync_p[1]);
     R->sync_p[1] = -1;
+    return 0;
+}
+
+int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *err)
+{
+    if (!s || !r)
+        return lcs_fail(err, LCS_E_INVALID, "native run: spec and result are required");
+    memset(r, 0, sizeof *r);
+    r->exit_code = -1;
+    run *R = run_new(err);
+    if (!R)
+        return -1;
+    int rc = -1;
+    if (build(R, s, NULL, 0, err) < 0)
+        goto out;
     if (!s->stdin_len) {
         close(R->in_sp[0]);
         R->in_sp[0] = -1;
@@ -614,7 +865,7 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     r->wall_s = mo.wall_s;
     r->cpu_s = st.have_cpu ? st.cpu_s : mo.rusage_cpu_s;
     r->peak_memory_bytes = st.have_peak ? st.peak : mo.rusage_maxrss;
-    r->enforced_json = enforced_json(R, s);
+    r->enforced_json = enforced_json(R);
     if (!r->enforced_json) {
         lcs_fail_nomem(err);
         goto out;
@@ -629,4 +880,349 @@ out:
         r->exit_code = -1;
     }
     return rc;
+}
+
+/* ------------------------------------------------------------ sessions */
+
+struct lcs_native_sandbox {
+    run *R;
+};
+
+/* Wait (bounded) for init's 'R' on the status pipe, then take the root
+ * clone init sent on the control socket before it. */
+static int wait_ready(run *R, lcs_error *err)
+{
+    unsigned char buf[1200];
+    size_t len = 0;
+    double deadline = lcs_now() + 30.0;
+    for (;;) {
+        while (len >= 3) {
+            size_t rl = (size_t)buf[1] | ((size_t)buf[2] << 8);
+            if (len < 3 + rl)
+                break;
+            if (buf[0] == 'E') {
+                char msg[1100];
+                size_t n = rl < sizeof msg - 1 ? rl : sizeof msg - 1;
+                memcpy(msg, buf + 3, n);
+                msg[n] = 0;
+                return lcs_fail(err, LCS_E_IO, "sandbox setup failed: %s", msg);
+            }
+            if (buf[0] == 'R')
+                goto ready;
+            memmove(buf, buf + 3 + rl, len - 3 - rl);
+            len -= 3 + rl;
+        }
+        double left = deadline - lcs_now();
+        if (left <= 0)
+            return lcs_fail(err, LCS_E_IO, "sandbox setup did not finish within 30 s");
+        struct pollfd pf = {R->status_p[0], POLLIN, 0};
+        int pr = poll(&pf, 1, (int)(left * 1000) + 1);
+        if (pr < 0 && errno != EINTR)
+            return lcs_fail_errno(err, "wait for the sandbox's init");
+        if (pr <= 0)
+            continue;
+        if (len == sizeof buf)
+            len = 0;
+        ssize_t n = read(R->status_p[0], buf + len, sizeof buf - len);
+        if (n == 0)
+            return lcs_fail(err, LCS_E_IO, "sandbox init exited during setup without reporting "
+                                           "why");
+        if (n > 0)
+            len += (size_t)n;
+    }
+ready:;
+    lcs_native_msg m;
+    union {
+        char b[CMSG_SPACE(LCS_NATIVE_VIEWS * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {&m, sizeof m};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.b;
+    mh.msg_controllen = sizeof u.b;
+    ssize_t n = recvmsg(R->in_sp[0], &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    struct cmsghdr *c = n == (ssize_t)sizeof m ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (!c || m.type != LCS_MSG_ROOT || c->cmsg_type != SCM_RIGHTS)
+        return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
+    int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), k = 0;
+    for (int i = 0; i < LCS_NATIVE_VIEWS && k < nfds; i++)
+        if (m.value & (1 << i))
+            memcpy(&R->view_fd[i], CMSG_DATA(c) + (size_t)k++ * sizeof(int), sizeof(int));
+    if (R->view_fd[0] < 0)
+        return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
+    close(R->status_p[0]);
+    R->status_p[0] = -1;
+    return 0;
+}
+
+int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_native_sandbox **out,
+                             lcs_error *err)
+{
+    *out = NULL;
+    if (!s || !id)
+        return lcs_fail(err, LCS_E_INVALID, "sandbox start: spec and id are required");
+    if (s->upper_dir)
+        return lcs_fail(err, LCS_E_INVALID, "sessions do not take an upper_dir");
+    run *R = run_new(err);
+    if (!R)
+        return -1;
+    lcs_native_spec copy = *s;
+    static const char *const noargv[] = {"/bin/true", NULL};
+    copy.argv = noargv; /* init never runs argv in session mode */
+    char name[40];
+    snprintf(name, sizeof name, "lcs-%.32s", id);
+    if (build(R, &copy, name, 1, err) < 0 || wait_ready(R, err) < 0)
+        goto fail;
+    /* init's output pipes are unused in session mode */
+    close2(R->out_p);
+    close2(R->err_p);
+    if (geteuid() == 0) {
+        /* The OOM killer should pick commands, never init (host root may
+         * lower oom_score_adj; an ordinary user may not, and then init is
+         * an ordinary candidate). */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)R->pid);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (write(fd, "-1000", 5) != 5) {
+                /* not fatal */
+            }
+            close(fd);
+        }
+    }
+    lcs_native_sandbox *sb = calloc(1, sizeof *sb);
+    if (!sb) {
+        lcs_fail_nomem(err);
+        goto fail;
+    }
+    sb->R = R;
+    *out = sb;
+    return 0;
+fail:
+    teardown(R);
+    free(R);
+    return -1;
+}
+
+void lcs_native_sandbox_destroy(lcs_native_sandbox *sb)
+{
+    if (!sb)
+        return;
+    teardown(sb->R);
+    free(sb->R);
+    free(sb);
+}
+
+int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb) { return sb->R->in_sp[0]; }
+int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb) { return sb->R->pidfd; }
+pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb) { return sb->R->pid; }
+const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
+                                                             "/home/sandbox/output"};
+int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }
+int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view)
+{
+    return view >= 0 && view < LCS_NATIVE_VIEWS ? sb->R->view_fd[view] : -1;
+}
+
+void lcs_native_sandbox_owner(const lcs_native_sandbox *sb, uid_t *uid, gid_t *gid)
+{
+    *uid = lcs_userns_host_uid(&sb->R->plan, sb->R->plan.uid);
+    *gid = lcs_userns_host_gid(&sb->R->plan, sb->R->plan.gid);
+}
+
+char *lcs_native_sandbox_enforced_json(const lcs_native_sandbox *sb)
+{
+    return enforced_json(sb->R);
+}
+
+char *lcs_native_sandbox_resources_json(const lcs_native_sandbox *sb)
+{
+    run *R = sb->R;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "memory", R->cg.mem, "pids",
+                          R->cg.pids, "cpu", R->cg.cpu, "cpuacct", R->cg.acct, "freezer",
+                          R->cg.freezer, "v2", R->cg.v2, "rundir", R->rundir, "pasta_pid",
+                          (int)R->pasta.pid, "pasta_pidfile", R->pasta.pidfile);
+    if (!o)
+        return NULL;
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
+void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kills,
+                                 uint64_t *pids_hits, uint64_t *memory_bytes, uint64_t *procs)
+{
+    /* Only the files a verdict needs (this runs twice per exec); memory and
+     * process counts only when asked for (status). */
+    const lcs_cgroup *cg = &sb->R->cg;
+    uint64_t v = 0;
+    *oom_kills = *pids_hits = 0;
+    if (cg->mem_v == LCS_CG_V2 && lcs_read_keyed(cg->mem, "memory.events", "oom_kill", &v) == 0)
+        *oom_kills = v;
+    else if (cg->mem_v == LCS_CG_V1 &&
+             lcs_read_keyed(cg->mem, "memory.oom_control", "oom_kill", &v) == 0)
+        *oom_kills = v;
+    if (cg->pids_v && lcs_read_keyed(cg->pids, "pids.events", "max", &v) == 0)
+        *pids_hits = v;
+    if (!memory_bytes)
+        return;
+    char buf[64];
+    *memory_bytes = 0;
+    *procs = 0;
+    if (cg->mem_v == LCS_CG_V2 && lcs_read_file(cg->mem, "memory.current", buf, sizeof buf) == 0)
+        *memory_bytes = strtoull(buf, NULL, 10);
+    else if (cg->mem_v == LCS_CG_V1 &&
+             lcs_read_file(cg->mem, "memory.usage_in_bytes", buf, sizeof buf) == 0)
+        *memory_bytes = strtoull(buf, NULL, 10);
+    if (cg->pids_v && lcs_read_file(cg->pids, "pids.current", buf, sizeof buf) == 0)
+        *procs = strtoull(buf, NULL, 10);
+}
+
+int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
+                             lcs_error *err)
+{
+    const lcs_cgroup *scg = &sb->R->cg;
+    memset(cg, 0, sizeof *cg);
+    if (scg->v2[0]) {
+        snprintf(cg->v2, sizeof cg->v2, "%s/x%u", scg->v2, (unsigned)n);
+        if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST) {
+            int e = errno;
+            cg->v2[0] = 0;
+            errno = e;
+            return lcs_fail_errno(err, "create the exec cgroup under %s", scg->v2);
+        }
+    }
+    if (scg->freezer[0]) {
+        snprintf(cg->freezer, sizeof cg->freezer, "%s/x%u", scg->freezer, (unsigned)n);
+        if (mkdir(cg->freezer, 0755) < 0 && errno != EEXIST) {
+            int e = errno;
+            cg->freezer[0] = 0;
+            errno = e;
+            lcs_native_execcg_remove(cg);
+            return lcs_fail_errno(err, "create the exec cgroup under %s", scg->freezer);
+        }
+    }
+    return 0;
+}
+
+int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", (int)pid);
+    const char *dirs[2] = {cg->v2, cg->freezer};
+    for (int i = 0; i < 2; i++)
+        if (dirs[i][0] && lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
+            return lcs_fail_errno(err, "move the exec into cgroup %s", dirs[i]);
+    return 0;
+}
+
+void lcs_native_execcg_kill(const lcs_native_execcg *cg)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/cgroup.kill", cg->v2);
+    if (cg->v2[0] && access(p, F_OK) == 0) {
+        lcs_write_file(cg->v2, "cgroup.kill", "1");
+        return;
+    }
+    if (cg->freezer[0])
+        lcs_cg_v1_kill_dir(cg->freezer, 1);
+}
+
+int lcs_native_execcg_populated(const lcs_native_execcg *cg)
+{
+    uint64_t v = 0;
+    if (cg->v2[0] && lcs_read_keyed(cg->v2, "cgroup.events", "populated", &v) == 0)
+        return v != 0;
+    char buf[16];
+    if (cg->freezer[0] && lcs_read_file(cg->freezer, "cgroup.procs", buf, sizeof buf) == 0)
+        return buf[0] != 0;
+    return 0;
+}
+
+double lcs_native_execcg_cpu(const lcs_native_execcg *cg)
+{
+    uint64_t v;
+    if (cg->v2[0] && lcs_read_keyed(cg->v2, "cpu.stat", "usage_usec", &v) == 0)
+        return (double)v / 1e6;
+    return -1;
+}
+
+int lcs_native_execcg_remove(lcs_native_execcg *cg)
+{
+    int rc = 0;
+    char *dirs[2] = {cg->v2, cg->freezer};
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i][0])
+            continue;
+        if (rmdir(dirs[i]) == 0 || errno == ENOENT)
+            dirs[i][0] = 0;
+        else
+            rc = -1;
+    }
+    return rc;
+}
+
+int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err)
+{
+    json_error_t je;
+    json_t *o = json_loads(resources_json, 0, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return lcs_fail(err, LCS_E_PARSE, "session resources: %s", je.text);
+    }
+    lcs_cgroup cg;
+    memset(&cg, 0, sizeof cg);
+    cg.v2_fd = -1;
+    struct {
+        const char *key;
+        char *dst;
+    } map[] = {{"memory", cg.mem}, {"pids", cg.pids}, {"cpu", cg.cpu},
+               {"cpuacct", cg.acct}, {"freezer", cg.freezer}, {"v2", cg.v2}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        const char *v = json_string_value(json_object_get(o, map[i].key));
+        /* only directories named like ours: never rmdir anything else */
+        if (v && strstr(v, "/lcs-") && strlen(v) < PATH_MAX)
+            snprintf(map[i].dst, PATH_MAX, "%s", v);
+    }
+    if (cg.v2[0] && access(cg.v2, F_OK) == 0) {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/cgroup.kill", cg.v2);
+        if (access(p, F_OK) == 0)
+            cg.kill_v = LCS_CG_V2;
+    }
+    if (!cg.kill_v && cg.freezer[0])
+        cg.kill_v = LCS_CG_V1;
+    lcs_cg_kill(&cg);
+    lcs_cg_rmdir_children(cg.v2);
+    lcs_cg_rmdir_children(cg.freezer);
+    lcs_cg_destroy(&cg);
+    /* pasta exits with its namespace; make sure, but only if the pid still
+     * is that pasta (its command line names our pid file). */
+    int ppid = (int)json_integer_value(json_object_get(o, "pasta_pid"));
+    const char *pf = json_string_value(json_object_get(o, "pasta_pidfile"));
+    if (ppid > 0 && pf && pf[0]) {
+        char path[64], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", ppid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, cmd, sizeof cmd - 1);
+            close(fd);
+            if (n > 0) {
+                cmd[n] = 0;
+                for (ssize_t i = 0; i < n; i++)
+                    if (!cmd[i])
+                        cmd[i] = ' ';
+                if (strstr(cmd, "pasta") && strstr(cmd, pf))
+                    kill(ppid, SIGKILL);
+            }
+        }
+    }
+    const char *rd = json_string_value(json_object_get(o, "rundir"));
+    if (rd && strstr(rd, "/lcs-"))
+        lcs_rm_tree(rd);
+    json_decref(o);
+    return 0;
 }

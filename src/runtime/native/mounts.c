@@ -26,6 +26,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* The new mount API (raw syscalls: glibc's <sys/mount.h> and
+ * <linux/mount.h> do not mix on Debian 12). */
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
 static int path_in_root(const lcs_plan *p, const char *rel, char *buf, size_t len, lcs_child_err *e)
 {
     int n = snprintf(buf, len, "%s%s", p->root, rel);
@@ -121,17 +133,89 @@ static int bind_host_dir(const lcs_plan *p, const char *src, const char *rel, in
     return do_mount(NULL, dst, NULL, fl, NULL, e);
 }
 
-int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e)
+static int mk(const char *base, const char *rel, mode_t mode, uid_t u, gid_t g, lcs_child_err *e)
 {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", base, rel);
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
+        return lcs_child_fail(e, errno, "mkdir %s", path);
+    /* mkdir applies the umask; the sticky bit of tmp needs chmod anyway */
+    if (chmod(path, mode) < 0 || chown(path, u, g) < 0)
+        return lcs_child_fail(e, errno, "chmod/chown %s", path);
+    return 0;
+}
+
+/* The one-shot writable layer: a size-capped tmpfs in this mount namespace
+ * holding upper, work and the merged root, plus the skeleton the monitor
+ * makes on the host for the other layouts. Its pages are charged to the
+ * sandbox's memory cgroup; it vanishes with the namespace. */
+static int setup_layer_tmpfs(const lcs_plan *p, lcs_child_err *e)
+{
+    const char *m = p->layer_mnt;
+    if (do_mount("tmpfs", m, "tmpfs", MS_NOSUID | MS_NODEV, p->layer_opts, e) < 0)
+        return -1;
+    uid_t r0 = p->rootless ? p->uid : 0;
+    gid_t g0 = p->rootless ? p->gid : 0;
+    if (mk(m, "upper", 0755, r0, g0, e) < 0 || mk(m, "work", 0700, r0, g0, e) < 0 ||
+        mk(m, "root", 0755, r0, g0, e) < 0 || mk(m, "upper/proc", 0555, r0, g0, e) < 0 ||
+        mk(m, "upper/dev", 0755, r0, g0, e) < 0 || mk(m, "upper/tmp", 01777, r0, g0, e) < 0 ||
+        mk(m, "upper/home", 0755, r0, g0, e) < 0 ||
+        mk(m, "upper/home/sandbox", 0755, p->uid, p->gid, e) < 0 ||
+        mk(m, "upper/home/sandbox/work", 0755, p->uid, p->gid, e) < 0)
+        return -1;
+    if (p->input_dir[0] && mk(m, "upper/home/sandbox/input", 0755, p->uid, p->gid, e) < 0)
+        return -1;
+    if (p->output_dir[0] && mk(m, "upper/home/sandbox/output", 0755, p->uid, p->gid, e) < 0)
+        return -1;
+    if (!p->resolv[0])
+        return 0;
+    char path[PATH_MAX + 64];
+    size_t n = strlen(p->resolv_text);
+    int fd = open(p->resolv, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, p->resolv_text, n) != (ssize_t)n)
+        return lcs_child_fail(e, errno, "write %s", p->resolv);
+    close(fd);
+    /* A target for the bind when the image has no regular resolv.conf. */
+    struct stat st;
+    snprintf(path, sizeof path, "%s/etc/resolv.conf", p->rootfs);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+        return 0;
+    if (mk(m, "upper/etc", 0755, r0, g0, e) < 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/upper/etc/resolv.conf", m);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lcs_child_fail(e, errno, "create %s", path);
+    close(fd);
+    return 0;
+}
+
+int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
+{
+    /* root_clone (sessions) is an array of LCS_NATIVE_VIEWS descriptors */
     char buf[PATH_MAX + 64];
 
     /* Nothing we mount or unmount from here on may propagate to the host. */
     if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, e) < 0)
         return -1;
+    if (p->layer_tmpfs && setup_layer_tmpfs(p, e) < 0)
+        return -1;
     /* The image is the read-only lower layer; writes land in the per-run
-     * upper dir that the monitor deletes afterwards. */
+     * upper dir (a tmpfs of this namespace, or a host dir the monitor
+     * deletes afterwards). */
     if (do_mount("overlay", p->root, "overlay", MS_NOSUID | MS_NODEV, p->overlay_opts, e) < 0)
         return -1;
+    if (root_clone) {
+        /* Taken before anything is mounted on top: the clone has no
+         * submounts, so the host's file operations (which never cross a
+         * mount point) reach /home/sandbox/work in the overlay itself. */
+        for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
+            root_clone[i] = -1;
+        root_clone[0] = (int)syscall(SYS_open_tree, AT_FDCWD, p->root,
+                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (root_clone[0] < 0)
+            return lcs_child_fail(e, errno, "open_tree the sandbox root");
+    }
     if (!p->writable_root) {
         /* /home/sandbox gets its own mount so it stays writable when the
          * root is made read-only below. */
@@ -146,6 +230,22 @@ int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e)
     if (path_in_root(p, "/tmp", buf, sizeof buf, e) < 0 ||
         do_mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts, e) < 0)
         return -1;
+    if (root_clone) {
+        /* The other places the host's file operations serve, each its own
+         * mount (fsops never crosses one): /tmp, input, output. */
+        static const char *const rel[LCS_NATIVE_VIEWS] = {NULL, "/tmp", "/home/sandbox/input",
+                                                          "/home/sandbox/output"};
+        for (int i = 1; i < LCS_NATIVE_VIEWS; i++) {
+            if ((i == 2 && !p->input_dir[0]) || (i == 3 && !p->output_dir[0]))
+                continue;
+            if (path_in_root(p, rel[i], buf, sizeof buf, e) < 0)
+                return -1;
+            root_clone[i] = (int)syscall(SYS_open_tree, AT_FDCWD, buf,
+                                         OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+            if (root_clone[i] < 0)
+                return lcs_child_fail(e, errno, "open_tree %s", buf);
+        }
+    }
     if (setup_dev(p, e) < 0)
         return -1;
     /* A proc for the new pid namespace: it shows only sandbox processes.
@@ -162,6 +262,18 @@ int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e)
                  NULL, e) < 0)
         return -1;
 
+    /* FULL network: a detached bind of the generated resolv.conf, taken
+     * while the host path is still reachable, attached after pivot_root so
+     * that /etc/resolv.conf is resolved inside the sandbox (an image
+     * symlink can never point the bind at a host file). */
+    int resolv_fd = -1;
+    if (p->resolv[0]) {
+        resolv_fd = (int)syscall(SYS_open_tree, AT_FDCWD, p->resolv,
+                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (resolv_fd < 0)
+            return lcs_child_fail(e, errno, "open_tree %s", p->resolv);
+    }
+
     /* Enter the new root and detach the host's: after this no host path is
      * reachable by name from inside. pivot_root(".", ".") stacks the old
      * root on top of the new one; the lazy unmount then drops it. */
@@ -173,6 +285,18 @@ int lcs_mounts_setup(const lcs_plan *p, lcs_child_err *e)
         return lcs_child_fail(e, errno, "detach the host root");
     if (chdir("/") < 0)
         return lcs_child_fail(e, errno, "chdir /");
+    if (resolv_fd >= 0) {
+        int rc = (int)syscall(SYS_move_mount, resolv_fd, "", AT_FDCWD, "/etc/resolv.conf",
+                              MOVE_MOUNT_F_EMPTY_PATH);
+        int saved = errno;
+        close(resolv_fd);
+        if (rc < 0)
+            return lcs_child_fail(e, saved, "bind the generated /etc/resolv.conf");
+        if (do_mount(NULL, "/etc/resolv.conf", NULL,
+                     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+                     e) < 0)
+            return -1;
+    }
     if (!p->writable_root &&
         do_mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL, e) <
             0)

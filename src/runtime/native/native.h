@@ -20,6 +20,7 @@
 #ifndef LCS_RUNTIME_NATIVE_H
 #define LCS_RUNTIME_NATIVE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,10 @@
 #define LCS_NATIVE_DEFAULT_CWD "/home/sandbox/work"
 #define LCS_NATIVE_DEFAULT_OUTPUT_LIMIT (1024u * 1024u)
 #define LCS_NATIVE_DEFAULT_TMP_BYTES (64u * 1024u * 1024u)
+/* seccomp_profile value naming the shipped profile (container_images/
+ * seccomp.json), compiled to BPF at build time. */
+#define LCS_NATIVE_SECCOMP_BUILTIN "builtin:container_images/seccomp.json"
+#define LCS_NATIVE_DEFAULT_LAYER_BYTES (1024ull * 1024u * 1024u)
 
 typedef enum lcs_native_network {
     LCS_NATIVE_NET_NONE = 0, /* own network namespace, loopback only */
@@ -50,8 +55,8 @@ typedef struct lcs_native_spec {
     const char *const *env;      /* the complete environment; NULL = empty. Nothing
                                     is inherited from the host */
     const char *cwd;             /* default LCS_NATIVE_DEFAULT_CWD */
-    uid_t uid;                   /* inside; 0 = 1000 (running as root inside is
-                                    refused: use allow_root) */
+    uid_t uid;                   /* inside; 0 = 1000 (the command runs as root
+                                    inside only with allow_root) */
     gid_t gid;                   /* inside; 0 = 1000 */
     int network;                 /* lcs_native_network */
     int writable_root;           /* 1: whole root copy-on-write (FULL);
@@ -68,15 +73,46 @@ typedef struct lcs_native_spec {
     const char *input_dir;       /* optional: bound read-only at /home/sandbox/input */
     const char *output_dir;      /* optional: bound read-write at /home/sandbox/output;
                                     must be writable by the sandbox's host uid */
-    const char *seccomp_profile; /* OCI JSON profile; NULL = no filter (which
-                                    is a downgrade: fails unless allow_degraded) */
+    const char *seccomp_profile; /* OCI JSON profile; LCS_NATIVE_SECCOMP_BUILTIN
+                                    = the shipped one, precompiled at build
+                                    time; NULL = no filter (which is a
+                                    downgrade: fails unless allow_degraded) */
     const char *state_dir;       /* where per-run directories go; NULL = default
                                     (see docs/runtime.md) */
     int allow_degraded;          /* run even if a protection is missing; the
                                     report lists the downgrade */
     const char *stdin_data;      /* fed to the command's stdin, then EOF */
     size_t stdin_len;
+
+    /* Build mode (the image builder; see docs/runtime.md "Build mode").
+     * Still a user namespace (the ids are shifted), still no_new_privs and
+     * seccomp; the capabilities kept are those of the sandbox's own user
+     * namespace, which the kernel honours only for objects it owns. */
+    int allow_root;              /* the command runs as uid/gid 0 inside
+                                    (uid/gid above are ignored) */
+    int keep_capabilities;       /* keep LCS_NATIVE_BUILD_CAPS (chown, fowner,
+                                    dac_override, setuid/setgid, ...) instead
+                                    of dropping every capability */
+    uint64_t layer_bytes;        /* one-shot runs: size cap of the in-memory
+                                    writable layer (tmpfs, charged to the
+                                    sandbox's memory cgroup); 0 = 1 GiB */
+    const char *upper_dir;       /* overlay upper layer to use and KEEP after
+                                    the run (it becomes the image layer); a
+                                    directory on a filesystem that supports
+                                    overlay upper dirs. NULL = per-run,
+                                    deleted */
 } lcs_native_spec;
+
+/* Capabilities kept by keep_capabilities (bit numbers of linux/capability.h):
+ * CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
+ * SETFCAP NET_BIND_SERVICE AUDIT_WRITE. */
+#define LCS_NATIVE_BUILD_CAPS                                                                  \
+    ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 4) | (1ull << 5) |       \
+     (1ull << 6) | (1ull << 7) | (1ull << 31) | (1ull << 10) | (1ull << 29))
+
+/* The DNS forwarder address pasta answers on in FULL mode; the sandbox's
+ * /etc/resolv.conf names it (a generated file bound read-only). */
+#define LCS_NATIVE_DNS_ADDR "169.254.1.1"
 
 /* What happened. Strings are owned by the result; free with
  * lcs_native_result_clear(). */
@@ -96,6 +132,87 @@ typedef struct lcs_native_result {
 } lcs_native_result;
 
 int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *err);
+
+/* ------------------------------------------------------------ sessions
+ * A long-lived sandbox: built like lcs_native_run's, but init stays and
+ * starts commands on request. The caller is the session monitor (a
+ * dedicated single-threaded process, src/session/monitor.c); it talks to
+ * init over a private SOCK_SEQPACKET socketpair with the messages below. */
+
+typedef struct lcs_native_sandbox lcs_native_sandbox;
+
+/* Build the sandbox (spec->argv is ignored) and wait, bounded, until init
+ * is ready. id names the cgroups and the run directory ("lcs-<id>"). */
+int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_native_sandbox **out,
+                             lcs_error *err);
+/* Kill every process, remove cgroups, pasta, the run directory; free. */
+void lcs_native_sandbox_destroy(lcs_native_sandbox *sb);
+int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb);   /* the socketpair */
+int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb);    /* init's pidfd */
+pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb);
+/* Detached, non-recursive clones of the sandbox's mounts (borrowed), the
+ * root_fds for src/session/fsops.c: view 0 is the overlay root "/", then
+ * "/tmp", "/home/sandbox/input", "/home/sandbox/output" (-1 if absent). */
+#define LCS_NATIVE_VIEWS 4
+extern const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS];
+int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view);
+int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb);
+/* Host uid/gid of the sandbox user (owner of files the host writes). */
+void lcs_native_sandbox_owner(const lcs_native_sandbox *sb, uid_t *uid, gid_t *gid);
+/* The enforced report (JSON object text; caller frees). */
+char *lcs_native_sandbox_enforced_json(const lcs_native_sandbox *sb);
+/* What a stale-session cleanup needs (JSON object text; caller frees):
+ * cgroup directories, run directory, pasta pid. */
+char *lcs_native_sandbox_resources_json(const lcs_native_sandbox *sb);
+/* Remove what a dead monitor left (kill via cgroups, rmdir, pasta, run
+ * directory), from lcs_native_sandbox_resources_json's text. Bounded. */
+int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err);
+/* Session-wide counters for verdicts: OOM kills and pids-limit hits;
+ * memory_bytes/procs (may be NULL) for status. */
+void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kills,
+                                 uint64_t *pids_hits, uint64_t *memory_bytes, uint64_t *procs);
+
+/* Per-exec cgroup: a child of the sandbox's cgroup2 directory (kill with
+ * cgroup.kill, cpu.stat) and, on hosts without cgroup.kill, of its v1
+ * freezer. */
+typedef struct lcs_native_execcg {
+    char v2[PATH_MAX + 32];
+    char freezer[PATH_MAX + 32];
+} lcs_native_execcg;
+int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
+                             lcs_error *err);
+int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err);
+void lcs_native_execcg_kill(const lcs_native_execcg *cg);
+int lcs_native_execcg_populated(const lcs_native_execcg *cg);
+/* cpu seconds used (v2 cpu.stat), -1 if unknown */
+double lcs_native_execcg_cpu(const lcs_native_execcg *cg);
+/* rmdir; 0 when gone, -1 while processes remain. */
+int lcs_native_execcg_remove(lcs_native_execcg *cg);
+
+/* Monitor <-> init messages (one SOCK_SEQPACKET datagram each). */
+enum {
+    LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd;
+                              value = blob length; nargv, nenv. Blob: nargv
+                              NUL-terminated argv strings, nenv env strings,
+                              then the cwd ("" = default) */
+    LCS_MSG_GO = 'G',      /* monitor->init: the exec is in its cgroup, let it run */
+    LCS_MSG_KILL = 'K',    /* monitor->init: SIGKILL the exec's process group
+                              (fallback without a cgroup kill) */
+    LCS_MSG_STARTED = 'S', /* init->monitor: fd = pidfd of the exec; value = pid inside */
+    LCS_MSG_EXITED = 'Z',  /* init->monitor: value = wait status, rusage */
+    LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno */
+    LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root */
+};
+#define LCS_NATIVE_MAX_EXECS 64
+
+typedef struct lcs_native_msg {
+    uint32_t type;
+    uint32_t id;
+    int32_t value;
+    uint32_t nargv, nenv;
+    uint32_t maxrss_kb;
+    uint64_t utime_us, stime_us;
+} lcs_native_msg;
 void lcs_native_result_clear(lcs_native_result *r);
 /* The result as a JSON document (caller frees with free()); NULL if out of
  * memory. out/err are included as strings (invalid UTF-8 replaced). */

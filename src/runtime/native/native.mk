@@ -12,3 +12,33 @@ NATIVE_BINS := $(B)/lcs-native-run
 $(B)/lcs-native-run: tests/runtime/run_main.c $(B)/libllmcore-sandbox.a src/runtime/native/native.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# The shipped seccomp profile precompiled to BPF (seccomp_default.c includes
+# the generated table). The generator uses the runtime's own compiler, built
+# without sanitizers: it only runs at build time.
+$(B)/tools/seccomp-bpf-gen: src/runtime/native/gen/seccomp_bpf_gen.c src/runtime/native/seccomp.c \
+		src/util/error.c src/runtime/native/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -Iinclude -Isrc $(PKG_CFLAGS) -o $@ \
+	  src/runtime/native/gen/seccomp_bpf_gen.c src/runtime/native/seccomp.c src/util/error.c $(PKG_LIBS)
+
+$(B)/gen/seccomp_bpf.inc: $(B)/tools/seccomp-bpf-gen container_images/seccomp.json
+	@mkdir -p $(dir $@)
+	$(B)/tools/seccomp-bpf-gen container_images/seccomp.json > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/src/runtime/native/seccomp_default.o: $(B)/gen/seccomp_bpf.inc
+
+
+# The session monitor: one detached process per session, exec'ed by
+# lcs_session_create() (found next to the library or the CLI, in
+# $(LIBEXECDIR)/llmcore-sandbox, or via $LLMCORE_SANDBOX_MONITOR).
+NATIVE_BINS += $(B)/llmcore-sandbox-monitor
+$(B)/llmcore-sandbox-monitor: src/session/monitor/monitor_main.c $(B)/libllmcore-sandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# Test/bench driver of the sessions C API (tests/session/run.sh, bench/run.sh).
+NATIVE_BINS += $(B)/lcs-session-helper
+$(B)/lcs-session-helper: tests/session/helper.c $(B)/libllmcore-sandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS) -lpthread

@@ -47,7 +47,34 @@ int lcs_net_loopback_up(lcs_child_err *e)
 
 extern char **environ;
 
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err)
+void lcs_net_resolv_text(char *out, size_t len, int *dns_forward)
+{
+    char ns[3][64];
+    int n = 0, loopback = 0;
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    char line[256];
+    while (f && n < 3 && fgets(line, sizeof line, f)) {
+        char addr[64];
+        if (sscanf(line, " nameserver %63s", addr) != 1)
+            continue;
+        if (!strncmp(addr, "127.", 4) || !strcmp(addr, "::1"))
+            loopback = 1;
+        snprintf(ns[n++], sizeof ns[0], "%s", addr);
+    }
+    if (f)
+        fclose(f);
+    *dns_forward = loopback || n == 0;
+    if (*dns_forward) {
+        snprintf(out, len, "nameserver %s\noptions edns0\n", LCS_NATIVE_DNS_ADDR);
+        return;
+    }
+    size_t off = 0;
+    for (int i = 0; i < n && off < len; i++)
+        off += (size_t)snprintf(out + off, len - off, "nameserver %s\n", ns[i]);
+}
+
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns_forward,
+                        lcs_error *err)
 {
     ps->pid = -1;
     snprintf(ps->pidfile, sizeof ps->pidfile, "%s/pasta.pid", run_dir);
@@ -58,17 +85,51 @@ int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error
      * host-loopback services stay unreachable. -t/-u/-T/-U none: no port
      * forwarding in any direction. pasta daemonizes once the namespace is
      * configured, so waiting for this process bounds the start-up. */
-    const char *argv[] = {"pasta", "--quiet", "--config-net", "--no-map-gw", "-t", "none", "-u",
-                          "none", "-T", "none", "-U", "none", "--pid", ps->pidfile, "--userns",
-                          userns, "--netns", netns, geteuid() == 0 ? "--runas" : NULL, "0", NULL};
+    /* --dns-forward (only when the host's resolver is on loopback, which
+     * the NAT cannot reach): DNS sent to LCS_NATIVE_DNS_ADDR goes to the
+     * host's first resolver, and only DNS. Otherwise the sandbox uses the
+     * host's nameservers directly (pasta then stops NATting queries to
+     * them, so the two are exclusive). */
+    const char *argv[24];
+    int a = 0;
+    static const char *const fixed[] = {"pasta", "--quiet", "--config-net", "--no-map-gw", "-t",
+                                        "none", "-u", "none", "-T", "none", "-U", "none"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        argv[a++] = fixed[i];
+    if (dns_forward) {
+        argv[a++] = "--dns-forward";
+        argv[a++] = LCS_NATIVE_DNS_ADDR;
+    }
+    argv[a++] = "--pid";
+    argv[a++] = ps->pidfile;
+    argv[a++] = "--userns";
+    argv[a++] = userns;
+    argv[a++] = "--netns";
+    argv[a++] = netns;
+    if (geteuid() == 0) {
+        argv[a++] = "--runas";
+        argv[a++] = "0";
+    }
+    argv[a] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", NULL};
+    /* Default dispositions and an empty mask: pasta refuses to start when
+     * it inherits ignored signals (a session monitor ignores SIGHUP). */
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t child;
-    int rc = posix_spawnp(&child, "pasta", &fa, NULL, (char *const *)argv, envp);
+    int rc = posix_spawnp(&child, "pasta", &fa, &at, (char *const *)argv, envp);
     posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
     if (rc != 0) {
         errno = rc;
         return lcs_fail(err, LCS_E_UNSUPPORTED,

@@ -47,7 +47,10 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
      * keeps the caller's own groups, which grant nothing the caller lacks. */
     if (!p->rootless && setgroups(0, NULL) < 0)
         return lcs_child_fail(e, errno, "setgroups(0)");
+    uint64_t keep = p->keep_caps;
     for (int cap = 0; cap <= 63; cap++) {
+        if (keep & (1ull << cap))
+            continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
             if (errno == EINVAL)
                 break; /* past the last capability this kernel knows */
@@ -57,9 +60,14 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return lcs_child_fail(e, errno, "clear ambient capabilities");
     /* Lock the root-is-special rules off: exec of set-uid-root files or
-     * becoming uid 0 can never grant capabilities again. */
-    unsigned long sb = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
-                       SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+     * becoming uid 0 can never grant capabilities again. Build mode keeps
+     * the classic root rules (uid 0 holds the kept set across execve, a
+     * switch to another uid drops it, as apt's _apt sandbox expects); the
+     * bounding set caps what uid 0 can ever hold, and no_new_privs stops
+     * any gain through execve. */
+    unsigned long sb = keep ? SECBIT_KEEP_CAPS_LOCKED
+                            : SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
 #ifdef SECBIT_NO_CAP_AMBIENT_RAISE
     sb |= SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 #endif
@@ -72,13 +80,16 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
+    data[0].permitted = data[0].effective = (uint32_t)keep;
+    data[1].permitted = data[1].effective = (uint32_t)(keep >> 32);
     if (syscall(SYS_capset, &hdr, data) < 0)
-        return lcs_child_fail(e, errno, "clear capability sets");
+        return lcs_child_fail(e, errno, "set the capability sets");
     if (syscall(SYS_capget, &hdr, data) < 0)
         return lcs_child_fail(e, errno, "read back capability sets");
-    for (int i = 0; i < 2; i++)
-        if (data[i].effective || data[i].permitted || data[i].inheritable)
-            return lcs_child_fail(e, 0, "capabilities still present after dropping them");
+    uint64_t perm = (uint64_t)data[0].permitted | ((uint64_t)data[1].permitted << 32);
+    uint64_t eff = (uint64_t)data[0].effective | ((uint64_t)data[1].effective << 32);
+    if ((perm & ~keep) || (eff & ~keep) || data[0].inheritable || data[1].inheritable)
+        return lcs_child_fail(e, 0, "capabilities beyond the allowed set still present");
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return lcs_child_fail(e, errno, "set no_new_privs");
     if (lower_rlimit(RLIMIT_CORE, "RLIMIT_CORE", 0, e) < 0 ||

@@ -1,0 +1,798 @@
+/*
+ * session.c - the session subcommands of llmcore-sandbox: create, exec,
+ * cp, ls, rm, ps, export, doctor (hooked from main.c through
+ * cli_session_command). Exit codes as for `run` (see main.c): 2 usage,
+ * 3 not found, 4 invalid, 1 other; exec returns the command's status,
+ * 128+N for a signal, 124 on timeout, 125 when a limit stopped it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "llmcore/sandbox.h"
+
+enum { S_OK = 0, S_FAIL = 1, S_USAGE = 2, S_NOTFOUND = 3, S_INVALID = 4 };
+
+static int s_exit_for(const lcs_error *e)
+{
+    switch (e->code) {
+    case LCS_E_NOT_FOUND: return S_NOTFOUND;
+    case LCS_E_INVALID:
+    case LCS_E_PARSE:
+    case LCS_E_VALIDATION:
+    case LCS_E_DENIED: return S_INVALID;
+    default: return S_FAIL;
+    }
+}
+
+static int s_report(const char *cmd, const lcs_error *e)
+{
+    fprintf(stderr, "llmcore-sandbox %s: %s\n", cmd, e->message);
+    return s_exit_for(e);
+}
+
+static int s_usage(const char *cmd, const char *msg, const char *arg)
+{
+    fprintf(stderr, "llmcore-sandbox %s: ", cmd);
+    fprintf(stderr, msg, arg);
+    fprintf(stderr, "\nTry 'llmcore-sandbox %s --help'.\n", cmd);
+    return S_USAGE;
+}
+
+static int has_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            return 0;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    }
+    return 0;
+}
+
+static unsigned long long size_arg(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return 0;
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B')
+        end++;
+    return *end ? 0 : (unsigned long long)(v * mult);
+}
+
+static int num_arg(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v > 0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char create_help[] =
+    "Usage: llmcore-sandbox create [--image I | --task T | --runtime R | --rootfs DIR]\n"
+    "                              [OPTIONS]\n"
+    "\n"
+    "Start a session: a sandbox that stays up for many execs and file transfers\n"
+    "until 'rm' (or its idle timeout). Prints the session id.\n"
+    "\n"
+    "Options (limits as for 'run'; --timeout is the default per exec):\n"
+    "  -m, --memory SIZE  --cpus N  --pids-limit N  --timeout SECONDS\n"
+    "      --network none|full  --mode restricted|full  -e, --env NAME=VALUE\n"
+    "  -w, --workdir DIR  --input DIR  --output DIR  --output-limit SIZE\n"
+    "      --seccomp FILE  --allow-above-limits  --allow-degraded\n"
+    "      --label TEXT         shown by 'ps'\n"
+    "      --idle-timeout S     destroy the session after S seconds unused\n"
+    "      --json               print the session's status as JSON\n";
+
+static const char exec_help[] =
+    "Usage: llmcore-sandbox exec [-i] [-e NAME=VALUE]... [-w DIR] [--timeout S]\n"
+    "                            [--output-limit SIZE] [--json] ID -- COMMAND [ARG...]\n"
+    "\n"
+    "Run a command in a session; output streams live. A single argument\n"
+    "with spaces after -- is run as-is (use sh -c for shell syntax).\n"
+    "  -i, --interactive  feed this command's stdin to the command\n"
+    "Exit status: the command's own; 128+N on signal N; 124 timeout; 125 limits.\n";
+
+static const char cp_help[] =
+    "Usage: llmcore-sandbox cp SRC DST\n"
+    "\n"
+    "Copy a file into or out of a session: one of SRC and DST is ID:PATH\n"
+    "(relative paths are relative to /home/sandbox/work), the other a host\n"
+    "path or '-' (stdin/stdout). Binary-safe, any size.\n";
+
+static const char ls_help[] =
+    "Usage: llmcore-sandbox ls [-R] [--json] ID [PATH]\n"
+    "\n"
+    "List a directory of a session (default: the workspace).\n";
+
+static const char rm_help[] =
+    "Usage: llmcore-sandbox rm [--keep-workspace DIR] ID...\n"
+    "\n"
+    "Destroy sessions: processes, cgroups, network, mounts and directories go.\n"
+    "--keep-workspace copies the workspace into DIR first (one session only).\n";
+
+static const char ps_help[] =
+    "Usage: llmcore-sandbox ps [--json]\n"
+    "\n"
+    "List running sessions (and clean up those whose monitor died).\n";
+
+static const char export_help[] =
+    "Usage: llmcore-sandbox export ID [PATH] > FILE.tar\n"
+    "\n"
+    "Write a tar archive of a session directory (default: the workspace).\n";
+
+static const char doctor_help[] =
+    "Usage: llmcore-sandbox doctor [--json]\n"
+    "\n"
+    "Check what this host can enforce (user namespaces, overlayfs, cgroups,\n"
+    "seccomp, pasta, ...) and how to fix what is missing. Exit 0 when the\n"
+    "default policy can run, 1 otherwise.\n";
+
+/* ------------------------------------------------------------- create */
+
+static int cmd_create(const char *store, bool json, int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(create_help, stdout);
+        return S_OK;
+    }
+    lcs_session_options so;
+    lcs_session_options_init(&so);
+    const char *task = NULL, *runtime = NULL;
+    const char **env = calloc((size_t)argc + 1, sizeof *env);
+    if (!env)
+        return S_FAIL;
+    size_t ne = 0;
+    static const struct option opts[] = {
+        {"image", 1, 0, 'I'}, {"task", 1, 0, 'T'}, {"runtime", 1, 0, 'R'},
+        {"rootfs", 1, 0, 'F'}, {"memory", 1, 0, 'm'}, {"cpus", 1, 0, 'c'},
+        {"pids-limit", 1, 0, 'p'}, {"timeout", 1, 0, 't'}, {"network", 1, 0, 'n'},
+        {"mode", 1, 0, 'M'}, {"env", 1, 0, 'e'}, {"workdir", 1, 0, 'w'},
+        {"input", 1, 0, 1001}, {"output", 1, 0, 1002}, {"output-limit", 1, 0, 1003},
+        {"seccomp", 1, 0, 'S'}, {"allow-above-limits", 0, 0, 'A'},
+        {"allow-degraded", 0, 0, 'D'}, {"label", 1, 0, 'L'}, {"idle-timeout", 1, 0, 'X'},
+        {"json", 0, 0, 'j'}, {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o, rc = S_OK;
+    double d;
+#define INV(fmt, a)                                                                            \
+    do {                                                                                       \
+        fprintf(stderr, "llmcore-sandbox create: " fmt "\n", a);                               \
+        rc = S_INVALID;                                                                        \
+        goto out;                                                                              \
+    } while (0)
+    while ((o = getopt_long(argc, argv, "+m:e:w:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'I': so.image = optarg; break;
+        case 'T': task = optarg; break;
+        case 'R': runtime = optarg; break;
+        case 'F': so.rootfs = optarg; break;
+        case 'm': {
+            unsigned long long b = size_arg(optarg);
+            if (!b || b % (1024 * 1024))
+                INV("--memory '%s' is not a size in whole MiB (e.g. 512m)", optarg);
+            so.overrides.memory_mb = b >> 20;
+            break;
+        }
+        case 'c':
+            if (num_arg(optarg, &so.overrides.cpus))
+                INV("--cpus '%s' is not a positive number", optarg);
+            break;
+        case 'p':
+            if (num_arg(optarg, &d) || d != (double)(uint32_t)d)
+                INV("--pids-limit '%s' is not a positive integer", optarg);
+            so.overrides.pids = (uint32_t)d;
+            break;
+        case 't':
+            if (num_arg(optarg, &so.overrides.timeout_seconds))
+                INV("--timeout '%s' is not a positive number of seconds", optarg);
+            break;
+        case 'n':
+            if (!strcmp(optarg, "none"))
+                so.overrides.network = LCS_NETWORK_NONE;
+            else if (!strcmp(optarg, "full"))
+                so.overrides.network = LCS_NETWORK_FULL;
+            else
+                INV("--network '%s': use none or full", optarg);
+            break;
+        case 'M': {
+            lcs_access_mode am;
+            if (lcs_access_mode_parse(optarg, &am))
+                INV("--mode '%s': use restricted or full", optarg);
+            so.overrides.access_mode = (int)am;
+            break;
+        }
+        case 'e': env[ne++] = optarg; break;
+        case 'w': so.overrides.cwd = optarg; break;
+        case 1001: so.overrides.input_dir = optarg; break;
+        case 1002: so.overrides.output_dir = optarg; break;
+        case 1003:
+            if (!(so.overrides.output_bytes = size_arg(optarg)))
+                INV("--output-limit '%s' is not a size", optarg);
+            break;
+        case 'S': so.seccomp_profile = optarg; break;
+        case 'A': so.overrides.allow_above_limits = true; break;
+        case 'D': so.overrides.allow_degraded = true; break;
+        case 'L': so.label = optarg; break;
+        case 'X':
+            if (num_arg(optarg, &so.idle_timeout_seconds))
+                INV("--idle-timeout '%s' is not a positive number of seconds", optarg);
+            break;
+        case 'j': json = true; break;
+        default: rc = s_usage("create", "unknown or incomplete option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind < argc) {
+        rc = s_usage("create", "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if ((so.image != NULL) + (so.rootfs != NULL) + (task != NULL || runtime != NULL) != 1) {
+        rc = s_usage("create", "%s", "give exactly one of --image, --rootfs, or --task/--runtime");
+        goto out;
+    }
+    so.overrides.env = env;
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_registry *reg = NULL;
+    lcs_selection sel;
+    memset(&sel, 0, sizeof sel);
+    if (!so.rootfs) {
+        lcs_registry_options ro;
+        lcs_registry_options_init(&ro);
+        ro.store_dir = store;
+        if (!(reg = lcs_registry_new(&ro, &err))) {
+            rc = s_report("create", &err);
+            goto out;
+        }
+    }
+    if (task || runtime) {
+        lcs_selector *sl = lcs_selector_new(reg, NULL, &err);
+        int bad = !sl || (task ? lcs_select_for_task(sl, task, runtime, 0, &sel, &err)
+                               : lcs_select_for_runtime(sl, runtime, &sel, &err));
+        lcs_selector_free(sl);
+        if (bad) {
+            rc = s_report("create", &err);
+            goto out_reg;
+        }
+        so.image = sel.image;
+        if (so.overrides.access_mode < 0)
+            so.overrides.access_mode = (int)sel.access_mode;
+    }
+    lcs_session *s = NULL;
+    if (lcs_session_create(reg, &so, &s, &err) != 0) {
+        rc = s_report("create", &err);
+        goto out_reg;
+    }
+    if (json) {
+        char *st = lcs_session_status_json(s, &err);
+        puts(st ? st : "{}");
+        lcs_free(st);
+    } else {
+        puts(lcs_session_id(s));
+    }
+    lcs_session_close(s);
+out_reg:
+    lcs_selection_clear(&sel);
+    lcs_registry_free(reg);
+out:
+    free(env);
+    return rc;
+#undef INV
+}
+
+/* --------------------------------------------------------------- exec */
+
+static void stream_out(void *ctx, int stream, const char *data, size_t len)
+{
+    (void)ctx;
+    FILE *f = stream == 2 ? stderr : stdout;
+    fwrite(data, 1, len, f);
+    fflush(f);
+}
+
+static char *read_stdin(size_t *len)
+{
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        if (n == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                return NULL;
+            }
+            b = nb;
+        }
+        size_t r = fread(b + n, 1, cap - n, stdin);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    *len = n;
+    return b;
+}
+
+static int exec_status(const lcs_run_result *r)
+{
+    if (!strcmp(r->verdict, "ok") || !strcmp(r->verdict, "exit"))
+        return r->exit_code;
+    if (!strcmp(r->verdict, "signal"))
+        return 128 + r->signal;
+    if (!strcmp(r->verdict, "timeout"))
+        return 124;
+    return 125;
+}
+
+static int cmd_exec(bool json, int argc, char **argv)
+{
+    int dd = argc;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--")) {
+            dd = i;
+            break;
+        }
+    if (has_help(dd, argv)) {
+        fputs(exec_help, stdout);
+        return S_OK;
+    }
+    lcs_exec_options eo;
+    lcs_exec_options_init(&eo);
+    const char **env = calloc((size_t)argc + 1, sizeof *env);
+    if (!env)
+        return S_FAIL;
+    size_t ne = 0;
+    bool interactive = false;
+    static const struct option opts[] = {
+        {"interactive", 0, 0, 'i'}, {"env", 1, 0, 'e'}, {"workdir", 1, 0, 'w'},
+        {"timeout", 1, 0, 't'}, {"output-limit", 1, 0, 'o'}, {"json", 0, 0, 'j'},
+        {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int o, rc = S_OK;
+    char *in = NULL;
+    while ((o = getopt_long(dd, argv, "+ie:w:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'i': interactive = true; break;
+        case 'e': env[ne++] = optarg; break;
+        case 'w': eo.cwd = optarg; break;
+        case 't':
+            if (num_arg(optarg, &eo.timeout_seconds)) {
+                fprintf(stderr, "llmcore-sandbox exec: --timeout '%s' is not a positive number\n",
+                        optarg);
+                rc = S_INVALID;
+                goto out;
+            }
+            break;
+        case 'o':
+            if (!(eo.output_bytes = size_arg(optarg))) {
+                fprintf(stderr, "llmcore-sandbox exec: --output-limit '%s' is not a size\n",
+                        optarg);
+                rc = S_INVALID;
+                goto out;
+            }
+            break;
+        case 'j': json = true; break;
+        default: rc = s_usage("exec", "unknown or incomplete option '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind != dd - 1 || dd >= argc - 1) {
+        rc = s_usage("exec", "%s", "usage: exec [OPTIONS] ID -- COMMAND [ARG...]");
+        goto out;
+    }
+    const char *id = argv[optind];
+    eo.argv = (const char *const *)argv + dd + 1;
+    eo.env = env;
+    if (!json) {
+        eo.on_output = stream_out;
+    }
+    if (interactive) {
+        size_t len = 0;
+        in = read_stdin(&len);
+        eo.stdin_data = in;
+        eo.stdin_len = len;
+    }
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_session *s = lcs_session_open(id, &err);
+    if (!s) {
+        rc = s_report("exec", &err);
+        goto out;
+    }
+    lcs_run_result r;
+    if (lcs_session_exec(s, &eo, &r, &err) != 0) {
+        rc = s_report("exec", &err);
+        lcs_session_close(s);
+        goto out;
+    }
+    lcs_session_close(s);
+    rc = exec_status(&r);
+    if (json) {
+        char *j = lcs_run_result_to_json(&r, &err);
+        puts(j ? j : "{}");
+        lcs_free(j);
+    } else {
+        if (r.stdout_truncated || r.stderr_truncated)
+            fprintf(stderr, "llmcore-sandbox: output truncated at the output limit\n");
+        if (strcmp(r.verdict, "ok") && strcmp(r.verdict, "exit"))
+            fprintf(stderr, "llmcore-sandbox: verdict %s after %.2f s\n", r.verdict,
+                    r.wall_seconds);
+    }
+    lcs_run_result_clear(&r);
+out:
+    free(in);
+    free(env);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- cp */
+
+/* "ID:PATH" -> id (copied into idbuf), path; NULL if a host path. */
+static const char *split_ref(const char *a, char *idbuf, size_t len)
+{
+    const char *c = strchr(a, ':');
+    if (!c || c == a || strchr(a, '/') < c) {
+        if (!c || c == a || (strchr(a, '/') && strchr(a, '/') < c))
+            return NULL;
+    }
+    size_t n = (size_t)(c - a);
+    if (n >= len)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", a[i]))
+            return NULL;
+    memcpy(idbuf, a, n);
+    idbuf[n] = 0;
+    return c + 1;
+}
+
+static int cmd_cp(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(cp_help, stdout);
+        return S_OK;
+    }
+    if (argc != 3)
+        return s_usage("cp", "%s", "need SRC and DST");
+    char sid[64], did[64];
+    const char *sp = split_ref(argv[1], sid, sizeof sid);
+    const char *dp = split_ref(argv[2], did, sizeof did);
+    if ((sp != NULL) == (dp != NULL))
+        return s_usage("cp", "%s", "exactly one of SRC and DST must be ID:PATH");
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_session *s = lcs_session_open(sp ? sid : did, &err);
+    if (!s)
+        return s_report("cp", &err);
+    int rc = S_OK;
+    if (dp) {
+        /* host -> sandbox */
+        int fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : 0;
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", argv[1], strerror(errno));
+            lcs_session_close(s);
+            return errno == ENOENT ? S_NOTFOUND : S_FAIL;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "llmcore-sandbox cp: %s is a directory (copy files one by one)\n",
+                    argv[1]);
+            lcs_session_close(s);
+            return S_INVALID;
+        }
+        char target[8192];
+        lcs_file_info fi;
+        memset(&fi, 0, sizeof fi);
+        size_t dl = strlen(dp);
+        int is_dir = dl == 0 || dp[dl - 1] == '/' ||
+                     (lcs_session_stat(s, dp, &fi, NULL) == 0 && fi.is_directory);
+        lcs_file_info_clear(&fi);
+        if (is_dir && fd != 0) {
+            char *copy = strdup(argv[1]);
+            snprintf(target, sizeof target, "%s%s%s", dl ? dp : ".",
+                     dl && dp[dl - 1] == '/' ? "" : "/", copy ? basename(copy) : "file");
+            free(copy);
+        } else {
+            snprintf(target, sizeof target, "%s", dp);
+        }
+        if (lcs_session_write_file(s, target, fd, S_ISREG(st.st_mode) ? st.st_mode & 0777 : 0,
+                                   &err) != 0)
+            rc = s_report("cp", &err);
+        if (fd != 0)
+            close(fd);
+    } else {
+        /* sandbox -> host */
+        char target[8192];
+        struct stat st;
+        if (strcmp(argv[2], "-") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode)) {
+            char *copy = strdup(sp);
+            snprintf(target, sizeof target, "%s/%s", argv[2], copy ? basename(copy) : "file");
+            free(copy);
+        } else {
+            snprintf(target, sizeof target, "%s", argv[2]);
+        }
+        int fd = strcmp(argv[2], "-") ? open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                             0644)
+                                       : 1;
+        if (fd < 0) {
+            fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", target, strerror(errno));
+            lcs_session_close(s);
+            return S_FAIL;
+        }
+        if (lcs_session_read_file(s, sp, fd, &err) != 0) {
+            rc = s_report("cp", &err);
+            if (fd != 1)
+                unlink(target);
+        }
+        if (fd != 1)
+            close(fd);
+    }
+    lcs_session_close(s);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- ls */
+
+static int cmd_ls(bool json, int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(ls_help, stdout);
+        return S_OK;
+    }
+    bool rec = false;
+    const char *pos[2] = {NULL, NULL};
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-R") || !strcmp(argv[i], "--recursive"))
+            rec = true;
+        else if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return s_usage("ls", "unknown option '%s'", argv[i]);
+        else if (np < 2)
+            pos[np++] = argv[i];
+        else
+            return s_usage("ls", "unexpected argument '%s'", argv[i]);
+    }
+    if (!np)
+        return s_usage("ls", "%s", "no session id given");
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_session *s = lcs_session_open(pos[0], &err);
+    if (!s)
+        return s_report("ls", &err);
+    lcs_file_list l;
+    memset(&l, 0, sizeof l);
+    int rc = S_OK;
+    if (lcs_session_list_files(s, pos[1], rec, &l, &err) != 0) {
+        rc = s_report("ls", &err);
+    } else if (json) {
+        fputs("[", stdout);
+        for (size_t i = 0; i < l.count; i++) {
+            const lcs_file_info *f = &l.items[i];
+            /* names can hold anything: escape as JSON */
+            fputs(i ? ",{\"path\":\"" : "{\"path\":\"", stdout);
+            for (const unsigned char *c = (const unsigned char *)f->path; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                    printf("\\%c", *c);
+                else if (*c < 0x20)
+                    printf("\\u%04x", *c);
+                else
+                    putchar(*c);
+            }
+            printf("\",\"type\":\"%s\",\"size\":%llu,\"mode\":%u,\"mtime\":%lld}",
+                   f->is_directory ? "directory" : f->is_symlink ? "symlink" : "file",
+                   (unsigned long long)f->size, (unsigned)f->mode, (long long)f->mtime);
+        }
+        puts("]");
+    } else {
+        for (size_t i = 0; i < l.count; i++) {
+            const lcs_file_info *f = &l.items[i];
+            printf("%c%04o %12llu  %s%s\n", f->is_directory ? 'd' : f->is_symlink ? 'l' : '-',
+                   (unsigned)f->mode & 07777, (unsigned long long)f->size,
+                   rec ? f->path : f->name, f->is_directory ? "/" : "");
+        }
+    }
+    lcs_file_list_clear(&l);
+    lcs_session_close(s);
+    return rc;
+}
+
+/* ----------------------------------------------------------- rm, ps ... */
+
+static int cmd_rm(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(rm_help, stdout);
+        return S_OK;
+    }
+    const char *keep = NULL;
+    int first = 1;
+    if (argc > 2 && !strcmp(argv[1], "--keep-workspace")) {
+        keep = argv[2];
+        first = 3;
+    }
+    if (first >= argc)
+        return s_usage("rm", "%s", "no session id given");
+    if (keep && argc - first != 1)
+        return s_usage("rm", "%s", "--keep-workspace takes exactly one session");
+    int rc = S_OK;
+    for (int i = first; i < argc; i++) {
+        if (argv[i][0] == '-')
+            return s_usage("rm", "unknown option '%s'", argv[i]);
+        lcs_error err;
+        lcs_error_clear(&err);
+        lcs_session *s = lcs_session_open(argv[i], &err);
+        if (!s || lcs_session_destroy(s, keep, &err) != 0) {
+            int r = s_report("rm", &err);
+            if (rc == S_OK)
+                rc = r;
+        }
+    }
+    return rc;
+}
+
+static int cmd_ps(bool json, int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(ps_help, stdout);
+        return S_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else
+            return s_usage("ps", "unexpected argument '%s'", argv[i]);
+    }
+    lcs_error err;
+    lcs_error_clear(&err);
+    char *t = lcs_sessions_list_json(&err);
+    if (!t)
+        return s_report("ps", &err);
+    if (json) {
+        puts(t);
+        lcs_free(t);
+        return S_OK;
+    }
+    /* a small table, parsed back with the library's own JSON: keep it
+     * simple and dependency-free here with sscanf-free printing via the
+     * status of each session */
+    lcs_free(t);
+    char *list = lcs_sessions_list_json(&err);
+    printf("%-16s  %-36s  %-10s  %s\n", "ID", "IMAGE", "MONITOR", "LABEL");
+    /* minimal scan of the array: "id":"..","image":..,"label":..,"monitor_pid":N */
+    for (const char *p = list; p && (p = strstr(p, "{\"id\":\"")); p++) {
+        char id[64] = "", image[128] = "-", label[256] = "-";
+        int mpid = 0;
+        sscanf(p, "{\"id\":\"%63[^\"]", id);
+        const char *q = strstr(p, "\"image\":\"");
+        const char *end = strchr(p + 1, '}');
+        if (q && (!end || q < strstr(p, "\"enforced\"") || 1))
+            sscanf(q, "\"image\":\"%127[^\"]", image);
+        q = strstr(p, "\"label\":\"");
+        const char *next = strstr(p + 1, "{\"id\":\"");
+        if (q && (!next || q < next))
+            sscanf(q, "\"label\":\"%255[^\"]", label);
+        q = strstr(p, "\"monitor_pid\":");
+        if (q)
+            sscanf(q, "\"monitor_pid\":%d", &mpid);
+        printf("%-16s  %-36s  %-10d  %s\n", id, image, mpid, label);
+    }
+    lcs_free(list);
+    return S_OK;
+}
+
+static int cmd_export(int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(export_help, stdout);
+        return S_OK;
+    }
+    if (argc < 2 || argc > 3)
+        return s_usage("export", "%s", "usage: export ID [PATH] > FILE.tar");
+    if (isatty(1)) {
+        fprintf(stderr, "llmcore-sandbox export: refusing to write a tar archive to a terminal; "
+                        "redirect stdout\n");
+        return S_USAGE;
+    }
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_session *s = lcs_session_open(argv[1], &err);
+    if (!s)
+        return s_report("export", &err);
+    int rc = lcs_session_export(s, argc == 3 ? argv[2] : NULL, 1, &err) ? s_report("export", &err)
+                                                                        : S_OK;
+    lcs_session_close(s);
+    return rc;
+}
+
+static int cmd_doctor(bool json, int argc, char **argv)
+{
+    if (has_help(argc, argv)) {
+        fputs(doctor_help, stdout);
+        return S_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else
+            return s_usage("doctor", "unexpected argument '%s'", argv[i]);
+    }
+    lcs_error err;
+    lcs_error_clear(&err);
+    char *t = lcs_doctor_json(&err);
+    if (!t)
+        return s_report("doctor", &err);
+    int ok = strstr(t, "\"ok\":true") == t + 1;
+    if (json) {
+        puts(t);
+    } else {
+        /* one line per check: "ok name: detail" / "MISSING name: detail; fix: ..." */
+        const char *p = strstr(t, "\"checks\":[");
+        while (p && (p = strstr(p, "{\"name\":\""))) {
+            char name[64] = "", detail[1024] = "", fix[1024] = "";
+            int okc = 0;
+            sscanf(p, "{\"name\":\"%63[^\"]\",\"ok\":%*[t]%n", name, &okc);
+            int is_ok = strncmp(strstr(p, "\"ok\":") + 5, "true", 4) == 0;
+            const char *d = strstr(p, "\"detail\":\"");
+            if (d)
+                sscanf(d, "\"detail\":\"%1023[^\"]", detail);
+            const char *f = strstr(p, "\"fix\":\"");
+            const char *nx = strstr(p + 1, "{\"name\":\"");
+            if (f && (!nx || f < nx))
+                sscanf(f, "\"fix\":\"%1023[^\"]", fix);
+            printf("%-8s %-22s %s%s%s\n", is_ok ? "ok" : "MISSING", name, detail,
+                   !is_ok && fix[0] ? "\n         fix: " : "", !is_ok ? fix : "");
+            p++;
+        }
+        printf("%s\n", ok ? "the default policy can run on this host"
+                          : "something the default policy needs is missing (see above)");
+    }
+    lcs_free(t);
+    return ok ? S_OK : S_FAIL;
+}
+
+int cli_session_command(const char *cmd, const char *store, bool json, int argc, char **argv);
+int cli_session_command(const char *cmd, const char *store, bool json, int argc, char **argv)
+{
+    /* Streaming to a closed pipe must not kill the CLI mid-transfer. */
+    signal(SIGPIPE, SIG_IGN);
+    if (!strcmp(cmd, "create"))
+        return cmd_create(store, json, argc, argv);
+    if (!strcmp(cmd, "exec"))
+        return cmd_exec(json, argc, argv);
+    if (!strcmp(cmd, "cp"))
+        return cmd_cp(argc, argv);
+    if (!strcmp(cmd, "ls"))
+        return cmd_ls(json, argc, argv);
+    if (!strcmp(cmd, "rm"))
+        return cmd_rm(argc, argv);
+    if (!strcmp(cmd, "ps"))
+        return cmd_ps(json, argc, argv);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc, argv);
+    if (!strcmp(cmd, "doctor"))
+        return cmd_doctor(json, argc, argv);
+    return -1;
+}

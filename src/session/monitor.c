@@ -1,0 +1,810 @@
+/*
+ * monitor.c - the session monitor: one detached host process per session
+ * (llmcore-sandbox-monitor SESSION_DIR), outside every namespace.
+ *
+ * It owns the sandbox (lcs_native_sandbox: cgroups, pasta, run directory,
+ * init), the control socket <dir>/control.sock (SOCK_SEQPACKET, directory
+ * 0700), per-exec cgroups, timeouts and accounting, and <dir>/info.json.
+ * It is exec'ed (never a fork of a caller that may be a multithreaded
+ * Python process), forks once more so it is nobody's child, and holds
+ * <dir>/lock for as long as it lives: a lock anyone can take means the
+ * monitor is gone and the session is stale (proto.c cleans it).
+ *
+ * If the monitor dies, init gets SIGKILL (PR_SET_PDEATHSIG) and the pid
+ * namespace goes with it; the cgroups, pasta and the run directory are
+ * listed in info.json for the next command to remove.
+ *
+ * Exec lifecycle (messages in native.h and docs/sessions.md):
+ *   client --exec(stdin, stdout, stderr, blob)--> monitor: exec cgroup,
+ *   merged env --EXEC--> init: fork, child waits --STARTED(pidfd)-->
+ *   monitor: host pid into the exec cgroup --GO--> init: child runs;
+ *   --EXITED(status)--> monitor: verdict --result--> client.
+ * Output never passes through the monitor: the command writes straight
+ * into the client's pipes; the client enforces the output cap and asks
+ * for a kill when it is exceeded ("kill"). The monitor enforces the
+ * timeout by killing the exec's cgroup (cgroup.kill, or the v1 freezer),
+ * which takes double-forked daemons of that exec too; the session stays.
+ */
+#include "session/session_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/native/internal.h"
+#include "runtime/native/native.h"
+
+#define MAX_CLIENTS 64
+#define MAX_LINGER 256
+
+typedef struct exec_t {
+    int used;
+    uint32_t id;
+    int client;             /* index in clients, -1 once it left */
+    lcs_native_execcg cg;
+    int have_cg;
+    int go_sent;
+    double t0, deadline;
+    int timed_out, output_exceeded;
+    uint64_t oom0, pids0;
+} exec_t;
+
+typedef struct client_t {
+    int fd;                 /* -1: free slot */
+    int exec;               /* index in execs, or -1 */
+} client_t;
+
+typedef struct mon {
+    char dir[PATH_MAX];
+    char id[64];
+    lcs_native_sandbox *sb;
+    int ctl, lfd, sfd;
+    client_t clients[MAX_CLIENTS];
+    exec_t execs[LCS_NATIVE_MAX_EXECS];
+    lcs_native_execcg linger[MAX_LINGER];
+    int nlinger;
+    uint32_t next_id;
+    double idle_timeout, last_active, default_timeout;
+    uint64_t execs_total;
+    int destroy_requested;  /* 1 + index of the client that asked */
+    json_t *spec;
+    json_t *info;
+    json_t *enforced, *policy;
+    const char **env;       /* the session's environment */
+    size_t nenv;
+    const char *cwd;
+} mon;
+
+/* ----------------------------------------------------------- the spec */
+
+static const char *jstr(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
+{
+    json_t *j = M->spec;
+    memset(s, 0, sizeof *s);
+    s->rootfs = jstr(j, "rootfs");
+    json_t *env = json_object_get(j, "env");
+    M->nenv = json_array_size(env);
+    M->env = calloc(M->nenv + 1, sizeof *M->env);
+    if (!M->env)
+        return lcs_fail_nomem(err);
+    for (size_t i = 0; i < M->nenv; i++)
+        M->env[i] = json_string_value(json_array_get(env, i));
+    s->env = M->env;
+    s->cwd = M->cwd = jstr(j, "cwd");
+    s->uid = (uid_t)json_integer_value(json_object_get(j, "uid"));
+    s->gid = (gid_t)json_integer_value(json_object_get(j, "gid"));
+    s->network = (int)json_integer_value(json_object_get(j, "network"));
+    s->writable_root = json_is_true(json_object_get(j, "writable_root"));
+    s->memory_bytes = (uint64_t)json_integer_value(json_object_get(j, "memory_bytes"));
+    s->cpus = json_number_value(json_object_get(j, "cpus"));
+    s->pids = (uint32_t)json_integer_value(json_object_get(j, "pids"));
+    s->timeout_s = json_number_value(json_object_get(j, "timeout_s"));
+    s->output_limit_bytes = (uint64_t)json_integer_value(json_object_get(j, "output_limit_bytes"));
+    s->fsize_bytes = (uint64_t)json_integer_value(json_object_get(j, "fsize_bytes"));
+    s->nofile = (uint32_t)json_integer_value(json_object_get(j, "nofile"));
+    s->tmp_bytes = (uint64_t)json_integer_value(json_object_get(j, "tmp_bytes"));
+    s->input_dir = jstr(j, "input_dir");
+    s->output_dir = jstr(j, "output_dir");
+    s->seccomp_profile = jstr(j, "seccomp_profile");
+    s->allow_degraded = json_is_true(json_object_get(j, "allow_degraded"));
+    s->state_dir = jstr(j, "state_dir");
+    M->idle_timeout = json_number_value(json_object_get(j, "idle_timeout"));
+    M->default_timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
+    if (!s->rootfs)
+        return lcs_fail(err, LCS_E_INVALID, "session spec has no rootfs");
+    return 0;
+}
+
+static int write_info(mon *M, lcs_error *err)
+{
+    char *ej = lcs_native_sandbox_enforced_json(M->sb);
+    char *rj = lcs_native_sandbox_resources_json(M->sb);
+    M->enforced = ej ? json_loads(ej, 0, NULL) : NULL;
+    json_t *res = rj ? json_loads(rj, 0, NULL) : NULL;
+    free(ej);
+    free(rj);
+    M->policy = json_incref(json_object_get(M->spec, "policy"));
+    json_t *img = json_object_get(M->spec, "image");
+    json_t *lab = json_object_get(M->spec, "label");
+    M->info = json_pack("{s:s,s:O,s:O,s:f,s:i,s:i,s:O,s:O,s:o,s:f}", "id", M->id, "image",
+                        img ? img : json_null(), "label", lab ? lab : json_null(), "created",
+                        lcs_sess_wallclock(), "monitor_pid", (int)getpid(), "init_pid",
+                        (int)lcs_native_sandbox_init_pid(M->sb), "policy",
+                        M->policy ? M->policy : json_null(), "enforced",
+                        M->enforced ? M->enforced : json_null(), "resources",
+                        res ? res : json_object(), "idle_timeout", M->idle_timeout);
+    if (!M->info)
+        return lcs_fail_nomem(err);
+    char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/info.json.tmp", M->dir);
+    snprintf(dst, sizeof dst, "%s/info.json", M->dir);
+    if (json_dump_file(M->info, tmp, JSON_COMPACT) < 0 || rename(tmp, dst) < 0)
+        return lcs_fail_errno(err, "write %s", dst);
+    return 0;
+}
+
+/* ------------------------------------------------------------- execs */
+
+static void reply(mon *M, int ci, json_t *msg)
+{
+    if (ci >= 0 && M->clients[ci].fd >= 0)
+        lcs_sess_send(M->clients[ci].fd, msg, NULL, 0, NULL);
+    json_decref(msg);
+}
+
+static void kill_exec(mon *M, exec_t *x)
+{
+    if (x->have_cg && (x->cg.v2[0] || x->cg.freezer[0])) {
+        lcs_native_execcg_kill(&x->cg);
+    } else {
+        lcs_native_msg m = {.type = LCS_MSG_KILL, .id = x->id};
+        send(M->ctl, &m, sizeof m, MSG_NOSIGNAL);
+    }
+}
+
+static void finish_exec(mon *M, exec_t *x)
+{
+    if (x->have_cg && lcs_native_execcg_remove(&x->cg) < 0) {
+        /* Background processes of this exec still live: the cgroup stays
+         * until they are gone (checked every tick), or until destroy. */
+        if (M->nlinger < MAX_LINGER)
+            M->linger[M->nlinger++] = x->cg;
+    }
+    if (x->client >= 0)
+        M->clients[x->client].exec = -1;
+    memset(x, 0, sizeof *x);
+    M->last_active = lcs_now();
+}
+
+/* Merge the client's blob (argv, env additions, cwd) with the session's
+ * environment into a fresh memfd for init. */
+static int build_blob(mon *M, int cfd, size_t clen, uint32_t nargv, uint32_t nadd, int *out_fd,
+                      size_t *out_len, uint32_t *out_nenv, lcs_error *err)
+{
+    if (clen == 0 || clen > (64u << 20) || nargv == 0)
+        return lcs_fail(err, LCS_E_INVALID, "exec request without a command");
+    char *c = mmap(NULL, clen, PROT_READ, MAP_PRIVATE, cfd, 0);
+    if (c == MAP_FAILED)
+        return lcs_fail_errno(err, "map the exec request");
+    int rc = -1;
+    const char **parts = calloc((size_t)nargv + nadd + 1, sizeof *parts);
+    int mfd = -1;
+    if (!parts) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < nargv + nadd + 1; i++) {
+        const char *z = off < clen ? memchr(c + off, 0, clen - off) : NULL;
+        if (!z) {
+            lcs_fail(err, LCS_E_INVALID, "malformed exec request");
+            goto out;
+        }
+        parts[i] = c + off;
+        off = (size_t)(z - c) + 1;
+    }
+    for (uint32_t i = 0; i < nadd; i++)
+        if (!strchr(parts[nargv + i], '=')) {
+            lcs_fail(err, LCS_E_INVALID, "environment entry \"%s\" has no '='", parts[nargv + i]);
+            goto out;
+        }
+    mfd = memfd_create("lcs-exec", MFD_CLOEXEC);
+    FILE *f = mfd >= 0 ? fdopen(dup(mfd), "w") : NULL;
+    if (!f) {
+        lcs_fail_errno(err, "memfd for the exec");
+        goto out;
+    }
+    uint32_t nenv = 0;
+    for (uint32_t i = 0; i < nargv; i++)
+        fwrite(parts[i], 1, strlen(parts[i]) + 1, f);
+    for (size_t i = 0; i < M->nenv; i++) {
+        size_t kl = strcspn(M->env[i], "=");
+        int overridden = 0;
+        for (uint32_t k = 0; k < nadd; k++)
+            if (!strncmp(parts[nargv + k], M->env[i], kl) && parts[nargv + k][kl] == '=')
+                overridden = 1;
+        if (!overridden) {
+            fwrite(M->env[i], 1, strlen(M->env[i]) + 1, f);
+            nenv++;
+        }
+    }
+    for (uint32_t k = 0; k < nadd; k++) {
+        fwrite(parts[nargv + k], 1, strlen(parts[nargv + k]) + 1, f);
+        nenv++;
+    }
+    const char *cwd = parts[nargv + nadd][0] ? parts[nargv + nadd] : (M->cwd ? M->cwd : "");
+    fwrite(cwd, 1, strlen(cwd) + 1, f);
+    long len = ftell(f);
+    if (fclose(f) != 0 || len <= 0) {
+        lcs_fail_errno(err, "write the exec request");
+        goto out;
+    }
+    *out_fd = mfd;
+    mfd = -1;
+    *out_len = (size_t)len;
+    *out_nenv = nenv;
+    rc = 0;
+out:
+    if (mfd >= 0)
+        close(mfd);
+    free(parts);
+    munmap(c, clen);
+    return rc;
+}
+
+static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
+{
+    lcs_error err;
+    lcs_error_clear(&err);
+    exec_t *x = NULL;
+    int blob = -1;
+    if (nfds != 4 || M->clients[ci].exec >= 0) {
+        lcs_fail(&err, LCS_E_INVALID, nfds != 4 ? "exec request needs 4 descriptors"
+                                                : "an exec is already running on this connection");
+        goto fail;
+    }
+    for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++)
+        if (!M->execs[i].used) {
+            x = &M->execs[i];
+            break;
+        }
+    if (!x) {
+        lcs_fail(&err, LCS_E_UNSUPPORTED, "too many concurrent execs in this session (max %d)",
+                 LCS_NATIVE_MAX_EXECS);
+        goto fail;
+    }
+    size_t blen = 0;
+    uint32_t nenv = 0;
+    if (build_blob(M, fds[3], (size_t)json_integer_value(json_object_get(req, "blob_len")),
+                   (uint32_t)json_integer_value(json_object_get(req, "nargv")),
+                   (uint32_t)json_integer_value(json_object_get(req, "nenv")), &blob, &blen,
+                   &nenv, &err) < 0)
+        goto fail;
+    memset(x, 0, sizeof *x);
+    x->used = 1;
+    x->id = ++M->next_id;
+    x->client = ci;
+    if (lcs_native_execcg_create(M->sb, x->id, &x->cg, &err) < 0) {
+        memset(x, 0, sizeof *x);
+        goto fail;
+    }
+    x->have_cg = 1;
+    double t = json_number_value(json_object_get(req, "timeout"));
+    x->t0 = lcs_now();
+    x->deadline = x->t0 + (t > 0 ? t : M->default_timeout);
+    lcs_native_sandbox_counters(M->sb, &x->oom0, &x->pids0, NULL, NULL);
+    lcs_native_msg m = {.type = LCS_MSG_EXEC, .id = x->id, .value = (int32_t)blen,
+                        .nargv = (uint32_t)json_integer_value(json_object_get(req, "nargv")),
+                        .nenv = nenv};
+    struct iovec iov = {&m, sizeof m};
+    union {
+        char b[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.b;
+    mh.msg_controllen = sizeof u.b;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(4 * sizeof(int));
+    int sendfds[4] = {fds[0], fds[1], fds[2], blob};
+    memcpy(CMSG_DATA(c), sendfds, sizeof sendfds);
+    if (sendmsg(M->ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof m) {
+        lcs_fail_errno(&err, "hand the exec to the sandbox's init");
+        lcs_native_execcg_remove(&x->cg);
+        memset(x, 0, sizeof *x);
+        goto fail;
+    }
+    M->clients[ci].exec = (int)(x - M->execs);
+    M->execs_total++;
+    M->last_active = lcs_now();
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    close(blob);
+    return;
+fail:
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    if (blob >= 0)
+        close(blob);
+    reply(M, ci, json_pack("{s:s,s:s,s:s}", "event", "error", "code",
+                           lcs_status_name(err.code), "message", err.message));
+}
+
+static exec_t *find_exec(mon *M, uint32_t id)
+{
+    for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++)
+        if (M->execs[i].used && M->execs[i].id == id)
+            return &M->execs[i];
+    return NULL;
+}
+
+static pid_t pid_of_pidfd(int pfd)
+{
+    char p[64], buf[4096];
+    snprintf(p, sizeof p, "/proc/self/fdinfo/%d", pfd);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *l = strstr(buf, "\nPid:");
+    return l ? (pid_t)atoi(l + 5) : -1;
+}
+
+static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
+{
+    int ws = m->value;
+    uint64_t oom, pids;
+    lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
+    int clean = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+    const char *v;
+    if (x->output_exceeded)
+        v = "output";
+    else if (oom > x->oom0 && !clean)
+        v = "memory";
+    else if (pids > x->pids0 && !clean)
+        v = "pids";
+    else if (x->timed_out)
+        v = "timeout";
+    else if (WIFSIGNALED(ws))
+        v = "signal";
+    else if (clean)
+        v = "ok";
+    else
+        v = "exit";
+    double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
+    if (cpu < 0)
+        cpu = (double)(m->utime_us + m->stime_us) / 1e6;
+    json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,
+                          "exit_code", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, "signal",
+                          WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, "wall_seconds", lcs_now() - x->t0,
+                          "cpu_seconds", cpu, "peak_memory_bytes",
+                          (json_int_t)m->maxrss_kb * 1024, "enforced",
+                          M->enforced ? M->enforced : json_null(), "policy",
+                          M->policy ? M->policy : json_null());
+    reply(M, x->client, r);
+    finish_exec(M, x);
+}
+
+static void from_init(mon *M)
+{
+    lcs_native_msg m;
+    union {
+        char b[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {&m, sizeof m};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.b;
+    mh.msg_controllen = sizeof u.b;
+    ssize_t n = recvmsg(M->ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n <= 0)
+        return;
+    int fd = -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (c && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    exec_t *x = n == (ssize_t)sizeof m ? find_exec(M, m.id) : NULL;
+    if (!x) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    switch (m.type) {
+    case LCS_MSG_STARTED: {
+        pid_t hp = fd >= 0 ? pid_of_pidfd(fd) : -1;
+        lcs_error err;
+        lcs_error_clear(&err);
+        if (hp <= 0 || lcs_native_execcg_attach(&x->cg, hp, &err) < 0) {
+            /* Never let it run outside its cgroup. */
+            if (hp > 0)
+                kill(hp, SIGKILL);
+            else
+                kill_exec(M, x);
+            reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io",
+                                          "message", err.message[0] ? err.message
+                                                                    : "lost the exec's pid"));
+            x->client = -1;
+            break;
+        }
+        lcs_native_msg g = {.type = LCS_MSG_GO, .id = x->id};
+        send(M->ctl, &g, sizeof g, MSG_NOSIGNAL);
+        x->go_sent = 1;
+        reply(M, x->client, json_pack("{s:s}", "event", "started"));
+        break;
+    }
+    case LCS_MSG_EXITED:
+        exec_result(M, x, &m);
+        break;
+    case LCS_MSG_FAILED:
+        reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
+                                      strerror(m.value)));
+        finish_exec(M, x);
+        break;
+    default:
+        break;
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+/* ----------------------------------------------------------- clients */
+
+static void drop_client(mon *M, int ci)
+{
+    client_t *c = &M->clients[ci];
+    if (c->exec >= 0) {
+        /* The caller is gone: nobody reads the output; stop the command. */
+        exec_t *x = &M->execs[c->exec];
+        x->client = -1;
+        kill_exec(M, x);
+    }
+    close(c->fd);
+    c->fd = -1;
+    c->exec = -1;
+}
+
+static json_t *status_json(mon *M)
+{
+    uint64_t oom, pids, mem, procs;
+    lcs_native_sandbox_counters(M->sb, &oom, &pids, &mem, &procs);
+    json_t *o = json_deep_copy(M->info);
+    json_object_del(o, "resources");
+    json_object_set_new(o, "state", json_string("running"));
+    json_object_set_new(o, "execs", json_integer((json_int_t)M->execs_total));
+    json_object_set_new(o, "memory_bytes", json_integer((json_int_t)mem));
+    json_object_set_new(o, "pids", json_integer((json_int_t)procs));
+    json_object_set_new(o, "idle_seconds", json_real(lcs_now() - M->last_active));
+    return o;
+}
+
+static void from_client(mon *M, int ci)
+{
+    json_t *req = NULL;
+    int fds[4], nfds = 0;
+    lcs_error err;
+    lcs_error_clear(&err);
+    if (lcs_sess_recv(M->clients[ci].fd, &req, fds, &nfds, 0, &err) < 0 || !req) {
+        drop_client(M, ci);
+        return;
+    }
+    const char *op = jstr(req, "op");
+    M->last_active = lcs_now();
+    if (!op) {
+        op = "";
+    }
+    if (!strcmp(op, "exec")) {
+        start_exec(M, ci, req, fds, nfds);
+        nfds = 0;
+    } else if (!strcmp(op, "kill")) {
+        if (M->clients[ci].exec >= 0) {
+            exec_t *x = &M->execs[M->clients[ci].exec];
+            if (json_is_true(json_object_get(req, "output")))
+                x->output_exceeded = 1;
+            kill_exec(M, x);
+        }
+    } else if (!strcmp(op, "root")) {
+        uid_t u;
+        gid_t g;
+        lcs_native_sandbox_owner(M->sb, &u, &g);
+        int vfds[LCS_NATIVE_VIEWS], nv = 0;
+        json_t *views = json_array();
+        for (int i = 0; i < LCS_NATIVE_VIEWS; i++) {
+            int fd = lcs_native_sandbox_view_fd(M->sb, i);
+            if (fd < 0)
+                continue;
+            vfds[nv++] = fd;
+            json_array_append_new(views, json_string(lcs_native_view_paths[i]));
+        }
+        json_t *r = json_pack("{s:b,s:i,s:i,s:o}", "ok", 1, "uid", (int)u, "gid", (int)g,
+                              "views", views);
+        lcs_sess_send(M->clients[ci].fd, r, vfds, nv, NULL);
+        json_decref(r);
+    } else if (!strcmp(op, "status")) {
+        json_t *r = json_pack("{s:b,s:o}", "ok", 1, "status", status_json(M));
+        lcs_sess_send(M->clients[ci].fd, r, NULL, 0, NULL);
+        json_decref(r);
+    } else if (!strcmp(op, "destroy")) {
+        M->destroy_requested = ci + 1;
+    } else {
+        json_t *r = json_pack("{s:b,s:s}", "ok", 0, "message", "unknown request");
+        lcs_sess_send(M->clients[ci].fd, r, NULL, 0, NULL);
+        json_decref(r);
+    }
+    for (int i = 0; i < nfds; i++)
+        close(fds[i]);
+    json_decref(req);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void accept_client(mon *M)
+{
+    int fd = accept4(M->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (M->clients[i].fd < 0) {
+            M->clients[i].fd = fd;
+            M->clients[i].exec = -1;
+            return;
+        }
+    close(fd); /* too many: the client sees the connection close */
+}
+
+static void gc_linger(mon *M)
+{
+    for (int i = 0; i < M->nlinger;) {
+        if (lcs_native_execcg_remove(&M->linger[i]) == 0)
+            M->linger[i] = M->linger[--M->nlinger];
+        else
+            i++;
+    }
+}
+
+static int active_execs(mon *M)
+{
+    int n = 0;
+    for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++)
+        n += M->execs[i].used;
+    return n;
+}
+
+static int clients_connected(mon *M)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        n += M->clients[i].fd >= 0;
+    return n;
+}
+
+/* Returns the reason the loop ended. */
+static const char *serve(mon *M)
+{
+    for (;;) {
+        if (M->destroy_requested)
+            return "destroy";
+        double now = lcs_now(), next = now + 1.0;
+        for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++) {
+            exec_t *x = &M->execs[i];
+            if (!x->used)
+                continue;
+            if (!x->timed_out && now >= x->deadline) {
+                x->timed_out = 1;
+                kill_exec(M, x);
+                x->deadline = now + 1.0; /* re-kill once a second until it is reaped */
+            } else if (x->timed_out && now >= x->deadline) {
+                kill_exec(M, x);
+                x->deadline = now + 1.0;
+            }
+            if (x->deadline < next)
+                next = x->deadline;
+        }
+        if (M->idle_timeout > 0 && !active_execs(M) && !clients_connected(M)) {
+            if (now - M->last_active >= M->idle_timeout)
+                return "idle";
+            if (M->last_active + M->idle_timeout < next)
+                next = M->last_active + M->idle_timeout;
+        }
+        struct pollfd pf[4 + MAX_CLIENTS];
+        int n = 0;
+        pf[n++] = (struct pollfd){M->lfd, POLLIN, 0};
+        pf[n++] = (struct pollfd){M->ctl, POLLIN, 0};
+        pf[n++] = (struct pollfd){lcs_native_sandbox_pidfd(M->sb), POLLIN, 0};
+        pf[n++] = (struct pollfd){M->sfd, POLLIN, 0};
+        int map[MAX_CLIENTS];
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (M->clients[i].fd >= 0) {
+                map[n - 4] = i;
+                pf[n++] = (struct pollfd){M->clients[i].fd, POLLIN, 0};
+            }
+        int ms = (int)((next - now) * 1000) + 1;
+        if (ms < 1)
+            ms = 1;
+        int pr = poll(pf, (nfds_t)n, ms);
+        if (pr < 0 && errno != EINTR)
+            return "poll failed";
+        if (pr <= 0) {
+            gc_linger(M);
+            continue;
+        }
+        if (pf[3].revents)
+            return "signal";
+        if (pf[2].revents)
+            return "init exited";
+        if (pf[1].revents & POLLIN)
+            from_init(M);
+        else if (pf[1].revents)
+            return "init's control socket closed";
+        if (pf[0].revents)
+            accept_client(M);
+        for (int k = 4; k < n; k++)
+            if (pf[k].revents)
+                from_client(M, map[k - 4]);
+    }
+}
+
+/* ------------------------------------------------------------- main */
+
+static int listen_on(mon *M, lcs_error *err)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", M->dir);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return lcs_fail(err, LCS_E_INVALID, "session path %s is too long for a socket", M->dir);
+    M->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (M->lfd < 0 || bind(M->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+        listen(M->lfd, 64) < 0)
+        return lcs_fail_errno(err, "listen on %s", sa.sun_path);
+    return 0;
+}
+
+static void tell(int fd, const char *fmt, const char *a, const char *b)
+{
+    if (fd < 0)
+        return;
+    char buf[2400];
+    int n = snprintf(buf, sizeof buf, fmt, a, b);
+    if (n > 0 && write(fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf) < 0) {
+        /* the creator is gone: nothing to tell */
+    }
+}
+
+int lcs_session_monitor_main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: llmcore-sandbox-monitor SESSION_DIR (started by the library)\n");
+        return 2;
+    }
+    /* Nothing the creator had open may stay open here (a caller's pipes
+     * would never see end-of-file while the session lives). */
+    syscall(SYS_close_range, 4U, ~0U, 0U);
+    int ready = 3;
+    if (fcntl(ready, F_GETFD) < 0)
+        ready = -1;
+    else
+        fcntl(ready, F_SETFD, FD_CLOEXEC);
+    /* Detach: the creator reaps our parent at once; we belong to nobody. */
+    pid_t p = fork();
+    if (p < 0) {
+        tell(ready, "ERR io\tfork the session monitor: %s%s\n", strerror(errno), "");
+        return 1;
+    }
+    if (p > 0)
+        _exit(0);
+    /* The session directory is 0700 already; files made for the sandbox
+     * (run directory, resolv.conf) must keep their modes. */
+    umask(022);
+    if (chdir("/") < 0) {
+        /* harmless */
+    }
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    mon *M = calloc(1, sizeof *M);
+    lcs_error err;
+    lcs_error_clear(&err);
+    if (!M) {
+        tell(ready, "ERR nomem\t%s%s\n", "out of memory", "");
+        return 1;
+    }
+    M->ctl = M->lfd = M->sfd = -1;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        M->clients[i].fd = -1, M->clients[i].exec = -1;
+    snprintf(M->dir, sizeof M->dir, "%s", argv[1]);
+    const char *base = strrchr(M->dir, '/');
+    snprintf(M->id, sizeof M->id, "%.60s", base ? base + 1 : M->dir);
+    char lockp[PATH_MAX + 16], specp[PATH_MAX + 16];
+    snprintf(lockp, sizeof lockp, "%s/lock", M->dir);
+    snprintf(specp, sizeof specp, "%s/spec.json", M->dir);
+    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        tell(ready, "ERR io\tlock %s: %s\n", lockp, strerror(errno));
+        return 1;
+    }
+    json_error_t je;
+    lcs_native_spec spec;
+    M->spec = json_load_file(specp, 0, &je);
+    if (!M->spec) {
+        tell(ready, "ERR parse\t%s: %s\n", specp, je.text);
+        goto fail;
+    }
+    if (spec_from_json(M, &spec, &err) < 0 ||
+        lcs_native_sandbox_start(&spec, M->id, &M->sb, &err) < 0 || write_info(M, &err) < 0 ||
+        listen_on(M, &err) < 0)
+        goto fail_err;
+    M->ctl = lcs_native_sandbox_ctl_fd(M->sb);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    M->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    M->last_active = lcs_now();
+    tell(ready, "OK\t%s%s\n", M->id, "");
+    if (ready >= 0)
+        close(ready);
+    ready = -1;
+    /* stdio to /dev/null: nobody reads it */
+    int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (dn >= 0) {
+        dup2(dn, 0);
+        dup2(dn, 1);
+        dup2(dn, 2);
+        close(dn);
+    }
+
+    serve(M);
+
+    /* Everything goes: processes (pid namespace, cgroups), pasta, run
+     * directory, session directory. The destroyer gets its answer last. */
+    for (int i = 0; i < M->nlinger; i++)
+        lcs_native_execcg_remove(&M->linger[i]);
+    lcs_native_sandbox_destroy(M->sb);
+    M->sb = NULL;
+    lcs_rm_tree(M->dir);
+    if (M->destroy_requested) {
+        json_t *r = json_pack("{s:b}", "ok", 1);
+        lcs_sess_send(M->clients[M->destroy_requested - 1].fd, r, NULL, 0, NULL);
+        json_decref(r);
+    }
+    return 0;
+fail_err:
+    tell(ready, "ERR %s\t%s\n", lcs_status_name(err.code), err.message);
+fail:
+    if (M->sb)
+        lcs_native_sandbox_destroy(M->sb);
+    lcs_rm_tree(M->dir);
+    return 1;
+}

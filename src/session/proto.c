@@ -1,0 +1,318 @@
+/*
+ * proto.c - session plumbing shared by client and monitor: state paths,
+ * datagrams with descriptors, liveness and stale cleanup.
+ */
+#include "session/session_int.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/native/native.h"
+#include "runtime/native/internal.h"
+
+#ifndef LCS_LIBEXECDIR
+#define LCS_LIBEXECDIR "/usr/local/libexec/llmcore-sandbox"
+#endif
+
+double lcs_sess_wallclock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int mkdir_private(const char *p, lcs_error *err)
+{
+    if (mkdir(p, 0700) < 0 && errno != EEXIST)
+        return lcs_fail_errno(err, "create the session state directory %s", p);
+    struct stat st;
+    if (lstat(p, &st) < 0)
+        return lcs_fail_errno(err, "stat %s", p);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+        return lcs_fail(err, LCS_E_DENIED,
+                        "session state directory %s must be a directory owned by uid %u with "
+                        "mode 0700; remove it or set LLMCORE_SANDBOX_STATE", p,
+                        (unsigned)geteuid());
+    return 0;
+}
+
+int lcs_sess_root(char *out, size_t len, lcs_error *err)
+{
+    char base[PATH_MAX];
+    const char *env = getenv("LLMCORE_SANDBOX_STATE");
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (env && env[0])
+        snprintf(base, sizeof base, "%s", env);
+    else if (geteuid() == 0)
+        snprintf(base, sizeof base, "/run/llmcore-sandbox");
+    else if (xdg && xdg[0] == '/')
+        snprintf(base, sizeof base, "%s/llmcore-sandbox", xdg);
+    else
+        snprintf(base, sizeof base, "/tmp/llmcore-sandbox-%u", (unsigned)geteuid());
+    if (mkdir_private(base, err) < 0)
+        return -1;
+    int n = snprintf(out, len, "%s/sessions", base);
+    if (n < 0 || (size_t)n >= len - 64)
+        return lcs_fail(err, LCS_E_INVALID, "session state path %s is too long", base);
+    return mkdir_private(out, err);
+}
+
+int lcs_sess_send(int sock, json_t *msg, const int *fds, int nfds, lcs_error *err)
+{
+    char *txt = json_dumps(msg, JSON_COMPACT);
+    if (!txt)
+        return lcs_fail_nomem(err);
+    size_t len = strlen(txt);
+    if (len > LCS_SESS_MSG_MAX) {
+        free(txt);
+        return lcs_fail(err, LCS_E_INVALID, "session message too large (%zu bytes)", len);
+    }
+    struct iovec iov = {txt, len};
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    if (nfds > 0) {
+        memset(&u, 0, sizeof u);
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    }
+    ssize_t n;
+    do
+        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    free(txt);
+    if (n != (ssize_t)len)
+        return lcs_fail_errno(err, "send to the session monitor");
+    return 0;
+}
+
+int lcs_sess_recv(int sock, json_t **msg, int *fds, int *nfds, int timeout_ms, lcs_error *err)
+{
+    *msg = NULL;
+    int dummy_n = 0;
+    if (!nfds)
+        nfds = &dummy_n;
+    *nfds = 0;
+    if (fds)
+        for (int i = 0; i < 4; i++)
+            fds[i] = -1;
+    if (timeout_ms >= 0) {
+        struct pollfd pf = {sock, POLLIN, 0};
+        int pr;
+        do
+            pr = poll(&pf, 1, timeout_ms);
+        while (pr < 0 && errno == EINTR);
+        if (pr == 0)
+            return lcs_fail(err, LCS_E_IO, "the session monitor did not answer within %d ms",
+                            timeout_ms);
+        if (pr < 0)
+            return lcs_fail_errno(err, "wait for the session monitor");
+    }
+    char *buf = malloc(LCS_SESS_MSG_MAX + 1);
+    if (!buf)
+        return lcs_fail_nomem(err);
+    struct iovec iov = {buf, LCS_SESS_MSG_MAX};
+    union {
+        char b[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = u.b;
+    mh.msg_controllen = sizeof u.b;
+    ssize_t n;
+    do
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        free(buf);
+        return lcs_fail_errno(err, "receive from the session monitor");
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+            if (fds && *nfds < 4)
+                fds[(*nfds)++] = fd;
+            else
+                close(fd);
+        }
+    }
+    if (n == 0) {
+        free(buf);
+        return 0; /* end of stream */
+    }
+    buf[n] = 0;
+    json_error_t je;
+    *msg = json_loads(buf, 0, &je);
+    free(buf);
+    if (!json_is_object(*msg)) {
+        json_decref(*msg);
+        *msg = NULL;
+        if (fds)
+            for (int i = 0; i < *nfds; i++)
+                close(fds[i]);
+        *nfds = 0;
+        return lcs_fail(err, LCS_E_PARSE, "malformed session message: %s", je.text);
+    }
+    return 0;
+}
+
+int lcs_sess_connect(const char *dir, lcs_error *err)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", dir);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return lcs_fail(err, LCS_E_INVALID, "session path %s is too long for a socket", dir);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return lcs_fail_errno(err, "socket");
+    if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(s);
+        if (e == ENOENT || e == ECONNREFUSED)
+            return lcs_fail(err, LCS_E_NOT_FOUND, "session %s is not running (its monitor is "
+                                                  "gone)", strrchr(dir, '/') + 1);
+        errno = e;
+        return lcs_fail_errno(err, "connect to the session monitor at %s", sa.sun_path);
+    }
+    return s;
+}
+
+int lcs_sess_alive(const char *dir)
+{
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/lock", dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    int alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return alive;
+}
+
+static char *slurp(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (!b)
+            break;
+        if (len + 1 >= cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+        }
+        ssize_t n = read(fd, b + len, cap - len - 1);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (b)
+        b[len] = 0;
+    return b;
+}
+
+int lcs_sess_cleanup_dir(const char *dir, lcs_error *err)
+{
+    /* Hold the lock while cleaning: a concurrent cleaner (or a monitor that
+     * is still starting) makes us skip. */
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/lock", dir);
+    int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return 0;
+    }
+    snprintf(p, sizeof p, "%s/info.json", dir);
+    char *txt = slurp(p);
+    json_t *info = txt ? json_loads(txt, 0, NULL) : NULL;
+    free(txt);
+    json_t *res = json_object_get(info, "resources");
+    if (json_is_object(res)) {
+        char *r = json_dumps(res, JSON_COMPACT);
+        if (r)
+            lcs_native_cleanup_resources(r, err);
+        free(r);
+    }
+    json_decref(info);
+    lcs_rm_tree(dir);
+    if (fd >= 0)
+        close(fd);
+    return 1;
+}
+
+int lcs_sess_monitor_path(char *out, size_t len, lcs_error *err)
+{
+    const char *env = getenv("LLMCORE_SANDBOX_MONITOR");
+    if (env && env[0]) {
+        snprintf(out, len, "%s", env);
+        if (access(out, X_OK) == 0)
+            return 0;
+        return lcs_fail(err, LCS_E_NOT_FOUND, "LLMCORE_SANDBOX_MONITOR=%s is not executable",
+                        env);
+    }
+    char dir[PATH_MAX] = "";
+    Dl_info di;
+    if (dladdr((void *)lcs_sess_monitor_path, &di) && di.dli_fname && strchr(di.dli_fname, '/')) {
+        char real[PATH_MAX];
+        if (realpath(di.dli_fname, real))
+            snprintf(dir, sizeof dir, "%s", real);
+    }
+    if (!dir[0]) {
+        /* a static executable (the CLI): next to it */
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        dir[n > 0 ? n : 0] = 0;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        snprintf(out, len, "%s/llmcore-sandbox-monitor", dir);
+        if (access(out, X_OK) == 0)
+            return 0;
+    }
+    snprintf(out, len, "%s/llmcore-sandbox-monitor", LCS_LIBEXECDIR);
+    if (access(out, X_OK) == 0)
+        return 0;
+    return lcs_fail(err, LCS_E_NOT_FOUND,
+                    "the session monitor llmcore-sandbox-monitor was found neither next to the "
+                    "library (%s) nor in %s; install it (make install) or set "
+                    "LLMCORE_SANDBOX_MONITOR", dir, LCS_LIBEXECDIR);
+}

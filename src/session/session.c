@@ -1,0 +1,1016 @@
+/*
+ * session.c - the public sessions API, client side (see sandbox.h
+ * "sessions" and docs/sessions.md).
+ *
+ * A session handle is just the session's id and directory: every call
+ * connects to the monitor's control socket, so handles survive nothing and
+ * need nothing; any process of the same user can open a session by id.
+ *
+ * Creation computes the policy here (the caller's registry), writes
+ * spec.json and starts the monitor executable with posix_spawn (safe from a
+ * multithreaded caller); the monitor detaches itself and reports readiness
+ * on a pipe (bounded wait).
+ *
+ * exec: the caller's pipes go to the command directly (SCM_RIGHTS via the
+ * monitor to init), so output streams with no copy through the monitor and
+ * the pipe itself is the bounded buffer. The output cap is enforced here:
+ * past it the output is dropped, the *_truncated flag set, and the monitor
+ * asked to kill the exec (verdict "output").
+ *
+ * Files: the monitor hands over its root fd (a detached clone of the
+ * sandbox's overlay root) and the file operations of src/session/fsops.c
+ * run here, resolved inside that root (openat2 RESOLVE_IN_ROOT).
+ */
+#include "session/session_int.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/fsuid.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "runtime/native/internal.h"
+#include "runtime/native/native.h"
+#include "runtime/run_internal.h"
+#include "session/fsops.h"
+
+extern char **environ;
+
+struct lcs_session {
+    char id[LCS_SESS_ID_LEN + 1];
+    char dir[PATH_MAX + 32];
+};
+
+void lcs_session_options_init(lcs_session_options *o)
+{
+    memset(o, 0, sizeof *o);
+    lcs_policy_overrides_init(&o->overrides);
+}
+
+void lcs_exec_options_init(lcs_exec_options *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+const char *lcs_session_id(const lcs_session *s)
+{
+    return s ? s->id : NULL;
+}
+
+void lcs_session_close(lcs_session *s)
+{
+    free(s);
+}
+
+/* ------------------------------------------------------------- create */
+
+static json_t *strv_json(char **v)
+{
+    json_t *a = json_array();
+    for (; v && *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
+}
+
+static json_t *spec_json(const lcs_native_spec *s, const lcs_session_options *o,
+                         const lcs_policy *pol, const char *image)
+{
+    char *pj = lcs_policy_to_json(pol, NULL);
+    json_t *policy = pj ? json_loads(pj, 0, NULL) : NULL;
+    free(pj);
+    json_t *j = json_pack("{s:s,s:o,s:i,s:i,s:i,s:b,s:I,s:f,s:i,s:f,s:I,s:I,s:i,s:I,s:b,s:f,s:o}",
+                          "rootfs", s->rootfs, "env", strv_json(pol->env), "uid", (int)s->uid,
+                          "gid", (int)s->gid, "network", s->network, "writable_root",
+                          s->writable_root, "memory_bytes", (json_int_t)s->memory_bytes, "cpus",
+                          s->cpus, "pids", (int)s->pids, "timeout_s", s->timeout_s,
+                          "output_limit_bytes", (json_int_t)s->output_limit_bytes,
+                          "fsize_bytes", (json_int_t)s->fsize_bytes, "nofile", (int)s->nofile,
+                          "tmp_bytes", (json_int_t)s->tmp_bytes, "allow_degraded",
+                          s->allow_degraded, "idle_timeout", o->idle_timeout_seconds, "policy",
+                          policy ? policy : json_null());
+    if (!j)
+        return NULL;
+    if (s->cwd)
+        json_object_set_new(j, "cwd", json_string(s->cwd));
+    if (s->input_dir)
+        json_object_set_new(j, "input_dir", json_string(s->input_dir));
+    if (s->output_dir)
+        json_object_set_new(j, "output_dir", json_string(s->output_dir));
+    json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
+    json_object_set_new(j, "image", image ? json_string(image) : json_null());
+    json_object_set_new(j, "label", o->label ? json_string(o->label) : json_null());
+    return j;
+}
+
+static int random_id(char *out)
+{
+    unsigned char r[LCS_SESS_ID_LEN / 2];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+        return -1;
+    for (size_t i = 0; i < sizeof r; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    return 0;
+}
+
+/* Start the monitor and wait (bounded) for its verdict on the start-up. */
+static int spawn_monitor(const char *dir, lcs_error *err)
+{
+    char path[PATH_MAX];
+    if (lcs_sess_monitor_path(path, sizeof path, err) < 0)
+        return -1;
+    int rp[2];
+    if (pipe2(rp, O_CLOEXEC) < 0)
+        return lcs_fail_errno(err, "pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+    char *const argv[] = {"llmcore-sandbox-monitor", (char *)dir, NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(rp[1]);
+    if (rc != 0) {
+        close(rp[0]);
+        errno = rc;
+        return lcs_fail_errno(err, "start the session monitor %s", path);
+    }
+    /* The monitor forks and its first process exits at once: reap it. */
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    char line[2400];
+    size_t len = 0;
+    double deadline = lcs_now() + 90.0;
+    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
+        int ms = (int)((deadline - lcs_now()) * 1000);
+        if (ms <= 0)
+            break;
+        struct pollfd pf = {rp[0], POLLIN, 0};
+        if (poll(&pf, 1, ms) <= 0)
+            continue;
+        ssize_t n = read(rp[0], line + len, sizeof line - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(rp[0]);
+    line[len] = 0;
+    line[strcspn(line, "\n")] = 0;
+    if (!strncmp(line, "OK\t", 3))
+        return 0;
+    if (!strncmp(line, "ERR ", 4)) {
+        char *tab = strchr(line, '\t');
+        const char *code = line + 4;
+        lcs_status c = LCS_E_IO;
+        if (tab) {
+            *tab = 0;
+            if (!strcmp(code, "unsupported"))
+                c = LCS_E_UNSUPPORTED;
+            else if (!strcmp(code, "invalid"))
+                c = LCS_E_INVALID;
+            else if (!strcmp(code, "not_found"))
+                c = LCS_E_NOT_FOUND;
+            else if (!strcmp(code, "denied"))
+                c = LCS_E_DENIED;
+        }
+        return lcs_fail(err, c, "%s", tab ? tab + 1 : line);
+    }
+    return lcs_fail(err, LCS_E_IO, "the session monitor did not report a start within 90 s "
+                                   "(status %d)", st);
+}
+
+int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lcs_session **out,
+                       lcs_error *err)
+{
+    if (!out)
+        return lcs_fail(err, LCS_E_INVALID, "no session out-parameter");
+    *out = NULL;
+    if (!o)
+        return lcs_fail(err, LCS_E_INVALID, "no session options");
+    lcs_sessions_cleanup_stale(NULL);
+    lcs_manifest *m = NULL;
+    char *rootfs = NULL, *image = NULL;
+    lcs_policy pol;
+    memset(&pol, 0, sizeof pol);
+    json_t *spec = NULL;
+    lcs_session *s = NULL;
+    int rc = -1, made = 0;
+    char root[PATH_MAX - 64], real_profile[PATH_MAX];
+    if (lcs_resolve_image(reg, o->image, o->rootfs, o->manifest, &m, &rootfs, err) != 0 ||
+        lcs_policy_compute(m, &o->overrides, &pol, err) != 0)
+        goto out;
+    image = lcs_manifest_full_name(m);
+    lcs_native_spec ns;
+    lcs_spec_from_policy(&pol, rootfs, &ns);
+    ns.seccomp_profile = LCS_NATIVE_SECCOMP_BUILTIN;
+    if (o->seccomp_profile) {
+        if (!realpath(o->seccomp_profile, real_profile)) {
+            lcs_fail_errno(err, "seccomp profile %s", o->seccomp_profile);
+            goto out;
+        }
+        ns.seccomp_profile = real_profile;
+    }
+    if (o->idle_timeout_seconds < 0) {
+        lcs_fail(err, LCS_E_INVALID, "idle timeout must not be negative");
+        goto out;
+    }
+    if (!(spec = spec_json(&ns, o, &pol, image))) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    if (lcs_sess_root(root, sizeof root, err) < 0)
+        goto out;
+    if (!(s = calloc(1, sizeof *s))) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    if (random_id(s->id) < 0) {
+        lcs_fail_errno(err, "getrandom");
+        goto out;
+    }
+    snprintf(s->dir, sizeof s->dir, "%s/%s", root, s->id);
+    if (mkdir(s->dir, 0700) < 0) {
+        lcs_fail_errno(err, "create %s", s->dir);
+        goto out;
+    }
+    made = 1;
+    char sp[PATH_MAX + 64];
+    snprintf(sp, sizeof sp, "%s/spec.json", s->dir);
+    if (json_dump_file(spec, sp, JSON_COMPACT) < 0) {
+        lcs_fail_errno(err, "write %s", sp);
+        goto out;
+    }
+    if (spawn_monitor(s->dir, err) < 0)
+        goto out;
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    if (rc < 0 && made)
+        lcs_sess_cleanup_dir(s->dir, NULL);
+    free(s);
+    json_decref(spec);
+    lcs_policy_clear(&pol);
+    lcs_manifest_free(m);
+    free(rootfs);
+    free(image);
+    return rc;
+}
+
+lcs_session *lcs_session_open(const char *id, lcs_error *err)
+{
+    if (!id || !id[0] || strchr(id, '/') || strlen(id) > LCS_SESS_ID_LEN) {
+        lcs_fail(err, LCS_E_INVALID, "bad session id \"%s\"", id ? id : "");
+        return NULL;
+    }
+    lcs_sessions_cleanup_stale(NULL);
+    char root[PATH_MAX - 64];
+    if (lcs_sess_root(root, sizeof root, err) < 0)
+        return NULL;
+    DIR *d = opendir(root);
+    if (!d) {
+        lcs_fail_errno(err, "open %s", root);
+        return NULL;
+    }
+    char found[LCS_SESS_ID_LEN + 1] = "";
+    int matches = 0;
+    struct dirent *de;
+    size_t il = strlen(id);
+    while ((de = readdir(d))) {
+        if (strlen(de->d_name) == LCS_SESS_ID_LEN && !strncmp(de->d_name, id, il)) {
+            matches++;
+            snprintf(found, sizeof found, "%.16s", de->d_name);
+        }
+    }
+    closedir(d);
+    if (matches != 1) {
+        lcs_fail(err, matches ? LCS_E_INVALID : LCS_E_NOT_FOUND,
+                 matches ? "session id prefix %s is ambiguous" : "no session %s (see: "
+                                                                 "llmcore-sandbox ps)", id);
+        return NULL;
+    }
+    lcs_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        lcs_fail_nomem(err);
+        return NULL;
+    }
+    snprintf(s->id, sizeof s->id, "%s", found);
+    snprintf(s->dir, sizeof s->dir, "%s/%s", root, found);
+    if (!lcs_sess_alive(s->dir)) {
+        lcs_fail(err, LCS_E_NOT_FOUND, "session %s is starting or gone", found);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static json_t *call(lcs_session *s, json_t *req, int *fds, int *nfds, int timeout_ms,
+                    lcs_error *err)
+{
+    if (!s) {
+        json_decref(req);
+        lcs_fail(err, LCS_E_INVALID, "no session");
+        return NULL;
+    }
+    int sock = lcs_sess_connect(s->dir, err);
+    json_t *r = NULL;
+    if (sock >= 0 && lcs_sess_send(sock, req, NULL, 0, err) == 0 &&
+        lcs_sess_recv(sock, &r, fds, nfds, timeout_ms, err) == 0 && !r)
+        lcs_fail(err, LCS_E_IO, "session %s: the monitor closed the connection", s->id);
+    if (sock >= 0)
+        close(sock);
+    json_decref(req);
+    if (r && !json_is_true(json_object_get(r, "ok"))) {
+        const char *m = json_string_value(json_object_get(r, "message"));
+        lcs_fail(err, LCS_E_IO, "session %s: %s", s->id, m ? m : "request failed");
+        json_decref(r);
+        if (fds && nfds)
+            for (int i = 0; i < *nfds; i++)
+                close(fds[i]);
+        return NULL;
+    }
+    return r;
+}
+
+char *lcs_session_status_json(lcs_session *s, lcs_error *err)
+{
+    json_t *r = call(s, json_pack("{s:s}", "op", "status"), NULL, NULL, 30000, err);
+    if (!r)
+        return NULL;
+    char *t = json_dumps(json_object_get(r, "status"), JSON_COMPACT);
+    json_decref(r);
+    if (!t)
+        lcs_fail_nomem(err);
+    return t;
+}
+
+/* The sandbox's mounts the host may operate on, each a detached clone
+ * (fsops never crosses a mount point): "/" (the overlay), "/tmp",
+ * "/home/sandbox/input", "/home/sandbox/output". A path is served by the
+ * longest view that contains it, relative to that view. */
+typedef struct rootref {
+    int fd[LCS_NATIVE_VIEWS];
+    char *prefix[LCS_NATIVE_VIEWS];
+    int n;
+    uid_t uid;
+    gid_t gid;
+} rootref;
+
+static void put_root(rootref *rr)
+{
+    for (int i = 0; i < rr->n; i++) {
+        close(rr->fd[i]);
+        free(rr->prefix[i]);
+    }
+    rr->n = 0;
+}
+
+static int get_root(lcs_session *s, rootref *rr, lcs_error *err)
+{
+    memset(rr, 0, sizeof *rr);
+    int fds[4], nfds = 0;
+    json_t *r = call(s, json_pack("{s:s}", "op", "root"), fds, &nfds, 30000, err);
+    if (!r)
+        return -1;
+    rr->uid = (uid_t)json_integer_value(json_object_get(r, "uid"));
+    rr->gid = (gid_t)json_integer_value(json_object_get(r, "gid"));
+    json_t *views = json_object_get(r, "views");
+    for (int i = 0; i < nfds; i++) {
+        const char *pfx = json_string_value(json_array_get(views, (size_t)i));
+        if (i < LCS_NATIVE_VIEWS && pfx && (rr->prefix[rr->n] = strdup(pfx))) {
+            rr->fd[rr->n++] = fds[i];
+        } else {
+            close(fds[i]);
+        }
+    }
+    json_decref(r);
+    if (rr->n < 1 || strcmp(rr->prefix[0], "/")) {
+        put_root(rr);
+        return lcs_fail(err, LCS_E_INTERNAL, "session %s: no root descriptor received", s->id);
+    }
+    return 0;
+}
+
+/* Pick the view for path: *fd and *sub (the path inside that view, caller
+ * frees), *view_prefix ("" for the root view). */
+static int pick_view(const rootref *rr, const char *path, int *fd, char **sub,
+                     const char **view_prefix, lcs_error *err)
+{
+    char *clean = lcs_fs_clean_path(path, err);
+    if (!clean)
+        return -1;
+    int best = 0;
+    size_t best_len = 0;
+    for (int i = 1; i < rr->n; i++) {
+        size_t l = strlen(rr->prefix[i]);
+        if (l > best_len && !strncmp(clean, rr->prefix[i], l) &&
+            (clean[l] == 0 || clean[l] == '/')) {
+            best = i;
+            best_len = l;
+        }
+    }
+    *fd = rr->fd[best];
+    *view_prefix = best ? rr->prefix[best] : "";
+    if (!best) {
+        *sub = clean;
+        return 0;
+    }
+    *sub = strdup(clean[best_len] ? clean + best_len : "/");
+    free(clean);
+    if (!*sub)
+        return lcs_fail_nomem(err);
+    return 0;
+}
+
+/* Paths reported by fsops are relative to the view: make them sandbox paths. */
+static int fix_path(char **p, const char *prefix)
+{
+    if (!prefix[0] || !*p)
+        return 0;
+    size_t pl = strlen(prefix), l = strlen(*p);
+    char *n = malloc(pl + l + 1);
+    if (!n)
+        return -1;
+    memcpy(n, prefix, pl);
+    if (strcmp(*p, "/"))
+        memcpy(n + pl, *p, l + 1);
+    else
+        n[pl] = 0;
+    free(*p);
+    *p = n;
+    return 0;
+}
+
+/* --------------------------------------------------------------- exec */
+
+static int add_str(FILE *f, const char *v)
+{
+    return fwrite(v, 1, strlen(v) + 1, f) == strlen(v) + 1 ? 0 : -1;
+}
+
+typedef struct outbuf {
+    int fd;
+    char *buf;
+    size_t len, cap;
+    bool truncated;
+} outbuf;
+
+static int pump(outbuf *o, int stream, uint64_t limit, const lcs_exec_options *eo, int *over)
+{
+    char tmp[65536];
+    ssize_t n = read(o->fd, tmp, sizeof tmp);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n <= 0) {
+        close(o->fd);
+        o->fd = -1;
+        return 0;
+    }
+    size_t room = limit > o->len ? (size_t)(limit - o->len) : 0;
+    size_t take = (size_t)n < room ? (size_t)n : room;
+    if (take) {
+        if (o->len + take + 1 > o->cap) {
+            size_t nc = o->cap ? o->cap : 4096;
+            while (nc < o->len + take + 1)
+                nc *= 2;
+            char *nb = realloc(o->buf, nc);
+            if (!nb)
+                return -1;
+            o->buf = nb;
+            o->cap = nc;
+        }
+        memcpy(o->buf + o->len, tmp, take);
+        o->len += take;
+        o->buf[o->len] = 0;
+        if (eo->on_output)
+            eo->on_output(eo->ctx, stream, tmp, take);
+    }
+    if ((size_t)n > take) {
+        o->truncated = true;
+        *over = 1;
+    }
+    return 0;
+}
+
+int lcs_session_exec(lcs_session *s, const lcs_exec_options *o, lcs_run_result *res,
+                     lcs_error *err)
+{
+    if (!res)
+        return lcs_fail(err, LCS_E_INVALID, "no result given");
+    memset(res, 0, sizeof *res);
+    if (!s || !o || (!o->shell_command && (!o->argv || !o->argv[0] || !o->argv[0][0])))
+        return lcs_fail(err, LCS_E_INVALID, "exec needs a session and a command");
+    if (o->cwd && o->cwd[0] != '/')
+        return lcs_fail(err, LCS_E_INVALID, "working directory %s must be absolute", o->cwd);
+    int rc = -1, sock = -1, mfd = -1, nullfd = -1;
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1};
+    outbuf ob = {-1, NULL, 0, 0, false}, eb = {-1, NULL, 0, 0, false};
+    json_t *req = NULL, *result = NULL;
+    /* the request blob: argv, env additions, cwd */
+    mfd = memfd_create("lcs-exec-request", MFD_CLOEXEC);
+    FILE *f = mfd >= 0 ? fdopen(dup(mfd), "w") : NULL;
+    if (!f) {
+        lcs_fail_errno(err, "memfd for the exec request");
+        goto out;
+    }
+    uint32_t nargv = 0, nenv = 0;
+    int bad = 0;
+    if (o->shell_command) {
+        bad |= add_str(f, "/bin/sh") | add_str(f, "-c") | add_str(f, o->shell_command);
+        nargv = 3;
+    } else {
+        for (; o->argv[nargv]; nargv++)
+            bad |= add_str(f, o->argv[nargv]);
+    }
+    for (; o->env && o->env[nenv]; nenv++) {
+        if (!strchr(o->env[nenv], '=')) {
+            fclose(f);
+            lcs_fail(err, LCS_E_INVALID, "environment entry \"%s\" has no '='", o->env[nenv]);
+            goto out;
+        }
+        bad |= add_str(f, o->env[nenv]);
+    }
+    bad |= add_str(f, o->cwd ? o->cwd : "");
+    long blen = ftell(f);
+    if (fclose(f) != 0 || bad || blen <= 0) {
+        lcs_fail_errno(err, "write the exec request");
+        goto out;
+    }
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        lcs_fail_errno(err, "pipes for the exec");
+        goto out;
+    }
+    int stdin_fd;
+    if (o->stdin_len) {
+        if (pipe2(inp, O_CLOEXEC) < 0) {
+            lcs_fail_errno(err, "pipe for stdin");
+            goto out;
+        }
+        stdin_fd = inp[0];
+        fcntl(inp[1], F_SETFL, O_NONBLOCK);
+    } else {
+        if ((nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+            lcs_fail_errno(err, "open /dev/null");
+            goto out;
+        }
+        stdin_fd = nullfd;
+    }
+    if ((sock = lcs_sess_connect(s->dir, err)) < 0)
+        goto out;
+    req = json_pack("{s:s,s:f,s:I,s:i,s:i}", "op", "exec", "timeout", o->timeout_seconds,
+                    "blob_len", (json_int_t)blen, "nargv", (int)nargv, "nenv", (int)nenv);
+    int fds[4] = {stdin_fd, outp[1], errp[1], mfd};
+    if (lcs_sess_send(sock, req, fds, 4, err) < 0)
+        goto out;
+    /* The command holds the other ends now. */
+    close(outp[1]);
+    close(errp[1]);
+    outp[1] = errp[1] = -1;
+    if (inp[0] >= 0) {
+        close(inp[0]);
+        inp[0] = -1;
+    }
+    ob.fd = outp[0];
+    eb.fd = errp[0];
+    outp[0] = errp[0] = -1;
+    fcntl(ob.fd, F_SETFL, O_NONBLOCK);
+    fcntl(eb.fd, F_SETFL, O_NONBLOCK);
+    uint64_t limit = o->output_bytes ? o->output_bytes : 0;
+    if (!limit) {
+        /* the session's default cap: from its policy */
+        char *st = NULL;
+        (void)st;
+        limit = LCS_POLICY_DEFAULT_OUTPUT_BYTES;
+    }
+    size_t in_off = 0;
+    int over = 0, kill_sent = 0;
+    double drain_until = 0;
+    for (;;) {
+        if (result && ((ob.fd < 0 && eb.fd < 0) || lcs_now() >= drain_until))
+            break;
+        struct pollfd pf[4];
+        int n = 0, io = -1, ie = -1, ii = -1, is = -1;
+        if (ob.fd >= 0)
+            pf[io = n++] = (struct pollfd){ob.fd, POLLIN, 0};
+        if (eb.fd >= 0)
+            pf[ie = n++] = (struct pollfd){eb.fd, POLLIN, 0};
+        if (inp[1] >= 0)
+            pf[ii = n++] = (struct pollfd){inp[1], POLLOUT, 0};
+        if (!result && sock >= 0)
+            pf[is = n++] = (struct pollfd){sock, POLLIN, 0};
+        int ms = result ? (int)((drain_until - lcs_now()) * 1000) + 1 : 1000;
+        int pr = poll(pf, (nfds_t)n, ms < 1 ? 1 : ms);
+        if (pr < 0 && errno != EINTR) {
+            lcs_fail_errno(err, "poll");
+            goto out;
+        }
+        if (pr <= 0)
+            continue;
+        if (io >= 0 && pf[io].revents && pump(&ob, 1, limit, o, &over) < 0) {
+            lcs_fail_nomem(err);
+            goto out;
+        }
+        if (ie >= 0 && pf[ie].revents && pump(&eb, 2, limit, o, &over) < 0) {
+            lcs_fail_nomem(err);
+            goto out;
+        }
+        if (over && !kill_sent && !result) {
+            json_t *k = json_pack("{s:s,s:b}", "op", "kill", "output", 1);
+            lcs_sess_send(sock, k, NULL, 0, NULL);
+            json_decref(k);
+            kill_sent = 1;
+        }
+        if (ii >= 0 && pf[ii].revents) {
+            ssize_t w = (pf[ii].revents & (POLLERR | POLLHUP))
+                            ? -1
+                            : write(inp[1], (const char *)o->stdin_data + in_off,
+                                    o->stdin_len - in_off);
+            if (w > 0)
+                in_off += (size_t)w;
+            if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off >= o->stdin_len) {
+                close(inp[1]);
+                inp[1] = -1;
+            }
+        }
+        if (is >= 0 && pf[is].revents) {
+            json_t *m = NULL;
+            if (lcs_sess_recv(sock, &m, NULL, NULL, 0, err) < 0)
+                goto out;
+            if (!m) {
+                lcs_fail(err, LCS_E_IO, "session %s: the monitor went away during the exec",
+                         s->id);
+                goto out;
+            }
+            const char *ev = json_string_value(json_object_get(m, "event"));
+            if (ev && !strcmp(ev, "result")) {
+                result = m;
+                /* Background processes may keep the pipes open: take what
+                 * is there, briefly, then stop reading. */
+                drain_until = lcs_now() + 0.25;
+                continue;
+            }
+            if (ev && !strcmp(ev, "error")) {
+                const char *msg = json_string_value(json_object_get(m, "message"));
+                lcs_fail(err, LCS_E_IO, "session %s: exec failed: %s", s->id, msg ? msg : "?");
+                json_decref(m);
+                goto out;
+            }
+            json_decref(m);
+        }
+    }
+    snprintf(res->verdict, sizeof res->verdict, "%s",
+             json_string_value(json_object_get(result, "verdict")));
+    res->exit_code = (int)json_integer_value(json_object_get(result, "exit_code"));
+    res->signal = (int)json_integer_value(json_object_get(result, "signal"));
+    res->wall_seconds = json_number_value(json_object_get(result, "wall_seconds"));
+    res->cpu_seconds = json_number_value(json_object_get(result, "cpu_seconds"));
+    res->peak_memory_bytes = (uint64_t)json_integer_value(json_object_get(result,
+                                                                          "peak_memory_bytes"));
+    res->stdout_data = ob.buf ? ob.buf : strdup("");
+    res->stdout_len = ob.len;
+    res->stdout_truncated = ob.truncated;
+    res->stderr_data = eb.buf ? eb.buf : strdup("");
+    res->stderr_len = eb.len;
+    res->stderr_truncated = eb.truncated;
+    ob.buf = eb.buf = NULL;
+    res->enforced_json = json_dumps(json_object_get(result, "enforced"), JSON_COMPACT);
+    res->policy_json = json_dumps(json_object_get(result, "policy"), JSON_COMPACT);
+    if (!res->stdout_data || !res->stderr_data || !res->enforced_json || !res->policy_json) {
+        lcs_run_result_clear(res);
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    rc = 0;
+out:
+    json_decref(req);
+    json_decref(result);
+    int all[] = {sock, mfd, nullfd, outp[0], outp[1], errp[0], errp[1], inp[0], inp[1], ob.fd,
+                 eb.fd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i] >= 0)
+            close(all[i]);
+    free(ob.buf);
+    free(eb.buf);
+    if (rc < 0) {
+        memset(res, 0, sizeof *res);
+        snprintf(res->verdict, sizeof res->verdict, "internal");
+        res->exit_code = -1;
+    }
+    return rc;
+}
+
+/* -------------------------------------------------------------- files */
+
+/* File operations run as the sandbox user: a filesystem mounted in the
+ * sandbox's user namespace refuses to create files for a host id it does
+ * not map (EOVERFLOW), and permission checks should be the sandbox user's
+ * anyway. setfsuid/setfsgid change only the calling thread's filesystem
+ * ids (the raw syscalls are per thread) and are restored afterwards;
+ * rootless callers already are the sandbox user. */
+typedef struct fsids {
+    int changed;
+    int uid, gid;
+} fsids;
+
+static void become_sandbox_user(const rootref *rr, fsids *saved)
+{
+    saved->changed = geteuid() == 0;
+    if (!saved->changed)
+        return;
+    saved->gid = setfsgid(rr->gid);
+    saved->uid = setfsuid(rr->uid);
+}
+
+static void restore_ids(const fsids *saved)
+{
+    if (!saved->changed)
+        return;
+    setfsuid((uid_t)saved->uid);
+    setfsgid((gid_t)saved->gid);
+}
+
+/* Run body with: fd (the view's root), sub (the path in it), pfx (the
+ * view's sandbox path, "" for "/"), rr.uid/rr.gid, as the sandbox user. */
+#define WITH_VIEW(s, path, err, body)                                                          \
+    do {                                                                                       \
+        rootref rr;                                                                            \
+        fsids ids_;                                                                            \
+        int fd;                                                                                \
+        char *sub;                                                                             \
+        const char *pfx;                                                                       \
+        if (get_root((s), &rr, (err)) < 0)                                                     \
+            return -1;                                                                         \
+        if (pick_view(&rr, (path), &fd, &sub, &pfx, (err)) < 0) {                              \
+            put_root(&rr);                                                                     \
+            return -1;                                                                         \
+        }                                                                                      \
+        become_sandbox_user(&rr, &ids_);                                                       \
+        int rc_ = (body);                                                                      \
+        restore_ids(&ids_);                                                                    \
+        if (rc_ < 0 && pfx[0] && err)                                                          \
+            lcs_error_prefix(err, "%s: ", pfx);                                                \
+        free(sub);                                                                             \
+        put_root(&rr);                                                                         \
+        return rc_;                                                                            \
+    } while (0)
+
+int lcs_session_write_file(lcs_session *s, const char *path, int src_fd, uint32_t mode,
+                           lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_write(fd, sub, src_fd, mode, false, rr.uid, rr.gid, err));
+}
+
+int lcs_session_write_data(lcs_session *s, const char *path, const void *data, size_t len,
+                           bool append, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_write_data(fd, sub, data, len, 0, append, rr.uid, rr.gid, err));
+}
+
+int lcs_session_read_file(lcs_session *s, const char *path, int dst_fd, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read(fd, sub, dst_fd, err));
+}
+
+int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t *len,
+                          lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read_data(fd, sub, data, len, err));
+}
+
+static int list_fixed(int fd, const char *sub, const char *pfx, bool recursive,
+                      lcs_file_list *out, lcs_error *err)
+{
+    if (lcs_fs_list(fd, sub, recursive, out, err) < 0)
+        return -1;
+    for (size_t i = 0; i < out->count; i++)
+        if (fix_path(&out->items[i].path, pfx) < 0) {
+            lcs_file_list_clear(out);
+            return lcs_fail_nomem(err);
+        }
+    return 0;
+}
+
+static int stat_fixed(int fd, const char *sub, const char *pfx, lcs_file_info *out,
+                      lcs_error *err)
+{
+    if (lcs_fs_stat(fd, sub, out, err) < 0)
+        return -1;
+    if (fix_path(&out->path, pfx) < 0) {
+        lcs_file_info_clear(out);
+        return lcs_fail_nomem(err);
+    }
+    return 0;
+}
+
+int lcs_session_list_files(lcs_session *s, const char *path, bool recursive, lcs_file_list *out,
+                           lcs_error *err)
+{
+    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err,
+              list_fixed(fd, sub, pfx, recursive, out, err));
+}
+
+int lcs_session_stat(lcs_session *s, const char *path, lcs_file_info *out, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, stat_fixed(fd, sub, pfx, out, err));
+}
+
+int lcs_session_remove(lcs_session *s, const char *path, bool recursive, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_remove(fd, sub, recursive, err));
+}
+
+int lcs_session_mkdir(lcs_session *s, const char *path, bool parents, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_mkdir(fd, sub, parents, 0, rr.uid, rr.gid, err));
+}
+
+int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err)
+{
+    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err, lcs_fs_export_tar(fd, sub, tar_fd, err));
+}
+
+/* Unpack a tar stream (our own export) into dir, refusing anything that
+ * could land outside it. */
+static int extract_tar(int fd, const char *dir, lcs_error *err)
+{
+    struct archive *a = archive_read_new();
+    struct archive *w = archive_write_disk_new();
+    int rc = -1;
+    if (!a || !w) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    archive_read_support_format_tar(a);
+    /* Member names are checked here (relative, no ".."), then prefixed
+     * with dir; libarchive refuses to write through symlinks. */
+    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", archive_error_string(a));
+        goto out;
+    }
+    struct archive_entry *e;
+    int r;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || !strncmp(name, "../", 3) ||
+            strstr(name, "/../") ||
+            (strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."))) {
+            lcs_fail(err, LCS_E_INVALID, "workspace archive member %s escapes", name ? name : "?");
+            goto out;
+        }
+        char p[PATH_MAX * 2];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        archive_entry_set_pathname(e, p);
+        if (archive_write_header(w, e) != ARCHIVE_OK) {
+            lcs_fail(err, LCS_E_IO, "keep the workspace: %s", archive_error_string(w));
+            goto out;
+        }
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int dr;
+        while ((dr = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+            if (archive_write_data_block(w, buf, size, off) != ARCHIVE_OK) {
+                lcs_fail(err, LCS_E_IO, "keep the workspace: %s", archive_error_string(w));
+                goto out;
+            }
+        archive_write_finish_entry(w);
+    }
+    if (r != ARCHIVE_EOF) {
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", archive_error_string(a));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (a)
+        archive_read_free(a);
+    if (w)
+        archive_write_free(w);
+    return rc;
+}
+
+int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err)
+{
+    if (!s)
+        return lcs_fail(err, LCS_E_INVALID, "no session");
+    if (keep_workspace_dir) {
+        if (mkdir(keep_workspace_dir, 0755) < 0 && errno != EEXIST) {
+            lcs_fail_errno(err, "create %s", keep_workspace_dir);
+            return -1; /* the session is kept: nothing is lost */
+        }
+        int tfd = memfd_create("lcs-workspace.tar", MFD_CLOEXEC);
+        if (tfd < 0) {
+            lcs_fail_errno(err, "memfd for the workspace");
+            return -1;
+        }
+        if (lcs_session_export(s, NULL, tfd, err) < 0 || lseek(tfd, 0, SEEK_SET) != 0 ||
+            extract_tar(tfd, keep_workspace_dir, err) < 0) {
+            close(tfd);
+            lcs_error_prefix(err, "session %s kept (copying its workspace out failed): ", s->id);
+            return -1;
+        }
+        close(tfd);
+    }
+    json_t *r = call(s, json_pack("{s:s}", "op", "destroy"), NULL, NULL, 60000, err);
+    int rc = r ? 0 : -1;
+    json_decref(r);
+    if (rc < 0 && !lcs_sess_alive(s->dir)) {
+        /* the monitor died meanwhile: clean up after it */
+        lcs_sess_cleanup_dir(s->dir, NULL);
+        rc = 0;
+    }
+    free(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------- listing */
+
+static int scan(json_t *list, lcs_error *err)
+{
+    char root[PATH_MAX - 64];
+    if (lcs_sess_root(root, sizeof root, err) < 0)
+        return -1;
+    DIR *d = opendir(root);
+    if (!d)
+        return lcs_fail_errno(err, "open %s", root);
+    int cleaned = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strlen(de->d_name) != LCS_SESS_ID_LEN)
+            continue;
+        char dir[PATH_MAX + 32], p[PATH_MAX + 64];
+        snprintf(dir, sizeof dir, "%s/%.16s", root, de->d_name);
+        if (!lcs_sess_alive(dir)) {
+            /* A monitor that is still starting holds its lock from its
+             * first instant; one without a lock for 60 s is dead. */
+            struct stat st;
+            snprintf(p, sizeof p, "%s/lock", dir);
+            if (stat(p, &st) < 0 && stat(dir, &st) == 0 &&
+                lcs_sess_wallclock() - (double)st.st_mtime < 60)
+                continue;
+            cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
+            continue;
+        }
+        if (!list)
+            continue;
+        snprintf(p, sizeof p, "%s/info.json", dir);
+        json_t *info = json_load_file(p, 0, NULL);
+        if (!info)
+            continue; /* still starting */
+        json_object_del(info, "resources");
+        json_object_set_new(info, "state", json_string("running"));
+        json_array_append_new(list, info);
+    }
+    closedir(d);
+    return cleaned;
+}
+
+char *lcs_sessions_list_json(lcs_error *err)
+{
+    json_t *list = json_array();
+    if (!list || scan(list, err) < 0) {
+        json_decref(list);
+        return NULL;
+    }
+    char *t = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    if (!t)
+        lcs_fail_nomem(err);
+    return t;
+}
+
+int lcs_sessions_cleanup_stale(lcs_error *err)
+{
+    return scan(NULL, err);
+}

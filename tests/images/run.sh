@@ -1,0 +1,48 @@
+#!/bin/sh
+# run.sh - the image test suite.
+#   tests/images/run.sh --quick   CI subset: build base + python natively
+#                                 (incremental), static checks of every built
+#                                 image (SUID scan included), smoke tests of
+#                                 base + python, the false-claim check
+#   tests/images/run.sh --full    all six images built, every script
+# Environment: VERSION (1.0.0), STORE (default store).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+mode=${1:---quick}
+export VERSION STORE
+out=$(mktemp)
+trap 'rm -rf "$out"' EXIT
+step() { # step SCRIPT ARGS...
+    s=$1; shift; "$HERE/$s" "$@" 2>&1 | tee -a "$out" | grep -E '^(PASS|FAIL|SKIP) '
+}
+build() {
+    if make -s -C "$TOP/container_images" "$@" VERSION="$VERSION" STORE="$STORE" >"$out.build" 2>&1; then
+        echo "PASS build.$*" | tee -a "$out"
+    else
+        echo "FAIL build.$*: $(tail -n 8 "$out.build" | tr '\n' ' ')" | tee -a "$out"
+    fi
+    rm -f "$out.build"
+}
+case "$mode" in
+--quick)
+    build python
+    step static.sh
+    step smoke.sh base python
+    step falseclaim.sh
+    ;;
+--full)
+    build all
+    step static.sh
+    step smoke.sh
+    step falseclaim.sh
+    step custom.sh
+    step version.sh
+    step push.sh
+    step engine.sh
+    ;;
+*) echo "usage: run.sh --quick|--full" >&2; exit 2 ;;
+esac
+p=$(grep -c '^PASS ' "$out") f=$(grep -c '^FAIL ' "$out") s=$(grep -c '^SKIP ' "$out")
+echo "$p passed, $f failed, $s skipped"
+[ "$f" = 0 ]

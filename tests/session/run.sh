@@ -1,0 +1,225 @@
+#!/bin/bash
+# run.sh - session tests (root; Linux with user namespaces). Prints
+# PASS/FAIL/SKIP lines. Run by tests/runtime/run-all.sh, or alone:
+#
+#   tests/session/run.sh [BUILD_DIR]        (default build/)
+#
+# Uses a private session state directory (LLMCORE_SANDBOX_STATE) so it never
+# touches other sessions of this host.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=$(realpath "${1:-$top/build}")
+C=$B/llmcore-sandbox H=$B/lcs-session-helper
+PASSES=0 FAILS=0 SKIPS=0
+pass() { echo "PASS $1"; PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL $1: $2"; FAILS=$((FAILS + 1)); }
+skip() { echo "SKIP $1: $2"; SKIPS=$((SKIPS + 1)); }
+if [ "$(id -u)" != 0 ]; then echo "SKIP sessions: need root"; exit 0; fi
+for f in "$C" "$H" "$B/llmcore-sandbox-monitor"; do
+    [ -x "$f" ] || { echo "FAIL sessions: $f missing (run make)"; exit 1; }
+done
+tmp=$(mktemp -d /tmp/lcs-sess-XXXXXX); chmod 755 "$tmp"
+export LLMCORE_SANDBOX_STATE=$tmp/state
+RFS=$tmp/rootfs
+cleanup() {
+    for d in "$LLMCORE_SANDBOX_STATE"/sessions/*/; do
+        [ -d "$d" ] && "$C" rm "$(basename "$d")" >/dev/null 2>&1
+    done
+    "$C" ps >/dev/null 2>&1
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$top/tests/fixtures/mkrootfs.sh" "$RFS" >/dev/null || { echo "FAIL fixture: mkrootfs"; exit 1; }
+sanitizer_check() { grep -q Sanitizer "$tmp/err" 2>/dev/null && fail sanitizer_clean "$(head -c 400 "$tmp/err")"; }
+
+# leftovers ID: what a destroyed session must not leave behind (waits up
+# to 5 s for it to go: a sanitizer build's monitor takes a moment to exit)
+leftovers() {
+    local i
+    for i in $(seq 1 25); do
+        [ -z "$(leftovers_now "$1")" ] && return
+        sleep 0.2
+    done
+    leftovers_now "$1"
+}
+leftovers_now() {
+    local id=$1
+    find /sys/fs/cgroup -maxdepth 6 -type d -name "lcs-$id" 2>/dev/null
+    ls -d "$LLMCORE_SANDBOX_STATE/sessions/$id" /var/tmp/llmcore-sandbox/lcs-"$id" 2>/dev/null
+    grep -F "lcs-$id" /proc/self/mountinfo
+    pgrep -af "llmcore-sandbox-monitor $LLMCORE_SANDBOX_STATE/sessions/$id"
+    pgrep -af "pasta.*lcs-$id"
+}
+
+# ---------------------------------------------------------------- basics
+id=$("$C" create --rootfs "$RFS" --label basic 2>"$tmp/err"); sanitizer_check
+if [[ "$id" =~ ^[0-9a-f]{16}$ ]]; then pass create_prints_id; else fail create_prints_id "'$id' $(cat "$tmp/err")"; fi
+out=$("$C" exec "$id" -- sh -c 'echo out; echo err >&2; exit 3' 2>"$tmp/err"); rc=$?
+if [ "$out" = out ] && [ "$rc" = 3 ] && grep -q '^err$' "$tmp/err"; then pass exec_streams_and_exit_code
+else fail exec_streams_and_exit_code "rc=$rc out=$out err=$(cat "$tmp/err")"; fi
+"$C" exec "$id" -- sh -c 'echo state > keep.txt; mkdir -p sub; export X=1' >/dev/null
+out=$("$C" exec -w /home/sandbox/work/sub "$id" -- sh -c 'cat ../keep.txt; pwd')
+if [ "$out" = "$(printf 'state\n/home/sandbox/work/sub')" ]; then pass state_persists_across_execs
+else fail state_persists_across_execs "$out"; fi
+out=$("$C" exec -e FOO='a b$c' "$id" -- sh -c 'echo "$FOO"; id -u; echo $PATH')
+if [ "$(echo "$out" | head -2 | tr '\n' '|')" = 'a b$c|1000|' ] && [ -n "$(echo "$out" | sed -n 3p)" ]; then pass exec_env_added_uid_1000
+else fail exec_env_added_uid_1000 "$out"; fi
+out=$(printf 'line1\nline2\n' | "$C" exec -i "$id" -- wc -l)
+if [ "$out" = 2 ]; then pass exec_stdin; else fail exec_stdin "$out"; fi
+"$C" exec --json "$id" -- sh -c 'exit 0' >"$tmp/r.json"
+if python3 -c "import json,sys; d=json.load(open('$tmp/r.json')); sys.exit(0 if d['verdict']=='ok' and d['enforced']['seccomp']['enabled'] and 'policy' in d else 1)"; then
+    pass exec_json_has_verdict_enforced_policy; else fail exec_json_has_verdict_enforced_policy "$(head -c 300 "$tmp/r.json")"; fi
+"$C" exec --output-limit 4k "$id" -- sh -c 'yes flood' >"$tmp/flood" 2>"$tmp/err"; rc=$?
+n=$(wc -c <"$tmp/flood")
+if [ "$rc" = 125 ] && [ "$n" -le 4096 ] && grep -q 'verdict output' "$tmp/err"; then pass exec_output_cap_verdict_output
+else fail exec_output_cap_verdict_output "rc=$rc bytes=$n $(cat "$tmp/err")"; fi
+"$H" stream "$id" >"$tmp/stream"
+if awk '/^chunk/ {t[++n]=$2} END {exit !(n==3 && t[1] < 0.25 && t[3]-t[1] > 0.4)}' "$tmp/stream"; then pass exec_output_streams_live
+else fail exec_output_streams_live "$(cat "$tmp/stream")"; fi
+out=$("$C" exec "$id" -- /no/such/program 2>&1); rc=$?
+if [ "$rc" = 127 ]; then pass exec_missing_program_127; else fail exec_missing_program_127 "rc=$rc $out"; fi
+
+# ---------------------------------------------------------------- timeout
+mark=lcs-sess-daemon-$$
+t0=$(date +%s.%N)
+# a daemon that ignores SIGTERM/SIGHUP, double-forked into its own session;
+# its script name makes it findable with pgrep -f from the host
+"$C" exec "$id" -- sh -c "printf 'trap \"\" TERM HUP\nwhile :; do sleep 1; done\n' > /tmp/$mark.sh" >/dev/null
+"$C" exec --timeout 1 "$id" -- sh -c "(setsid sh /tmp/$mark.sh &); sleep 1000" >/dev/null 2>"$tmp/err"; rc=$?
+t1=$(date +%s.%N)
+sleep 0.3
+if [ "$rc" = 124 ] && ! pgrep -f "/tmp/$mark.sh" >/dev/null && python3 -c "import sys; sys.exit(0 if $t1-$t0 < 4 else 1)"; then
+    pass exec_timeout_kills_double_forked_daemon
+else fail exec_timeout_kills_double_forked_daemon "rc=$rc left=$(pgrep -af "$mark") $(cat "$tmp/err")"; fi
+out=$("$C" exec "$id" -- cat keep.txt)
+if [ "$out" = state ]; then pass session_survives_exec_timeout; else fail session_survives_exec_timeout "$out"; fi
+
+# ---------------------------------------------------------------- files
+head -c 10485760 /dev/urandom >"$tmp/big.bin"
+"$C" cp "$tmp/big.bin" "$id:big.bin" && "$C" cp "$id:big.bin" "$tmp/big.back"
+sum=$("$C" exec "$id" -- md5sum big.bin | cut -d' ' -f1)
+if cmp -s "$tmp/big.bin" "$tmp/big.back" && [ "$sum" = "$(md5sum <"$tmp/big.bin" | cut -d' ' -f1)" ]; then
+    pass files_10mb_binary_round_trip; else fail files_10mb_binary_round_trip "sum=$sum"; fi
+ok=1
+for name in 'with space' "quo'te\"d" 'dollar$HOME' $'new\nline' 'ünïcødé-文件' '-dash'; do
+    printf 'content of %s' "$name" >"$tmp/src"
+    "$C" cp "$tmp/src" "$id:./$name" 2>>"$tmp/err" || ok=0
+    got=$("$C" cp "$id:./$name" - 2>>"$tmp/err")
+    [ "$got" = "content of $name" ] || { ok=0; echo "  name '$name' -> '$got'"; }
+    inside=$("$C" exec -e "N=$name" "$id" -- sh -c 'cat "./$N"')
+    [ "$inside" = "content of $name" ] || { ok=0; echo "  inside '$name' -> '$inside'"; }
+done
+if [ $ok = 1 ]; then pass files_odd_names_round_trip; else fail files_odd_names_round_trip "$(tail -3 "$tmp/err")"; fi
+printf 'data' | "$C" cp - "$id:from-stdin" && out=$("$C" exec "$id" -- cat from-stdin)
+if [ "$out" = data ]; then pass cp_from_stdin; else fail cp_from_stdin "$out"; fi
+"$C" ls --json "$id" >"$tmp/ls.json"
+if python3 -c "import json,sys; d=json.load(open('$tmp/ls.json')); n=[x['path'] for x in d]; sys.exit(0 if '/home/sandbox/work/big.bin' in n and '/home/sandbox/work/new\nline' in n else 1)"; then
+    pass ls_json_lists_workspace; else fail ls_json_lists_workspace "$(head -c 300 "$tmp/ls.json")"; fi
+"$C" export "$id" >"$tmp/w.tar"
+if tar tf "$tmp/w.tar" | grep -q '^big.bin$' && tar tf "$tmp/w.tar" | grep -q '^sub/$'; then pass export_tar_of_workspace
+else fail export_tar_of_workspace "$(tar tf "$tmp/w.tar" 2>&1 | head -5)"; fi
+# planted symlinks and ..: the host side must stay inside the sandbox
+echo host-secret >"$tmp/secret"; chmod 644 "$tmp/secret"
+echo host-victim >"$tmp/victim"
+"$C" exec "$id" -- sh -c "ln -s $tmp/secret leak; ln -s $tmp/victim victim; ln -s / rootlink; ln -s ../../../.. up" >/dev/null
+bad=0
+for p in leak rootlink$tmp/secret up$tmp/secret "../../../../../..$tmp/secret" "$tmp/secret"; do
+    got=$("$C" cp "$id:$p" - 2>/dev/null)
+    [ "$got" = host-secret ] && { bad=1; echo "  read host file via $p"; }
+done
+for p in victim rootlink$tmp/victim up$tmp/victim "../../../../../..$tmp/victim"; do
+    echo pwned | "$C" cp - "$id:$p" 2>/dev/null
+done
+[ "$(cat "$tmp/victim")" = host-victim ] || { bad=1; echo "  host victim changed"; }
+[ -L "$tmp/victim" ] && bad=1
+if [ $bad = 0 ]; then pass files_symlinks_and_dotdot_stay_inside; else fail files_symlinks_and_dotdot_stay_inside "see above"; fi
+
+# ---------------------------------------------------------------- ps, destroy
+"$C" ps --json >"$tmp/ps.json"
+if python3 -c "import json,sys; d=json.load(open('$tmp/ps.json')); sys.exit(0 if any(s['id']=='$id' and s['label']=='basic' for s in d) else 1)"; then
+    pass ps_lists_session; else fail ps_lists_session "$(cat "$tmp/ps.json")"; fi
+"$C" exec "$id" -- sh -c "cp /tmp/$mark.sh /tmp/$mark-bg.sh; (setsid sh /tmp/$mark-bg.sh &) ; echo started" >/dev/null
+pgrep -f "/tmp/$mark-bg.sh" >/dev/null || fail background_daemon_runs "not found before destroy"
+"$C" rm --keep-workspace "$tmp/kept" "$id" 2>"$tmp/err"; rc=$?
+sleep 0.2
+left=$(leftovers "$id"; pgrep -af "/tmp/$mark-bg.sh")
+if [ $rc = 0 ] && [ -z "$left" ]; then pass destroy_leaves_nothing; else fail destroy_leaves_nothing "rc=$rc $(cat "$tmp/err") left: $left"; fi
+if cmp -s "$tmp/kept/big.bin" "$tmp/big.bin" && [ "$(cat "$tmp/kept/keep.txt")" = state ]; then pass destroy_keeps_workspace_on_request
+else fail destroy_keeps_workspace_on_request "$(ls -la "$tmp/kept" 2>&1 | head)"; fi
+"$C" exec "$id" -- true 2>/dev/null; rc=$?
+if [ $rc = 3 ]; then pass exec_on_destroyed_session_is_not_found; else fail exec_on_destroyed_session_is_not_found "rc=$rc"; fi
+
+# survives its (multithreaded) creator, FULL network, kill -9 of the monitor
+id=$("$H" create-threaded "$RFS" 2>"$tmp/err")
+out=$("$C" exec "$id" -- echo alive 2>&1)
+if [ "$out" = alive ]; then pass session_survives_multithreaded_creator; else fail session_survives_multithreaded_creator "$id $out $(cat "$tmp/err")"; fi
+"$C" rm "$id"
+if command -v pasta >/dev/null; then
+    id=$("$C" create --rootfs "$RFS" --network full 2>"$tmp/err")
+    out=$("$C" exec "$id" -- sh -c 'nslookup deb.debian.org >/dev/null 2>&1 && echo resolved')
+    if [ "$out" = resolved ]; then pass full_network_session_resolves; else fail full_network_session_resolves "$out $(cat "$tmp/err")"; fi
+else
+    id=$("$C" create --rootfs "$RFS")
+    skip full_network_session_resolves "no pasta"
+fi
+"$C" exec "$id" -- sh -c "printf 'while :; do sleep 1; done\n' > /tmp/$mark-k9.sh; (setsid sh /tmp/$mark-k9.sh &)" >/dev/null
+mpid=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['monitor_pid'])")
+pgrep -f "/tmp/$mark-k9.sh" >/dev/null || fail k9_daemon_runs "not found before the kill"
+kill -9 "$mpid"; sleep 0.3
+"$C" ps >/dev/null
+sleep 0.2
+left=$(leftovers "$id"; pgrep -af "/tmp/$mark-k9.sh")
+if [ -z "$left" ]; then pass monitor_kill9_then_ps_cleans_up; else fail monitor_kill9_then_ps_cleans_up "$left"; fi
+
+# idle timeout
+id=$("$C" create --rootfs "$RFS" --idle-timeout 1)
+sleep 2.5
+if [ -z "$(leftovers "$id")" ]; then pass idle_timeout_destroys; else fail idle_timeout_destroys "$(leftovers "$id")"; fi
+
+# churn
+bad=0
+for i in $(seq 1 30); do
+    id=$("$C" create --rootfs "$RFS" 2>>"$tmp/churn.err") || { bad=1; continue; }
+    [ "$("$C" exec "$id" -- echo $i)" = "$i" ] || bad=1
+    "$C" rm "$id" 2>>"$tmp/churn.err" || bad=1
+    [ -z "$(leftovers "$id")" ] || { bad=1; leftovers "$id"; }
+done
+left=$(ls "$LLMCORE_SANDBOX_STATE/sessions" 2>/dev/null)
+if [ $bad = 0 ] && [ -z "$left" ]; then pass churn_30_sessions_leave_nothing; else fail churn_30_sessions_leave_nothing "$(tail -3 "$tmp/churn.err") $left"; fi
+
+# ---------------------------------------------------------------- rootless
+user=lcs-sess-rootless
+created=0
+id "$user" >/dev/null 2>&1 || { useradd -M -d /nonexistent -s /usr/sbin/nologin "$user" 2>/dev/null && created=1; }
+if id "$user" >/dev/null 2>&1; then
+    rl=$tmp/rl; mkdir -p "$rl"; cp -a "$RFS" "$rl/rootfs"; chown -R "$user" "$rl"
+    ru() { runuser -u "$user" -- env LLMCORE_SANDBOX_STATE="$rl/state" "$@"; }
+    out=$(ru "$C" create --rootfs "$rl/rootfs" 2>&1); rc=$?
+    if [ $rc != 0 ] && echo "$out" | grep -q 'refusing to run without memory-limit'; then pass rootless_session_fails_closed_without_cgroups
+    elif [ $rc = 0 ]; then pass rootless_session_with_delegated_cgroups; ru "$C" rm "$out"
+    else fail rootless_session_fails_closed_without_cgroups "$out"; fi
+    rid=$(ru "$C" create --rootfs "$rl/rootfs" --allow-degraded 2>"$tmp/err")
+    out=$(ru "$C" exec "$rid" -- sh -c 'id -u; echo x > f; cat f' 2>&1)
+    if [ "$(echo "$out" | tr '\n' ' ')" = "1000 x " ]; then pass rootless_degraded_session_exec; else fail rootless_degraded_session_exec "$rid $out $(cat "$tmp/err")"; fi
+    printf 'rl-data' >"$rl/in"; chown "$user" "$rl/in"
+    ru "$C" cp "$rl/in" "$rid:in" && out=$(ru "$C" exec "$rid" -- cat in)
+    if [ "$out" = rl-data ]; then pass rootless_session_files; else fail rootless_session_files "$out"; fi
+    ru "$C" exec "$rid" -- sh -c "printf 'while :; do sleep 1; done\n' > /tmp/$mark-rl.sh" >/dev/null
+    ru "$C" exec --timeout 1 "$rid" -- sh -c "sh /tmp/$mark-rl.sh & sleep 1000" >/dev/null 2>&1; rc=$?
+    sleep 0.3
+    if [ $rc = 124 ] && ! pgrep -f "/tmp/$mark-rl.sh" >/dev/null; then pass rootless_exec_timeout_kills
+    else fail rootless_exec_timeout_kills "rc=$rc $(pgrep -af "$mark-rl")"; fi
+    ru "$C" ps --json >"$tmp/rlps.json"
+    python3 -c "import json; d=json.load(open('$tmp/rlps.json')); print('  rootless degrades:', d[0]['enforced']['degraded'])" 2>/dev/null
+    ru "$C" rm "$rid"
+    rl_left() { ls "$rl/state/sessions" 2>/dev/null; ps -o pid=,stat=,args= -u "$user" | awk '$2 !~ /^Z/'; }
+    for i in $(seq 1 25); do [ -z "$(rl_left)" ] && break; sleep 0.2; done
+    if [ -z "$(rl_left)" ]; then pass rootless_destroy_leaves_nothing
+    else fail rootless_destroy_leaves_nothing "$(rl_left)"; fi
+    [ $created = 1 ] && userdel "$user" 2>/dev/null
+else
+    skip rootless_sessions "cannot create user $user"
+fi
+
+echo "# sessions: $PASSES passed, $FAILS failed, $SKIPS skipped"
+[ "$FAILS" -eq 0 ]

@@ -11,6 +11,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 PYTHON     ?= python3
 PYTHON_SITEDIR ?= $(shell $(PYTHON) -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
 DESTDIR    ?=
@@ -36,7 +37,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -fPIC -fvisibility=hidden \
-              -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
+              -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) \
+              -DLCS_LIBEXECDIR='"$(LIBEXECDIR)/llmcore-sandbox"' $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c) $(wildcard src/session/*.c) $(wildcard src/tools/*.c))
@@ -130,6 +132,8 @@ install: all
 	install -m 0644 include/llmcore/sandbox.h $(DESTDIR)$(INCLUDEDIR)/llmcore/
 	install -m 0644 $(B)/llmcore-sandbox.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)/llmcore-sandbox
+	install -m 0755 $(B)/llmcore-sandbox-monitor $(DESTDIR)$(LIBEXECDIR)/llmcore-sandbox/
 	-ldconfig 2>/dev/null
 	@if [ -n "$(PYTHON_SITEDIR)" ]; then \
 	  install -d $(DESTDIR)$(PYTHON_SITEDIR); \
@@ -144,6 +148,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libllmcore-sandbox.* $(DESTDIR)$(LIBDIR)/pkgconfig/llmcore-sandbox.pc
 	rm -f $(DESTDIR)$(INCLUDEDIR)/llmcore/sandbox.h $(DESTDIR)$(BINDIR)/llmcore-sandbox
+	rm -f $(DESTDIR)$(LIBEXECDIR)/llmcore-sandbox/llmcore-sandbox-monitor
 	rm -rf $(DESTDIR)$(PYTHON_SITEDIR)/llmcore_sandbox $(DESTDIR)$(PYTHON_SITEDIR)/llmcore
 
 format:

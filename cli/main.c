@@ -10,9 +10,11 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "llmcore/sandbox.h"
 
@@ -61,6 +63,7 @@ static const char main_help[] =
     "  manifest validate F... check capability manifests\n"
     "  manifest show F        print a manifest normalised to the shipped schema\n"
     "  run [OPTIONS] -- CMD   run one command in a fresh sandbox\n"
+    "  build RECIPE_DIR       build a custom image natively (from a clone)\n"
     "  create [OPTIONS]       start a session (a sandbox that stays up); prints its id\n"
     "  exec ID -- CMD         run a command in a session (output streams live)\n"
     "  cp SRC DST             copy a file into/out of a session (ID:PATH, '-')\n"
@@ -882,6 +885,70 @@ int cli_session_command(const char *cmd, const char *store, bool json, int argc,
 /* cli/tools.c: the "tools" and "mcp" subcommands. */
 int cli_agent_command(const char *cmd, const char *store, bool json, int argc, char **argv);
 
+static const char build_help[] =
+    "Usage: llmcore-sandbox build [--store DIR] [--force] RECIPE_DIR\n"
+    "\n"
+    "Build a custom image natively from a recipe directory holding its\n"
+    "capabilities.json (with parent_image naming a built image, e.g.\n"
+    "llmcore-sandbox-python:1.0.0) and a recipe.sh run as root inside the\n"
+    "parent. The image lands in the image store after the same hardening checks\n"
+    "and verification probes as the shipped images (container_images/README.md).\n"
+    "The builder is part of the source tree: run this command from a clone's\n"
+    "build (build/llmcore-sandbox), or set LLMCORE_SANDBOX_SOURCE to a clone.\n";
+
+/* container_images/build-custom.sh of the source tree this binary was
+ * built in (build/llmcore-sandbox -> ../container_images), or of
+ * $LLMCORE_SANDBOX_SOURCE. */
+static int find_builder(char *out, size_t len)
+{
+    const char *src = getenv("LLMCORE_SANDBOX_SOURCE");
+    if (src && *src) {
+        snprintf(out, len, "%s/container_images/build-custom.sh", src);
+        return access(out, X_OK);
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(out, len, "%s/../container_images/build-custom.sh", exe);
+    return access(out, X_OK);
+}
+
+static int cmd_build(const globals *g, int argc, char **argv)
+{
+    if (want_help(argc, argv)) {
+        fputs(build_help, stdout);
+        return EXIT_OKAY;
+    }
+    char builder[PATH_MAX + 64];
+    if (find_builder(builder, sizeof builder) != 0) {
+        fprintf(stderr, "llmcore-sandbox build: the image builder (container_images/"
+                        "build-custom.sh) is not next to this binary; run build/llmcore-sandbox "
+                        "from a clone, or set LLMCORE_SANDBOX_SOURCE to one\n");
+        return EXIT_NOTFOUND;
+    }
+    const char **args = calloc((size_t)argc + 4, sizeof *args);
+    if (!args)
+        return EXIT_FAIL;
+    size_t k = 0;
+    args[k++] = builder;
+    if (g->store) {
+        args[k++] = "--store";
+        args[k++] = g->store;
+    }
+    for (int i = 1; i < argc; i++)
+        args[k++] = argv[i];
+    execv(builder, (char *const *)args);
+    fprintf(stderr, "llmcore-sandbox build: cannot run %s: %s\n", builder, strerror(errno));
+    free(args);
+    return EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
     globals g = {0};
@@ -918,6 +985,8 @@ int main(int argc, char **argv)
         return cmd_manifest(&g, sub_argc, sub_argv);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(&g, sub_argc, sub_argv);
+    if (strcmp(cmd, "build") == 0)
+        return cmd_build(&g, sub_argc, sub_argv);
     int src = cli_session_command(cmd, g.store, g.json, sub_argc, sub_argv);
     if (src >= 0)
         return src;

@@ -13,7 +13,9 @@ TEST="libcmocka-dev python3 busybox-static"
 command -v node >/dev/null 2>&1 || TEST="$TEST nodejs"
 command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
 # Runtime: pasta (package passt) gives FULL-mode sandboxes user-mode NAT.
-RUNTIME="passt"
+# Images: mmdebstrap bootstraps the base image from the Debian archive;
+# uidmap and libcap2-bin serve its user-namespace build steps.
+RUNTIME="passt mmdebstrap uidmap libcap2-bin"
 
 missing=""
 for p in $BUILD $TEST $RUNTIME; do

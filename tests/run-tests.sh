@@ -64,6 +64,15 @@ for build in build build-san; do
     run_suite "cli${build#build}" tests/cli/run.sh "$ROOT/$build/llmcore-sandbox"
 done
 
+# Images: builds base and python natively when missing or changed (a few
+# minutes on a fresh machine, seconds when the store is current), then the
+# static checks of every built image, smoke tests and the false-claim check.
+if [ "$(id -u)" -eq 0 ]; then
+    run_suite images tests/images/run.sh --quick
+else
+    record images "SKIP image builds: need root"
+fi
+
 # Agent tools end to end (tests/tools) and the MCP server (tests/mcp), both builds.
 for build in build build-san; do
     if [ -x "$build/llmcore-sandbox" ] && command -v python3 >/dev/null; then
@@ -82,6 +91,7 @@ fi
 for s in tests/runtime/run-all.sh tests/security/run.sh; do
     [ -x "$s" ] && run_suite "${s%/*}" "$s"
 done
+
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

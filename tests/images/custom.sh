@@ -28,7 +28,7 @@ lcs_begin
 lcs_install common="sqlite3"
 lcs_finish
 SH
-if "$TOP/container_images/build-custom.sh" --store "$STORE" "$D" >"$D/build.log" 2>&1; then
+if "$CLI" --store "$STORE" build "$D" >"$D/build.log" 2>&1; then
     pass custom.build-native
 else
     fail custom.build-native "$(tail -n 5 "$D/build.log" | tr '\n' ' ')"

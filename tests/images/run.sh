@@ -3,7 +3,8 @@
 #   tests/images/run.sh --quick   CI subset: build base + python natively
 #                                 (incremental), static checks of every built
 #                                 image (SUID scan included), smoke tests of
-#                                 base + python, the false-claim check
+#                                 base + python, the false-claim check, a
+#                                 custom image built with `llmcore-sandbox build`
 #   tests/images/run.sh --full    all six images built, every script
 # Environment: VERSION (1.0.0), STORE (default store).
 set -u
@@ -30,6 +31,7 @@ case "$mode" in
     step static.sh
     step smoke.sh base python
     step falseclaim.sh
+    step custom.sh
     ;;
 --full)
     build all

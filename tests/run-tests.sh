@@ -5,7 +5,11 @@
 #   unit      cmocka tests, built normally (build/) and with ASan+UBSan (build-san/)
 #   cli       tests/cli/run.sh against both CLI builds
 #   python    tests/python/run.py (the ctypes binding, the seed snippet, README examples)
-#   runtime   tests/runtime/run-all.sh and tests/security (the native runtime), when built
+#   images    tests/images/run.sh --ci: builds the six images, checks them (root)
+#   tools     tests/tools, tests/mcp: agent tools and the MCP server, both CLI builds
+#   docs      the README's examples
+#   runtime   tests/runtime/run-all.sh: verdicts, tests/security attacks, build
+#             mode, tests/session (sessions), rootless
 #
 # Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
 # (cmocka's TAP output is translated). A suite that exits non-zero without
@@ -64,11 +68,12 @@ for build in build build-san; do
     run_suite "cli${build#build}" tests/cli/run.sh "$ROOT/$build/llmcore-sandbox"
 done
 
-# Images: builds base and python natively when missing or changed (a few
+# Images: builds the six images natively when missing or changed (about 10
 # minutes on a fresh machine, seconds when the store is current), then the
-# static checks of every built image, smoke tests and the false-claim check.
+# static checks of every image (SUID scan included), the smoke tests, the
+# false-claim check and a custom image (tests/images/run.sh).
 if [ "$(id -u)" -eq 0 ]; then
-    run_suite images tests/images/run.sh --quick
+    run_suite images tests/images/run.sh --ci
 else
     record images "SKIP image builds: need root"
 fi

@@ -5,7 +5,13 @@
 #                                 image (SUID scan included), smoke tests of
 #                                 base + python, the false-claim check, a
 #                                 custom image built with `llmcore-sandbox build`
-#   tests/images/run.sh --full    all six images built, every script
+#   tests/images/run.sh --ci      what make check runs: all six built
+#                                 (incremental), static checks, smoke tests
+#                                 of all six (the seed's checks, websearch on
+#                                 loopback, RESTRICTED without network, FULL
+#                                 with it), false claim, custom image
+#   tests/images/run.sh --full    --ci plus VERSION propagation, push to a
+#                                 local registry and the podman engine path
 # Environment: VERSION (1.0.0), STORE (default store).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +39,13 @@ case "$mode" in
     step falseclaim.sh
     step custom.sh
     ;;
+--ci)
+    build all
+    step static.sh
+    step smoke.sh
+    step falseclaim.sh
+    step custom.sh
+    ;;
 --full)
     build all
     step static.sh
@@ -43,7 +56,7 @@ case "$mode" in
     step push.sh
     step engine.sh
     ;;
-*) echo "usage: run.sh --quick|--full" >&2; exit 2 ;;
+*) echo "usage: run.sh --quick|--ci|--full" >&2; exit 2 ;;
 esac
 p=$(grep -c '^PASS ' "$out") f=$(grep -c '^FAIL ' "$out") s=$(grep -c '^SKIP ' "$out")
 echo "$p passed, $f failed, $s skipped"

@@ -22,6 +22,7 @@
 #include "runtime/native/native.h"
 #include "runtime/run_internal.h"
 #include "util/error.h"
+#include "util/jsonbytes.h"
 
 void lcs_run_request_init(lcs_run_request *r)
 {
@@ -172,55 +173,6 @@ out:
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid: no
- * overlong forms, no surrogates, nothing above U+10FFFF, no NUL. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    if (c >= 0x01 && c < 0x80)
-        return 1;
-    size_t n = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || n > avail)
-        return 0;
-    unsigned cp = c & (0x7f >> n);
-    for (size_t k = 1; k < n; k++) {
-        if ((p[k] >> 6) != 2)
-            return 0;
-        cp = (cp << 6) | (p[k] & 0x3f);
-    }
-    static const unsigned min[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-/* A byte string as JSON text; bytes that are not valid UTF-8 (and NULs)
- * become U+FFFD, since JSON strings cannot carry them. */
-static json_t *bytes_to_json(const char *data, size_t len)
-{
-    if (!data)
-        return json_string("");
-    char *copy = malloc(len * 3 + 1);
-    if (!copy)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_len((const unsigned char *)data + i, len - i);
-        if (n) {
-            memcpy(copy + o, data + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(copy + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        }
-    }
-    json_t *s = json_stringn(copy, o);
-    free(copy);
-    return s;
-}
-
 char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
 {
     if (!r || !r->verdict[0]) {
@@ -231,9 +183,9 @@ char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
     json_object_set_new(o, "verdict", json_string(r->verdict));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     json_object_set_new(o, "signal", json_integer(r->signal));
-    json_object_set_new(o, "stdout", bytes_to_json(r->stdout_data, r->stdout_len));
+    json_object_set_new(o, "stdout", lcs_json_bytes(r->stdout_data, r->stdout_len));
     json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_truncated));
-    json_object_set_new(o, "stderr", bytes_to_json(r->stderr_data, r->stderr_len));
+    json_object_set_new(o, "stderr", lcs_json_bytes(r->stderr_data, r->stderr_len));
     json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_truncated));
     json_object_set_new(o, "wall_seconds", json_real(r->wall_seconds));
     json_object_set_new(o, "cpu_seconds", json_real(r->cpu_seconds));

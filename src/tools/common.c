@@ -2,6 +2,7 @@
  * common.c - helpers shared by the agent-tool modules: UTF-8 checks and
  * repair (tool output must be valid JSON text), timestamps, random ids.
  */
+#include "util/jsonbytes.h"
 #include "tools/common.h"
 
 #include <errno.h>
@@ -12,40 +13,11 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), 0 if ill-formed. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned min;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 bool lcs_tl_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(p + i, n - i);
+        size_t l = lcs_utf8_seq(p + i, n - i);
         if (!l)
             return false;
         i += l;
@@ -64,7 +36,7 @@ char *lcs_tl_utf8_sanitize(const char *s, size_t n, size_t *out_len)
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq(p + i, n - i);
+        size_t l = lcs_utf8_seq(p + i, n - i);
         if (l) {
             memcpy(out + o, p + i, l);
             o += l;
@@ -86,7 +58,7 @@ size_t lcs_tl_utf8_prefix(const char *s, size_t n, size_t max_chars)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, chars = 0;
     while (i < n && chars < max_chars) {
-        size_t l = utf8_seq(p + i, n - i);
+        size_t l = lcs_utf8_seq(p + i, n - i);
         i += l ? l : 1;
         chars++;
     }

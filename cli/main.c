@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "llmcore/sandbox.h"
 
 enum { EXIT_OKAY = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INVALID = 4 };
@@ -617,40 +618,6 @@ static int cmd_manifest(const globals *g, int argc, char **argv)
 }
 
 
-/* "512m", "1g", "100k", "1048576" -> bytes; 0 on error. */
-static unsigned long long parse_size(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0))
-        return 0;
-    double mult = 1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B')
-        end++;
-    if (*end)
-        return 0;
-    return (unsigned long long)(v * mult);
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v > 0))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static char *read_all(FILE *f, size_t *len)
 {
     size_t cap = 65536, n = 0;
@@ -672,17 +639,6 @@ static char *read_all(FILE *f, size_t *len)
     }
     *len = n;
     return buf;
-}
-
-static int run_exit_status(const lcs_run_result *r)
-{
-    if (!strcmp(r->verdict, "ok") || !strcmp(r->verdict, "exit"))
-        return r->exit_code;
-    if (!strcmp(r->verdict, "signal"))
-        return 128 + r->signal;
-    if (!strcmp(r->verdict, "timeout"))
-        return 124;
-    return 125;
 }
 
 static int cmd_run(const globals *g, int argc, char **argv)
@@ -708,14 +664,8 @@ static int cmd_run(const globals *g, int argc, char **argv)
     static const struct option opts[] = {
         {"image", required_argument, 0, 'I'},   {"task", required_argument, 0, 'T'},
         {"runtime", required_argument, 0, 'R'}, {"rootfs", required_argument, 0, 'F'},
-        {"memory", required_argument, 0, 'm'},  {"cpus", required_argument, 0, 'c'},
-        {"pids-limit", required_argument, 0, 'p'}, {"timeout", required_argument, 0, 't'},
-        {"network", required_argument, 0, 'n'}, {"mode", required_argument, 0, 'M'},
-        {"env", required_argument, 0, 'e'},     {"workdir", required_argument, 0, 'w'},
-        {"input", required_argument, 0, 1001},  {"output", required_argument, 0, 1002},
-        {"output-limit", required_argument, 0, 1003}, {"interactive", no_argument, 0, 'i'},
-        {"seccomp", required_argument, 0, 'S'}, {"allow-above-limits", no_argument, 0, 'A'},
-        {"allow-degraded", no_argument, 0, 'D'}, {"json", no_argument, 0, 'j'},
+        {"interactive", no_argument, 0, 'i'},   {"seccomp", required_argument, 0, 'S'},
+        {"json", no_argument, 0, 'j'},          CLI_POLICY_OPTIONS,
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -725,72 +675,21 @@ static int cmd_run(const globals *g, int argc, char **argv)
         rc = usage_error("run", fmt, arg);                                                         \
         goto out;                                                                                  \
     } while (0)
-#define INVALID(fmt, arg)                                                                          \
-    do {                                                                                           \
-        fprintf(stderr, "llmcore-sandbox run: " fmt "\n", arg);                                   \
-        rc = EXIT_INVALID;                                                                         \
-        goto out;                                                                                  \
-    } while (0)
     while ((o = getopt_long(dd, argv, "+m:e:w:i", opts, NULL)) != -1) {
         switch (o) {
         case 'I': image = optarg; break;
         case 'T': task = optarg; break;
         case 'R': runtime = optarg; break;
         case 'F': rootfs = optarg; break;
-        case 'm': {
-            unsigned long long b = parse_size(optarg);
-            if (!b || b % (1024 * 1024))
-                INVALID("--memory '%s' is not a size in whole MiB (e.g. 512m, 2g)", optarg);
-            req.overrides.memory_mb = b / (1024 * 1024);
-            break;
-        }
-        case 'c':
-            if (parse_double(optarg, &req.overrides.cpus))
-                INVALID("--cpus '%s' is not a positive number", optarg);
-            break;
-        case 'p': {
-            double v;
-            if (parse_double(optarg, &v) || v != (double)(uint32_t)v)
-                INVALID("--pids-limit '%s' is not a positive integer", optarg);
-            req.overrides.pids = (uint32_t)v;
-            break;
-        }
-        case 't':
-            if (parse_double(optarg, &req.overrides.timeout_seconds))
-                INVALID("--timeout '%s' is not a positive number of seconds", optarg);
-            break;
-        case 'n':
-            if (!strcmp(optarg, "none"))
-                req.overrides.network = LCS_NETWORK_NONE;
-            else if (!strcmp(optarg, "full"))
-                req.overrides.network = LCS_NETWORK_FULL;
-            else
-                INVALID("--network '%s': use none or full", optarg);
-            break;
-        case 'M': {
-            lcs_access_mode am;
-            if (lcs_access_mode_parse(optarg, &am))
-                INVALID("--mode '%s': use restricted or full", optarg);
-            req.overrides.access_mode = (int)am;
-            break;
-        }
-        case 'e': env[n_env++] = optarg; break;
-        case 'w': req.overrides.cwd = optarg; break;
-        case 1001: req.overrides.input_dir = optarg; break;
-        case 1002: req.overrides.output_dir = optarg; break;
-        case 1003: {
-            unsigned long long b = parse_size(optarg);
-            if (!b)
-                INVALID("--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
-            req.overrides.output_bytes = b;
-            break;
-        }
         case 'i': interactive = true; break;
         case 'S': seccomp = optarg; break;
-        case 'A': req.overrides.allow_above_limits = true; break;
-        case 'D': req.overrides.allow_degraded = true; break;
         case 'j': json = true; break;
-        default: BAD("unknown or incomplete option '%s'", argv[optind - 1]);
+        default:
+            switch (cli_policy_option("run", o, optarg, &req.overrides, env, &n_env)) {
+            case 1: break;
+            case 0: BAD("unknown or incomplete option '%s'", argv[optind - 1]);
+            default: rc = EXIT_INVALID; goto out;
+            }
         }
     }
     if (optind < dd)
@@ -847,7 +746,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
         rc = report(&err);
         goto out_reg;
     }
-    rc = run_exit_status(&res);
+    rc = cli_run_status(&res);
     if (json) {
         char *js = lcs_run_result_to_json(&res, &err);
         if (js)
@@ -876,7 +775,6 @@ out:
     free(env);
     return rc;
 #undef BAD
-#undef INVALID
 }
 
 /* cli/session.c: create exec cp ls rm ps export doctor; -1 if cmd is not one */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "llmcore/sandbox.h"
 
 enum { S_OK = 0, S_FAIL = 1, S_USAGE = 2, S_NOTFOUND = 3, S_INVALID = 4 };
@@ -54,36 +55,6 @@ static int has_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return 1;
     }
-    return 0;
-}
-
-static unsigned long long size_arg(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0))
-        return 0;
-    double mult = 1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B')
-        end++;
-    return *end ? 0 : (unsigned long long)(v * mult);
-}
-
-static int num_arg(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v > 0))
-        return -1;
-    *out = v;
     return 0;
 }
 
@@ -164,17 +135,12 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
     size_t ne = 0;
     static const struct option opts[] = {
         {"image", 1, 0, 'I'}, {"task", 1, 0, 'T'}, {"runtime", 1, 0, 'R'},
-        {"rootfs", 1, 0, 'F'}, {"memory", 1, 0, 'm'}, {"cpus", 1, 0, 'c'},
-        {"pids-limit", 1, 0, 'p'}, {"timeout", 1, 0, 't'}, {"network", 1, 0, 'n'},
-        {"mode", 1, 0, 'M'}, {"env", 1, 0, 'e'}, {"workdir", 1, 0, 'w'},
-        {"input", 1, 0, 1001}, {"output", 1, 0, 1002}, {"output-limit", 1, 0, 1003},
-        {"seccomp", 1, 0, 'S'}, {"allow-above-limits", 0, 0, 'A'},
-        {"allow-degraded", 0, 0, 'D'}, {"label", 1, 0, 'L'}, {"idle-timeout", 1, 0, 'X'},
-        {"json", 0, 0, 'j'}, {0, 0, 0, 0}};
+        {"rootfs", 1, 0, 'F'}, {"seccomp", 1, 0, 'S'}, {"label", 1, 0, 'L'},
+        {"idle-timeout", 1, 0, 'X'}, {"json", 0, 0, 'j'}, CLI_POLICY_OPTIONS,
+        {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int o, rc = S_OK;
-    double d;
 #define INV(fmt, a)                                                                            \
     do {                                                                                       \
         fprintf(stderr, "llmcore-sandbox create: " fmt "\n", a);                               \
@@ -187,60 +153,21 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
         case 'T': task = optarg; break;
         case 'R': runtime = optarg; break;
         case 'F': so.rootfs = optarg; break;
-        case 'm': {
-            unsigned long long b = size_arg(optarg);
-            if (!b || b % (1024 * 1024))
-                INV("--memory '%s' is not a size in whole MiB (e.g. 512m)", optarg);
-            so.overrides.memory_mb = b >> 20;
-            break;
-        }
-        case 'c':
-            if (num_arg(optarg, &so.overrides.cpus))
-                INV("--cpus '%s' is not a positive number", optarg);
-            break;
-        case 'p':
-            if (num_arg(optarg, &d) || d != (double)(uint32_t)d)
-                INV("--pids-limit '%s' is not a positive integer", optarg);
-            so.overrides.pids = (uint32_t)d;
-            break;
-        case 't':
-            if (num_arg(optarg, &so.overrides.timeout_seconds))
-                INV("--timeout '%s' is not a positive number of seconds", optarg);
-            break;
-        case 'n':
-            if (!strcmp(optarg, "none"))
-                so.overrides.network = LCS_NETWORK_NONE;
-            else if (!strcmp(optarg, "full"))
-                so.overrides.network = LCS_NETWORK_FULL;
-            else
-                INV("--network '%s': use none or full", optarg);
-            break;
-        case 'M': {
-            lcs_access_mode am;
-            if (lcs_access_mode_parse(optarg, &am))
-                INV("--mode '%s': use restricted or full", optarg);
-            so.overrides.access_mode = (int)am;
-            break;
-        }
-        case 'e': env[ne++] = optarg; break;
-        case 'w': so.overrides.cwd = optarg; break;
-        case 1001: so.overrides.input_dir = optarg; break;
-        case 1002: so.overrides.output_dir = optarg; break;
-        case 1003:
-            if (!(so.overrides.output_bytes = size_arg(optarg)))
-                INV("--output-limit '%s' is not a size", optarg);
-            break;
         case 'S': so.seccomp_profile = optarg; break;
-        case 'A': so.overrides.allow_above_limits = true; break;
-        case 'D': so.overrides.allow_degraded = true; break;
         case 'L': so.label = optarg; break;
         case 'X':
-            if (num_arg(optarg, &so.idle_timeout_seconds))
+            if (cli_parse_positive(optarg, &so.idle_timeout_seconds))
                 INV("--idle-timeout '%s' is not a positive number of seconds", optarg);
             break;
         case 'j': json = true; break;
-        default: rc = s_usage("create", "unknown or incomplete option '%s'", argv[optind - 1]);
-            goto out;
+        default:
+            switch (cli_policy_option("create", o, optarg, &so.overrides, env, &ne)) {
+            case 1: break;
+            case 0:
+                rc = s_usage("create", "unknown or incomplete option '%s'", argv[optind - 1]);
+                goto out;
+            default: rc = S_INVALID; goto out;
+            }
         }
     }
     if (optind < argc) {
@@ -333,17 +260,6 @@ static char *read_stdin(size_t *len)
     return b;
 }
 
-static int exec_status(const lcs_run_result *r)
-{
-    if (!strcmp(r->verdict, "ok") || !strcmp(r->verdict, "exit"))
-        return r->exit_code;
-    if (!strcmp(r->verdict, "signal"))
-        return 128 + r->signal;
-    if (!strcmp(r->verdict, "timeout"))
-        return 124;
-    return 125;
-}
-
 static int cmd_exec(bool json, int argc, char **argv)
 {
     int dd = argc;
@@ -377,7 +293,7 @@ static int cmd_exec(bool json, int argc, char **argv)
         case 'e': env[ne++] = optarg; break;
         case 'w': eo.cwd = optarg; break;
         case 't':
-            if (num_arg(optarg, &eo.timeout_seconds)) {
+            if (cli_parse_positive(optarg, &eo.timeout_seconds)) {
                 fprintf(stderr, "llmcore-sandbox exec: --timeout '%s' is not a positive number\n",
                         optarg);
                 rc = S_INVALID;
@@ -385,7 +301,7 @@ static int cmd_exec(bool json, int argc, char **argv)
             }
             break;
         case 'o':
-            if (!(eo.output_bytes = size_arg(optarg))) {
+            if (!(eo.output_bytes = cli_parse_size(optarg))) {
                 fprintf(stderr, "llmcore-sandbox exec: --output-limit '%s' is not a size\n",
                         optarg);
                 rc = S_INVALID;
@@ -427,7 +343,7 @@ static int cmd_exec(bool json, int argc, char **argv)
         goto out;
     }
     lcs_session_close(s);
-    rc = exec_status(&r);
+    rc = cli_run_status(&r);
     if (json) {
         char *j = lcs_run_result_to_json(&r, &err);
         puts(j ? j : "{}");

@@ -1,0 +1,116 @@
+/*
+ * options.c - option parsing shared by `run` and `create`, and the exit
+ * status of a run (shared by `run` and `exec`).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+unsigned long long cli_parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return 0;
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || v * mult > 9e18)
+        return 0;
+    return (unsigned long long)(v * mult);
+}
+
+int cli_parse_positive(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v > 0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+#define INVALID(fmt)                                                                               \
+    do {                                                                                           \
+        fprintf(stderr, "llmcore-sandbox %s: " fmt "\n", cmd, arg);                               \
+        return -1;                                                                                 \
+    } while (0)
+
+int cli_policy_option(const char *cmd, int opt, const char *arg, lcs_policy_overrides *o,
+                      const char **env, size_t *n_env)
+{
+    double d;
+    unsigned long long b;
+    switch (opt) {
+    case 'm':
+        b = cli_parse_size(arg);
+        if (!b || b % (1024 * 1024))
+            INVALID("--memory '%s' is not a size in whole MiB (e.g. 512m, 2g)");
+        o->memory_mb = b / (1024 * 1024);
+        return 1;
+    case 'c':
+        if (cli_parse_positive(arg, &o->cpus))
+            INVALID("--cpus '%s' is not a positive number");
+        return 1;
+    case 'p':
+        if (cli_parse_positive(arg, &d) || d != (double)(uint32_t)d)
+            INVALID("--pids-limit '%s' is not a positive integer");
+        o->pids = (uint32_t)d;
+        return 1;
+    case 't':
+        if (cli_parse_positive(arg, &o->timeout_seconds))
+            INVALID("--timeout '%s' is not a positive number of seconds");
+        return 1;
+    case 'n':
+        if (!strcmp(arg, "none"))
+            o->network = LCS_NETWORK_NONE;
+        else if (!strcmp(arg, "full"))
+            o->network = LCS_NETWORK_FULL;
+        else
+            INVALID("--network '%s': use none or full");
+        return 1;
+    case 'M': {
+        lcs_access_mode am;
+        if (lcs_access_mode_parse(arg, &am))
+            INVALID("--mode '%s': use restricted or full");
+        o->access_mode = (int)am;
+        return 1;
+    }
+    case 'e': env[(*n_env)++] = arg; return 1;
+    case 'w': o->cwd = arg; return 1;
+    case 1001: o->input_dir = arg; return 1;
+    case 1002: o->output_dir = arg; return 1;
+    case 1003:
+        if (!(o->output_bytes = cli_parse_size(arg)))
+            INVALID("--output-limit '%s' is not a size (e.g. 64k, 1m)");
+        return 1;
+    case 'A': o->allow_above_limits = true; return 1;
+    case 'D': o->allow_degraded = true; return 1;
+    default: return 0;
+    }
+}
+
+int cli_run_status(const lcs_run_result *r)
+{
+    if (!strcmp(r->verdict, "ok") || !strcmp(r->verdict, "exit"))
+        return r->exit_code;
+    if (!strcmp(r->verdict, "signal"))
+        return 128 + r->signal;
+    if (!strcmp(r->verdict, "timeout"))
+        return 124;
+    return 125;
+}

@@ -2,6 +2,7 @@
  * proto.c - session plumbing shared by client and monitor: state paths,
  * datagrams with descriptors, liveness and stale cleanup.
  */
+#include "util/fdpass.h"
 #include "session/session_int.h"
 
 #include <dirent.h>
@@ -79,29 +80,7 @@ int lcs_sess_send(int sock, json_t *msg, const int *fds, int nfds, lcs_error *er
         free(txt);
         return lcs_fail(err, LCS_E_INVALID, "session message too large (%zu bytes)", len);
     }
-    struct iovec iov = {txt, len};
-    union {
-        char buf[CMSG_SPACE(4 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (nfds > 0) {
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = lcs_send_with_fds(sock, txt, len, fds, nfds);
     free(txt);
     if (n != (ssize_t)len)
         return lcs_fail_errno(err, "send to the session monitor");

@@ -29,6 +29,7 @@
  * init is a copy of the single-threaded monitor executable, so ordinary
  * libc calls are fine here.
  */
+#include "util/fdpass.h"
 #include "runtime/native/internal.h"
 
 #include <errno.h>
@@ -58,30 +59,7 @@ typedef struct slot {
 
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
 {
-    struct iovec iov = {(void *)m, sizeof *m};
-    union {
-        char buf[CMSG_SPACE(LCS_NATIVE_VIEWS * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    if (nfds > 0) {
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-        memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
-    }
-    ssize_t n;
-    do
-        n = sendmsg(LCS_FD_CTL, &mh, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)sizeof *m ? 0 : -1;
+    return lcs_send_with_fds(LCS_FD_CTL, m, sizeof *m, fds, nfds) == (ssize_t)sizeof *m ? 0 : -1;
 }
 
 static int send_msg(const lcs_native_msg *m, int fd)

@@ -44,6 +44,17 @@ static int report(const lcs_error *e)
     return exit_for(e);
 }
 
+/* Print a JSON document the library returned (and free it), or report the
+ * error that made it NULL. Returns the exit code. */
+static int print_json(char *doc, const lcs_error *err, int ok_code)
+{
+    if (!doc)
+        return report(err);
+    puts(doc);
+    lcs_free(doc);
+    return ok_code;
+}
+
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "llmcore-sandbox%s%s: ", cmd ? " " : "", cmd ? cmd : "");
@@ -252,13 +263,7 @@ static int cmd_inspect(const globals *g, int argc, char **argv)
         goto out;
     }
     if (json) {
-        char *s = lcs_image_info_to_json(&info, &err);
-        if (!s)
-            rc = report(&err);
-        else {
-            puts(s);
-            lcs_free(s);
-        }
+        rc = print_json(lcs_image_info_to_json(&info, &err), &err, rc);
     } else {
         const lcs_manifest *m = info.manifest;
         char lim[128];
@@ -347,13 +352,7 @@ static int cmd_images(const globals *g, int argc, char **argv)
         goto out;
     }
     if (json) {
-        char *s = lcs_image_list_to_json(&l, &err);
-        if (!s)
-            rc = report(&err);
-        else {
-            puts(s);
-            lcs_free(s);
-        }
+        rc = print_json(lcs_image_list_to_json(&l, &err), &err, rc);
     } else {
         printf("%-34s %-12s %-11s %9s %5s %8s %5s  %s\n", "IMAGE", "TIER", "ACCESS", "MEMORY",
                "CPUS", "TIMEOUT", "PIDS", "LOCAL");
@@ -489,13 +488,7 @@ static int cmd_select(const globals *g, int argc, char **argv)
         goto out;
     }
     if (json) {
-        char *js = lcs_selection_to_json(&sel, &err);
-        if (!js)
-            rc = report(&err);
-        else {
-            puts(js);
-            lcs_free(js);
-        }
+        rc = print_json(lcs_selection_to_json(&sel, &err), &err, rc);
     } else {
         char *req = lcs_capset_format(sel.required);
         printf("Image:        %s\n", sel.image);
@@ -748,12 +741,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
     }
     rc = cli_run_status(&res);
     if (json) {
-        char *js = lcs_run_result_to_json(&res, &err);
-        if (js)
-            puts(js);
-        else
-            rc = report(&err);
-        lcs_free(js);
+        rc = print_json(lcs_run_result_to_json(&res, &err), &err, rc);
     } else {
         if (res.stdout_len)
             fwrite(res.stdout_data, 1, res.stdout_len, stdout);

@@ -383,22 +383,8 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
     int ws = m->value;
     uint64_t oom, pids;
     lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
-    int clean = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
-    const char *v;
-    if (x->output_exceeded)
-        v = "output";
-    else if (oom > x->oom0 && !clean)
-        v = "memory";
-    else if (pids > x->pids0 && !clean)
-        v = "pids";
-    else if (x->timed_out)
-        v = "timeout";
-    else if (WIFSIGNALED(ws))
-        v = "signal";
-    else if (clean)
-        v = "ok";
-    else
-        v = "exit";
+    const char *v =
+        lcs_native_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out);
     double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
     if (cpu < 0)
         cpu = (double)(m->utime_us + m->stime_us) / 1e6;

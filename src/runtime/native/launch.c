@@ -603,24 +603,10 @@ static char *enforced_json(run *R)
 static void verdict(lcs_native_result *r, const lcs_monitor_out *mo, const lcs_cg_stats *st)
 {
     int ws = mo->wait_status;
-    int clean_exit = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
     r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-    const char *v;
-    if (mo->output_exceeded)
-        v = "output";
-    else if (st->oom_kills > 0 && !clean_exit)
-        v = "memory";
-    else if (st->pids_max_hits > 0 && !clean_exit)
-        v = "pids";
-    else if (mo->timed_out)
-        v = "timeout";
-    else if (WIFSIGNALED(ws))
-        v = "signal";
-    else if (clean_exit)
-        v = "ok";
-    else
-        v = "exit";
+    const char *v = lcs_native_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
+                                       st->pids_max_hits > 0, mo->timed_out);
     snprintf(r->verdict, sizeof r->verdict, "%s", v);
 }
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 void lcs_native_result_clear(lcs_native_result *r)
 {
@@ -38,4 +39,21 @@ char *lcs_native_result_to_json(const lcs_native_result *r)
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
+}
+
+const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
+                               int pids_hit, int timed_out)
+{
+    int clean_exit = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    if (output_exceeded)
+        return "output";
+    if (oom_killed && !clean_exit)
+        return "memory";
+    if (pids_hit && !clean_exit)
+        return "pids";
+    if (timed_out)
+        return "timeout";
+    if (WIFSIGNALED(wait_status))
+        return "signal";
+    return clean_exit ? "ok" : "exit";
 }

@@ -32,9 +32,25 @@ OPT        := -O2 -g
 endif
 
 CC         ?= cc
-PKGS       := jansson libseccomp libcap libarchive sqlite3
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The libraries linked. libarchive is not one of them: it is loaded with
+# dlopen when a tar export or a kept workspace needs it
+# (src/util/archive_dl.c), because it brings libxml2, ICU, libstdc++ and
+# ~17 more shared libraries into every process at start-up. Only its
+# headers are used at build time.
+PKGS       := jansson libseccomp libcap sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# dlopen is in libc since glibc 2.34; older ones need -ldl.
+DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen("", 0); }\n' | \
+                $(CC) -x c -o /dev/null - >/dev/null 2>&1 || echo -ldl)
+# The executables link these libraries statically (the .a files of the -dev
+# packages) and only libc/libm dynamically: each shared library costs
+# start-up time in every process. The shared library libllmcore-sandbox.so
+# links them dynamically (it is loaded into Python, among others).
+# SAN=1 links the same way: ASan needs a dynamically linked executable
+# (libasan loaded first), not dynamic dependencies; the archives are no more
+# instrumented than their shared objects were.
+EXE_LIBS   := -Wl,-Bstatic $(PKG_LIBS) -Wl,-Bdynamic -lm $(DL_LIBS)
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
               -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -fPIC -fvisibility=hidden \
               -Iinclude -Isrc -I$(B)/gen $(PKG_CFLAGS) \
@@ -93,7 +109,7 @@ $(B)/obj/%.o: %.c include/llmcore/sandbox.h
 
 $(SHLIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libllmcore-sandbox.so.$(SOVERSION) -Wl,--no-undefined \
-	  -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	  -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(DL_LIBS)
 
 $(B)/libllmcore-sandbox.so: $(SHLIB)
 	ln -sf libllmcore-sandbox.so.$(VERSION) $(B)/libllmcore-sandbox.so.$(SOVERSION)
@@ -104,17 +120,17 @@ $(STLIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(CLI): $(CLI_OBJS) $(STLIB)
-	$(CC) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) -o $@ $(CLI_OBJS) $(STLIB) $(LDFLAGS_ALL) $(EXE_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DLCS_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) -DLCS_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS) $(DL_LIBS) -lcmocka
 
 $(B)/llmcore-sandbox.pc: Makefile
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: llmcore-sandbox' 'Description: Secure, disposable sandboxes for AI agents' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs.private: $(DL_LIBS)' \
 	  'Libs: -L$${libdir} -lllmcore-sandbox' 'Cflags: -I$${includedir}' > $@
 
 # The whole suite: unit tests (plain and sanitized), CLI tests, Python tests.

@@ -3,7 +3,8 @@
 # and run. Safe to run again: only missing packages are installed.
 set -eu
 
-# Build: compiler, pkg-config and the libraries the library links.
+# Build: compiler, pkg-config, the libraries the library links (their .a
+# files too: the executables link them statically) and libarchive's headers.
 BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsqlite3-dev libarchive-dev"
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
@@ -16,25 +17,45 @@ command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
 # Images: mmdebstrap bootstraps the base image from the Debian archive;
 # uidmap and libcap2-bin serve its user-namespace build steps.
 RUNTIME="passt mmdebstrap uidmap libcap2-bin"
+# Runtime: libarchive.so.13, loaded with dlopen by tar export and by keeping
+# a workspace (nothing links it; see README.md, Dependencies). libarchive-dev
+# pulls it in at build time, but a machine that only runs the tool needs it
+# by name: libarchive13, libarchive13t64 since Debian 13 and Ubuntu 24.04.
+ARCHIVE_RT="libarchive13 libarchive13t64"
+
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
 
 missing=""
 for p in $BUILD $TEST $RUNTIME; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-        missing="$missing $p"
-    fi
+    installed "$p" || missing="$missing $p"
 done
-if [ -z "$missing" ]; then
+archive_missing=1
+for p in $ARCHIVE_RT; do
+    if installed "$p"; then archive_missing=0; fi
+done
+if [ -z "$missing" ] && [ $archive_missing -eq 0 ]; then
     echo "install-deps: all packages present"
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
+    [ $archive_missing -eq 0 ] || missing="$missing libarchive13(t64)"
     echo "install-deps: missing packages:$missing" >&2
     echo "install-deps: run this script as root (e.g. sudo $0)" >&2
     exit 1
 fi
-echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+if [ $archive_missing -eq 1 ]; then
+    # The name this distribution's archive has.
+    if apt-cache show libarchive13t64 >/dev/null 2>&1; then
+        missing="$missing libarchive13t64"
+    else
+        missing="$missing libarchive13"
+    fi
+fi
+echo "install-deps: installing$missing"
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "install-deps: done"

@@ -22,9 +22,8 @@
  * run here, resolved inside that root (openat2 RESOLVE_IN_ROOT).
  */
 #include "session/session_int.h"
+#include "util/archive_dl.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -862,27 +861,30 @@ int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *
  * could land outside it. */
 static int extract_tar(int fd, const char *dir, lcs_error *err)
 {
-    struct archive *a = archive_read_new();
-    struct archive *w = archive_write_disk_new();
+    lcs_archive_lib al;
+    if (lcs_archive_open(&al, err) < 0)
+        return -1;
+    struct archive *a = al.read_new();
+    struct archive *w = al.write_disk_new();
     int rc = -1;
     if (!a || !w) {
         lcs_fail_nomem(err);
         goto out;
     }
-    archive_read_support_format_tar(a);
+    al.read_support_format_tar(a);
     /* Member names are checked here (relative, no ".."), then prefixed
      * with dir; libarchive refuses to write through symlinks. */
-    archive_write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                          ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                          ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-    if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
-        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", archive_error_string(a));
+    al.write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                     ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    if (al.read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
         goto out;
     }
     struct archive_entry *e;
     int r;
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
+    while ((r = al.read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = al.entry_pathname(e);
         if (!name || name[0] == '/' || !strcmp(name, "..") || !strncmp(name, "../", 3) ||
             strstr(name, "/../") ||
             (strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."))) {
@@ -891,32 +893,33 @@ static int extract_tar(int fd, const char *dir, lcs_error *err)
         }
         char p[PATH_MAX * 2];
         snprintf(p, sizeof p, "%s/%s", dir, name);
-        archive_entry_set_pathname(e, p);
-        if (archive_write_header(w, e) != ARCHIVE_OK) {
-            lcs_fail(err, LCS_E_IO, "keep the workspace: %s", archive_error_string(w));
+        al.entry_set_pathname(e, p);
+        if (al.write_header(w, e) != ARCHIVE_OK) {
+            lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
             goto out;
         }
         const void *buf;
         size_t size;
         la_int64_t off;
         int dr;
-        while ((dr = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
-            if (archive_write_data_block(w, buf, size, off) != ARCHIVE_OK) {
-                lcs_fail(err, LCS_E_IO, "keep the workspace: %s", archive_error_string(w));
+        while ((dr = al.read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+            if (al.write_data_block(w, buf, size, off) != ARCHIVE_OK) {
+                lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
                 goto out;
             }
-        archive_write_finish_entry(w);
+        al.write_finish_entry(w);
     }
     if (r != ARCHIVE_EOF) {
-        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", archive_error_string(a));
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
         goto out;
     }
     rc = 0;
 out:
     if (a)
-        archive_read_free(a);
+        al.read_free(a);
     if (w)
-        archive_write_free(w);
+        al.write_free(w);
+    lcs_archive_close(&al);
     return rc;
 }
 

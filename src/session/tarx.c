@@ -9,9 +9,8 @@
  * directory on account of an absolute name.
  */
 #include "session/fsops.h"
+#include "util/archive_dl.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +21,7 @@
 #define TAR_CHUNK (128u * 1024u)
 
 typedef struct tar_ctx {
+    lcs_archive_lib al; /* loaded for this export only */
     struct archive *a;
     const char *top; /* the exported directory, clean sandbox-absolute */
     char *buf;
@@ -30,7 +30,7 @@ typedef struct tar_ctx {
 static int fail_archive(tar_ctx *t, lcs_error *err, const char *path)
 {
     return lcs_fail(err, LCS_E_IO, "cannot export %s: writing the tar stream failed at %s: %s",
-                    t->top, path, archive_error_string(t->a) ? archive_error_string(t->a) : "?");
+                    t->top, path, t->al.error_string(t->a) ? t->al.error_string(t->a) : "?");
 }
 
 /* Copy exactly the size written in the header. If the sandbox shrinks the
@@ -47,7 +47,7 @@ static int copy_data(tar_ctx *t, int fd, int64_t size, const char *path, lcs_err
             return lcs_fail_errno(err, "cannot export %s: reading %s", t->top, path);
         if (r == 0)
             break;
-        if (archive_write_data(t->a, t->buf, (size_t)r) < 0)
+        if (t->al.write_data(t->a, t->buf, (size_t)r) < 0)
             return fail_archive(t, err, path);
         size -= r;
     }
@@ -80,29 +80,29 @@ static int tar_add(void *ctx, int dirfd, const char *name, const char *path, con
                        : lcs_fail_errno(err, "cannot export %s: readlink %s", t->top, path);
         target[n] = '\0';
     }
-    struct archive_entry *e = archive_entry_new();
+    struct archive_entry *e = t->al.entry_new();
     if (!e) {
         if (fd >= 0)
             close(fd);
         return lcs_fail_nomem(err);
     }
-    archive_entry_copy_stat(e, &st);
+    t->al.entry_copy_stat(e, &st);
     /* No set-id bits leave the sandbox. */
-    archive_entry_set_perm(e, st.st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID));
-    archive_entry_set_pathname(e, rel);
-    archive_entry_set_nlink(e, 1); /* hard links are exported as copies */
+    t->al.entry_set_perm(e, st.st_mode & 0777 & ~(mode_t)(S_ISUID | S_ISGID));
+    t->al.entry_set_pathname(e, rel);
+    t->al.entry_set_nlink(e, 1); /* hard links are exported as copies */
     if (S_ISLNK(st.st_mode))
-        archive_entry_set_symlink(e, target);
+        t->al.entry_set_symlink(e, target);
     if (!S_ISREG(st.st_mode))
-        archive_entry_set_size(e, 0);
+        t->al.entry_set_size(e, 0);
     int rc = 0;
-    if (archive_write_header(t->a, e) < ARCHIVE_WARN)
+    if (t->al.write_header(t->a, e) < ARCHIVE_WARN)
         rc = fail_archive(t, err, path);
     else if (fd >= 0)
         rc = copy_data(t, fd, (int64_t)st.st_size, path, err);
-    if (rc == 0 && archive_write_finish_entry(t->a) < ARCHIVE_WARN)
+    if (rc == 0 && t->al.write_finish_entry(t->a) < ARCHIVE_WARN)
         rc = fail_archive(t, err, path);
-    archive_entry_free(e);
+    t->al.entry_free(e);
     if (fd >= 0)
         close(fd);
     return rc;
@@ -123,22 +123,31 @@ int lcs_fs_export_tar(int root_fd, const char *path, int tar_fd, lcs_error *err)
         free(top);
         return rc;
     }
-    tar_ctx t = {.top = top, .a = archive_write_new(), .buf = malloc(TAR_CHUNK)};
+    tar_ctx t = {.top = top};
+    if (lcs_archive_open(&t.al, err) < 0) {
+        lcs_error_prefix(err, "cannot export %s: ", top);
+        close(dfd);
+        free(top);
+        return -1;
+    }
+    t.a = t.al.write_new();
+    t.buf = malloc(TAR_CHUNK);
     int rc = 0;
     if (!t.a || !t.buf)
         rc = lcs_fail_nomem(err);
-    else if (archive_write_set_format_pax_restricted(t.a) != ARCHIVE_OK ||
-             archive_write_open_fd(t.a, tar_fd) != ARCHIVE_OK)
+    else if (t.al.write_set_format_pax_restricted(t.a) != ARCHIVE_OK ||
+             t.al.write_open_fd(t.a, tar_fd) != ARCHIVE_OK)
         rc = fail_archive(&t, err, top);
     if (rc == 0) {
         lcs_fs_walk w = {.recursive = true, .fn = tar_add, .ctx = &t};
         rc = lcs_fs_walk_dir(&w, dfd, top, 0, err);
     }
     /* close writes the end-of-archive blocks; it never closes tar_fd. */
-    if (rc == 0 && archive_write_close(t.a) != ARCHIVE_OK)
+    if (rc == 0 && t.al.write_close(t.a) != ARCHIVE_OK)
         rc = fail_archive(&t, err, top);
     if (t.a)
-        archive_write_free(t.a);
+        t.al.write_free(t.a);
+    lcs_archive_close(&t.al);
     free(t.buf);
     close(dfd);
     free(top);

@@ -10,8 +10,6 @@
  */
 #include "testutil.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +25,7 @@
 #include <unistd.h>
 
 #include "session/fsops.h"
+#include "util/archive_dl.h"
 
 #define SECRET "HOST SECRET\n"
 #define KEEP "host keep\n"
@@ -675,28 +674,33 @@ static void mkdir_parents_through_a_symlink_to_root_is_confined(void **state)
 /* Read a tar stream back with libarchive: "type name [-> target]" lines. */
 static char *tar_listing(const char *path, char **payload)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_format_tar(a);
-    assert_int_equal(archive_read_open_filename(a, path, 10240), ARCHIVE_OK);
+    lcs_archive_lib al;
+    lcs_error err;
+    if (lcs_archive_open(&al, &err) < 0)
+        fail_msg("%s", err.message);
+    struct archive *a = al.read_new();
+    al.read_support_format_tar(a);
+    assert_int_equal(al.read_open_filename(a, path, 10240), ARCHIVE_OK);
     size_t cap = 8192, n = 0;
     char *out = calloc(1, cap);
     struct archive_entry *e;
-    while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-        mode_t t = archive_entry_filetype(e);
-        const char *ln = archive_entry_symlink(e);
+    while (al.read_next_header(a, &e) == ARCHIVE_OK) {
+        mode_t t = al.entry_filetype(e);
+        const char *ln = al.entry_symlink(e);
         n += (size_t)snprintf(out + n, cap - n, "%c %s%s%s\n",
                               t == AE_IFDIR   ? 'd'
                               : t == AE_IFLNK ? 'l'
                               : t == AE_IFREG ? 'f'
                                               : '?',
-                              archive_entry_pathname(e), ln ? " -> " : "", ln ? ln : "");
-        if (t == AE_IFREG && strcmp(archive_entry_pathname(e), "src/data.bin") == 0) {
+                              al.entry_pathname(e), ln ? " -> " : "", ln ? ln : "");
+        if (t == AE_IFREG && strcmp(al.entry_pathname(e), "src/data.bin") == 0) {
             *payload = calloc(1, 64);
-            assert_true(archive_read_data(a, *payload, 63) >= 0);
+            assert_true(al.read_data(a, *payload, 63) >= 0);
         }
-        assert_int_equal(archive_entry_perm(e) & (S_ISUID | S_ISGID), 0);
+        assert_int_equal(al.entry_perm(e) & (S_ISUID | S_ISGID), 0);
     }
-    archive_read_free(a);
+    al.read_free(a);
+    lcs_archive_close(&al);
     return out;
 }
 

@@ -11,7 +11,7 @@ NATIVE_BINS := $(B)/lcs-native-run
 # literally so the prerequisite is known when the rule is read.
 $(B)/lcs-native-run: tests/runtime/run_main.c $(B)/libllmcore-sandbox.a src/runtime/native/native.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS)
 
 # The shipped seccomp profile precompiled to BPF (seccomp_default.c includes
 # the generated table). The generator uses the runtime's own compiler, built
@@ -35,10 +35,10 @@ $(B)/obj/src/runtime/native/seccomp_default.o: $(B)/gen/seccomp_bpf.inc
 NATIVE_BINS += $(B)/llmcore-sandbox-monitor
 $(B)/llmcore-sandbox-monitor: src/session/monitor/monitor_main.c $(B)/libllmcore-sandbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS)
 
 # Test/bench driver of the sessions C API (tests/session/run.sh, bench/run.sh).
 NATIVE_BINS += $(B)/lcs-session-helper
 $(B)/lcs-session-helper: tests/session/helper.c $(B)/libllmcore-sandbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS) -lpthread

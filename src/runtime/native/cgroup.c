@@ -111,30 +111,41 @@ static void join_path(char *out, const char *mnt, const char *mroot, const char 
     snprintf(out, PATH_MAX, "%s%s", mnt, path);
 }
 
+/* Where the hierarchies are mounted (mountinfo) and where this process sits
+ * in them (/proc/self/cgroup). Mount points and roots are kept as short heap
+ * strings: PATH_MAX buffers on the stack would fault in ~70 KiB of pages. */
 static void discover(cg_where *w)
 {
-    memset(w, 0, sizeof *w);
-    char v2mnt[PATH_MAX] = "", v2root[PATH_MAX] = "";
-    char v1mnt[5][PATH_MAX], v1root[5][PATH_MAX];
-    memset(v1mnt, 0, sizeof v1mnt);
-    memset(v1root, 0, sizeof v1root);
+    w->v2[0] = 0;
+    char *v2mnt = NULL, *v2root = NULL, *v1mnt[5] = {0}, *v1root[5] = {0};
+    for (int i = 0; i < 5; i++)
+        w->v1[i][0] = 0;
     char *line = NULL;
     size_t cap = 0;
     FILE *f = fopen("/proc/self/mountinfo", "re");
     while (f && getline(&line, &cap, f) > 0) {
-        char root[PATH_MAX], mnt[PATH_MAX], fstype[64], superopts[1024];
+        /* fields: id parent major:minor root mountpoint ... - fstype source superopts */
         char *dash = strstr(line, " - ");
-        if (!dash || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
-            sscanf(dash + 3, "%63s %*s %1023s", fstype, superopts) != 2)
+        if (!dash)
             continue;
-        if (!strcmp(fstype, "cgroup2") && !v2mnt[0]) {
-            strcpy(v2mnt, mnt);
-            strcpy(v2root, root);
+        *dash = 0;
+        char *save = NULL, *tok = strtok_r(line, " ", &save);
+        for (int k = 0; tok && k < 3; k++)
+            tok = strtok_r(NULL, " ", &save);
+        char *root = tok, *mnt = tok ? strtok_r(NULL, " ", &save) : NULL;
+        char *fstype = strtok_r(dash + 3, " ", &save);
+        char *src = fstype ? strtok_r(NULL, " ", &save) : NULL;
+        char *superopts = src ? strtok_r(NULL, " \n", &save) : NULL;
+        if (!mnt || !superopts)
+            continue;
+        if (!strcmp(fstype, "cgroup2") && !v2mnt) {
+            v2mnt = strdup(mnt);
+            v2root = strdup(root);
         } else if (!strcmp(fstype, "cgroup")) {
             for (int i = 0; i < 5; i++)
-                if (!v1mnt[i][0] && has_token(superopts, v1_names[i])) {
-                    strcpy(v1mnt[i], mnt);
-                    strcpy(v1root[i], root);
+                if (!v1mnt[i] && has_token(superopts, v1_names[i])) {
+                    v1mnt[i] = strdup(mnt);
+                    v1root[i] = strdup(root);
                 }
         }
     }
@@ -151,17 +162,23 @@ static void discover(cg_where *w)
         *c2 = 0;
         const char *ctrls = c1 + 1, *path = c2 + 1;
         if (!strcmp(line, "0") && !*ctrls) {
-            if (v2mnt[0])
+            if (v2mnt && v2root)
                 join_path(w->v2, v2mnt, v2root, path);
             continue;
         }
         for (int i = 0; i < 5; i++)
-            if (v1mnt[i][0] && has_token(ctrls, v1_names[i]))
+            if (v1mnt[i] && v1root[i] && has_token(ctrls, v1_names[i]))
                 join_path(w->v1[i], v1mnt[i], v1root[i], path);
     }
     if (f)
         fclose(f);
     free(line);
+    free(v2mnt);
+    free(v2root);
+    for (int i = 0; i < 5; i++) {
+        free(v1mnt[i]);
+        free(v1root[i]);
+    }
 }
 
 /* Make ctrl available to children of dir (v2). */
@@ -218,8 +235,12 @@ static int make_dir(char *out, const char *parent, const char *name, lcs_error *
 
 int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err)
 {
-    memset(cg, 0, sizeof *cg);
-    cg->v2_fd = -1;
+    /* field by field: a memset of the path buffers would fault in 25 KiB */
+    char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
+    for (int i = 0; i < 6; i++)
+        dirs[i][0] = 0;
+    cg->mem_v = cg->pids_v = cg->cpu_v = cg->acct_v = cg->kill_v = 0;
+    cg->why_missing[0] = 0;
     cg_where w;
     discover(&w);
     static const char *const v2c[3] = {"memory", "pids", "cpu"};
@@ -247,7 +268,6 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
             strcpy(cg->cpu, cg->v2);
         if (cg->acct_v)
             strcpy(cg->acct, cg->v2);
-        cg->v2_fd = open(cg->v2, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
     /* What v2 could not give, v1 may. */
     char *dst[5] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer};
@@ -282,18 +302,18 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
     return 0;
 }
 
-int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, int v2_done, lcs_error *err)
+int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err)
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%d", (int)pid);
     const char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
     for (int i = 0; i < 6; i++) {
-        if (!dirs[i][0] || (i == 5 && v2_done))
+        if (!dirs[i][0])
             continue;
         int dup = 0;
         for (int j = 0; j < i; j++)
             dup |= !strcmp(dirs[i], dirs[j]);
-        if (dup || (v2_done && !strcmp(dirs[i], cg->v2)))
+        if (dup)
             continue;
         if (lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
             return lcs_fail_errno(err, "move the sandbox into cgroup %s", dirs[i]);
@@ -319,10 +339,6 @@ void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st)
 void lcs_cg_destroy(lcs_cgroup *cg)
 {
     char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
-    if (cg->v2_fd >= 0) {
-        close(cg->v2_fd);
-        cg->v2_fd = -1;
-    }
     for (int i = 0; i < 6; i++) {
         if (!dirs[i][0])
             continue;

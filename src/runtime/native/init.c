@@ -159,9 +159,21 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     _exit(saved == ENOENT ? 127 : 126);
 }
 
-static _Noreturn void run_command(const lcs_plan *p)
+/* The command's process, with vfork(): it shares init's memory until its
+ * execve (or _exit) and init sleeps meanwhile, so no page table is copied,
+ * which is most of a fork's cost on a virtual machine. Safe because the
+ * child runs only lcs_init_exec, which never returns, writes nothing of
+ * init's but its own stack frames, and makes the privilege changes with raw
+ * system calls (glibc's wrappers would coordinate with threads that exist
+ * only in init's memory image). Its signal handlers are its own and reset
+ * first; vfork runs no atfork handlers, so no lock another thread of the
+ * caller held at clone time is touched. */
+static pid_t spawn_command(const lcs_plan *p)
 {
-    lcs_init_exec(p, p->argv, p->env, p->cwd, 0);
+    pid_t pid = vfork();
+    if (pid == 0)
+        lcs_init_exec(p, p->argv, p->env, p->cwd, 0);
+    return pid;
 }
 
 /* init is a copy of the monitor, so /proc/1/cmdline (readable by anyone,
@@ -215,7 +227,6 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
     while (n < 0 && errno == EINTR);
     if (n != 1 || go != 'G')
         _exit(124);
-    close(LCS_FD_SYNC);
     /* Non-dumpable from here on (see the header comment). Not earlier: until
      * the release byte, only host root may look at us, and pasta has to
      * open our /proc/<pid>/ns files while we wait. No sandbox code runs yet. */
@@ -224,16 +235,13 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
      * does not map: become the namespace's own root (host uid 100000) so
      * the files we create and the dirs we may write are the sandbox's, and
      * drop host group 0 from the supplementary groups. Rootless callers are
-     * already their mapped uid. */
-    if (!p->rootless && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-                         setresuid(0, 0, 0) < 0)) {
+     * already their mapped uid. Raw system calls: glibc's wrappers would try
+     * to signal the other threads of a multithreaded caller, which exist
+     * only in its memory image, not in this process. */
+    if (!p->rootless &&
+        (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, 0, 0, 0) < 0 ||
+         syscall(SYS_setresuid, 0, 0, 0) < 0)) {
         lcs_child_fail(&e, errno, "become root of the sandbox's user namespace");
-        fail_setup(&e);
-    }
-    /* Our own cgroup namespace now that the monitor has moved us: the
-     * sandbox sees its cgroup as "/". */
-    if (unshare(CLONE_NEWCGROUP) < 0) {
-        lcs_child_fail(&e, errno, "unshare the cgroup namespace");
         fail_setup(&e);
     }
     if (setsid() < 0) {
@@ -249,17 +257,27 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         fail_setup(&e);
 
     hide_host_cmdline();
-    if (p->session)
-        lcs_init_serve(p, root_clone); /* never returns */
-    /* Raw fork: glibc's fork() would run atfork handlers that take locks
-     * another thread of the monitor may have held at clone time. */
-    pid_t cmd = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-    if (cmd < 0) {
-        lcs_child_fail(&e, errno, "fork the command");
+    /* 'C': the monitor has moved us into the sandbox's cgroups (it did so
+     * while we built the filesystem). Only now may sandbox code run. */
+    do
+        n = read(LCS_FD_SYNC, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'C')
+        _exit(124);
+    close(LCS_FD_SYNC);
+    /* Our own cgroup namespace now that we are in our cgroups: the sandbox
+     * sees its cgroup as "/". */
+    if (unshare(CLONE_NEWCGROUP) < 0) {
+        lcs_child_fail(&e, errno, "unshare the cgroup namespace");
         fail_setup(&e);
     }
-    if (cmd == 0)
-        run_command(p);
+    if (p->session)
+        lcs_init_serve(p, root_clone); /* never returns */
+    pid_t cmd = spawn_command(p);
+    if (cmd < 0) {
+        lcs_child_fail(&e, errno, "start the command");
+        fail_setup(&e);
+    }
 
     send_record('R', NULL, 0);
     /* init keeps no end of the command's stdio open, so the monitor sees EOF

@@ -29,7 +29,8 @@ enum {
     LCS_FD_STDIN = 0,
     LCS_FD_STDOUT = 1,
     LCS_FD_STDERR = 2,
-    LCS_FD_SYNC = 3,   /* read end: the monitor writes one byte when maps/cgroups are ready */
+    LCS_FD_SYNC = 3,   /* read end: the monitor writes 'G' once the uid/gid maps are
+                          written, then 'C' once init is in the sandbox's cgroups */
     LCS_FD_STATUS = 4, /* write end, close-on-exec: setup errors as text; EOF = command started */
     LCS_FD_COUNT = 5,
     LCS_FD_CTL = 0     /* session mode: fd 0 is the control socketpair to the monitor */
@@ -147,7 +148,6 @@ typedef struct lcs_cgroup {
     char freezer[PATH_MAX];    /* v1 freezer (kill on v1-only hosts) */
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
-    int v2_fd;                 /* O_PATH|O_DIRECTORY fd of v2 for CLONE_INTO_CGROUP, or -1 */
     char why_missing[512];     /* what is unavailable and why (for messages) */
 } lcs_cgroup;
 
@@ -169,9 +169,8 @@ typedef struct lcs_cg_stats {
 /* Create the cgroups of one sandbox (name unique) and apply limits.
  * Controllers that are missing leave their *_v at LCS_CG_NONE. */
 int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err);
-/* Move pid into every v1 directory (v2 is entered with CLONE_INTO_CGROUP,
- * or here when clone3 could not do it). */
-int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, int v2_done, lcs_error *err);
+/* Move pid into every directory of the sandbox (v2 and v1). */
+int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err);
 /* Kill every process of the sandbox. Best effort, bounded. */
 void lcs_cg_kill(lcs_cgroup *cg);
 void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st);

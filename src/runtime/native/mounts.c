@@ -65,7 +65,10 @@ static int do_mount(const char *src, const char *dst, const char *type, unsigned
 
 /* Bind one host device node onto an empty file in the new /dev. The bind
  * keeps the host node's identity (a harmless character device: null, zero,
- * ...); no new device node is ever created, and the sandbox cannot mknod. */
+ * ...); no new device node is ever created, and the sandbox cannot mknod.
+ * No remount with nosuid/noexec: a bind mount of one character device
+ * holds no set-uid file and nothing execve() would run (the kernel only
+ * executes regular files), so those flags would change nothing. */
 static int bind_dev(const lcs_plan *p, const char *name, lcs_child_err *e)
 {
     char src[64], dst[PATH_MAX + 64];
@@ -75,10 +78,7 @@ static int bind_dev(const lcs_plan *p, const char *name, lcs_child_err *e)
     if (fd < 0)
         return lcs_child_fail(e, errno, "create %s", dst);
     close(fd);
-    if (do_mount(src, dst, NULL, MS_BIND, NULL, e) < 0)
-        return -1;
-    /* nosuid+noexec on top of the bind; nodev would break the node itself. */
-    return do_mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NOEXEC, NULL, e);
+    return do_mount(src, dst, NULL, MS_BIND, NULL, e);
 }
 
 static int setup_dev(const lcs_plan *p, lcs_child_err *e)
@@ -133,15 +133,17 @@ static int bind_host_dir(const lcs_plan *p, const char *src, const char *rel, in
     return do_mount(NULL, dst, NULL, fl, NULL, e);
 }
 
+/* A fresh directory of the layer tmpfs (lcs_mounts_setup runs with umask
+ * 0, so mkdir gives exactly mode, sticky bit included); chown only when
+ * the owner is not init itself. */
 static int mk(const char *base, const char *rel, mode_t mode, uid_t u, gid_t g, lcs_child_err *e)
 {
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s", base, rel);
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
+    if (mkdir(path, mode) < 0)
         return lcs_child_fail(e, errno, "mkdir %s", path);
-    /* mkdir applies the umask; the sticky bit of tmp needs chmod anyway */
-    if (chmod(path, mode) < 0 || chown(path, u, g) < 0)
-        return lcs_child_fail(e, errno, "chmod/chown %s", path);
+    if ((u != geteuid() || g != getegid()) && chown(path, u, g) < 0)
+        return lcs_child_fail(e, errno, "chown %s", path);
     return 0;
 }
 
@@ -195,6 +197,8 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
     /* root_clone (sessions) is an array of LCS_NATIVE_VIEWS descriptors */
     char buf[PATH_MAX + 64];
 
+    /* Modes below are exact (the command gets umask 022 in lcs_init_exec). */
+    umask(0);
     /* Nothing we mount or unmount from here on may propagate to the host. */
     if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, e) < 0)
         return -1;

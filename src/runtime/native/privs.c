@@ -45,7 +45,7 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
     /* Root-started sandboxes may clear the supplementary groups inherited
      * from the host (e.g. gid 0). A rootless userns has setgroups denied and
      * keeps the caller's own groups, which grant nothing the caller lacks. */
-    if (!p->rootless && setgroups(0, NULL) < 0)
+    if (!p->rootless && syscall(SYS_setgroups, 0, NULL) < 0)
         return lcs_child_fail(e, errno, "setgroups(0)");
     uint64_t keep = p->keep_caps;
     for (int cap = 0; cap <= 63; cap++) {
@@ -73,9 +73,11 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
 #endif
     if (prctl(PR_SET_SECUREBITS, sb, 0, 0, 0) < 0)
         return lcs_child_fail(e, errno, "set securebits");
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
+    /* Raw system calls (see init.c): this process may share the memory of
+     * init, itself a copy of a multithreaded caller. */
+    if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
         return lcs_child_fail(e, errno, "setresgid %u", (unsigned)p->gid);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
+    if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
         return lcs_child_fail(e, errno, "setresuid %u", (unsigned)p->uid);
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];

@@ -59,6 +59,10 @@ if j stdout | grep -qE 'File too large|rc=1'; then pass fsize_rlimit_applies; el
 
 sb "${ST[@]}" --env A=1 --env PATH=/bin -- /bin/env
 if [ "$(j stdout | grep -v '^PWD=' | grep -v '^SHLVL=' | grep . | sort | tr '\n' ' ')" = "A=1 PATH=/bin " ]; then pass environment_is_exactly_the_given_one; else fail environment_is_exactly_the_given_one "$(j stdout)"; fi
+# Signals the caller ignores (inherited by the runtime) are default again in
+# the command: nothing of the caller's dispositions crosses into the sandbox.
+(trap '' USR1 PIPE TERM; sb "${ST[@]}" -- /bin/cat /proc/self/status)
+if [ "$(j stdout | grep -E '^Sig(Ign|Blk):' | tr -d ' \t' | tr '\n' ' ')" = "SigBlk:0000000000000000 SigIgn:0000000000000000 " ]; then pass caller_signal_dispositions_reset; else fail caller_signal_dispositions_reset "$(j stdout | grep '^Sig')"; fi
 sb "${ST[@]}" -- /bin/sh -c 'id -u; id -g; pwd; hostname'
 if [ "$(j stdout | grep . | tr '\n' ' ')" = "1000 1000 /home/sandbox/work sandbox " ]; then pass identity_uid_gid_cwd_hostname; else fail identity_uid_gid_cwd_hostname "$(j stdout)"; fi
 sb "${ST[@]}" --stdin 'hello stdin' -- /bin/cat; expect stdin_is_fed stdout 'hello stdin'

@@ -117,13 +117,41 @@ static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
     _exit(125);
 }
 
+/* The signals this process ignores or catches (the caller's dispositions,
+ * inherited through init): the SigIgn and SigCgt masks of /proc/self/status
+ * (the sandbox's own proc), or every signal if they cannot be read. Four
+ * system calls instead of one per signal. */
+static uint64_t signals_to_reset(void)
+{
+    char buf[4096];
+    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return ~0ull;
+    buf[n] = 0;
+    uint64_t mask = 0;
+    static const char *const keys[2] = {"\nSigIgn:", "\nSigCgt:"};
+    for (int i = 0; i < 2; i++) {
+        const char *s = strstr(buf, keys[i]);
+        if (!s)
+            return ~0ull;
+        mask |= strtoull(s + strlen(keys[i]), NULL, 16);
+    }
+    return mask;
+}
+
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
                              const char *cwd, int text_errors)
 {
     lcs_child_err e;
-    /* The caller's ignored signals and blocked mask would survive execve. */
-    for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
+    /* The caller's ignored signals and blocked mask would survive execve,
+     * and its handlers must not run in this process before it. */
+    uint64_t reset = signals_to_reset();
+    for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+        if (reset & (1ull << (sig - 1)))
+            signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -170,6 +198,11 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
  * caller held at clone time is touched. */
 static pid_t spawn_command(const lcs_plan *p)
 {
+    /* No handler of the caller may run in the child before it has reset
+     * them (lcs_init_exec unblocks); init itself only needs waitpid. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
     pid_t pid = vfork();
     if (pid == 0)
         lcs_init_exec(p, p->argv, p->env, p->cwd, 0);

@@ -11,6 +11,10 @@
 #                 net namespaces, overlay root, cgroup limits, seccomp, no caps
 #   bwrap         bubblewrap --unshare-all (as root)
 #   runc          runc run of an OCI bundle (if runc is installed)
+#   floor         bench/minimal.c: only pid, mount, ipc, uts and net
+#                 namespaces, pivot_root and /proc (no user namespace,
+#                 cgroups, /dev, seccomp, caps or monitor): not a sandbox,
+#                 the machine's cost for the kernel work alone
 #   ours-exec     exec of /bin/true in a live session through the CLI
 #                 (llmcore-sandbox exec ID -- /bin/true: CLI start-up included)
 #   api-exec      the same through lcs_session_exec in a loop (no process
@@ -32,11 +36,13 @@ chmod 755 "$WORK"   # the sandbox's host uid must reach the rootfs
 RFS=$WORK/rootfs
 sh tests/fixtures/mkrootfs.sh "$RFS" >/dev/null
 
+cc -O2 -static -o "$WORK/minimal" bench/minimal.c
 # Each case: NAME COMMAND (run without a shell by hyperfine -N).
 cases=(
     "host|$RFS/bin/true"
     "ours|$ROOT/build/llmcore-sandbox run --rootfs $RFS -- /bin/true"
     "bwrap|bwrap --unshare-all --ro-bind $RFS / --proc /proc --dev /dev /bin/true"
+    "floor|$WORK/minimal $RFS /bin/true"
 )
 if command -v runc >/dev/null; then
     mkdir -p "$WORK/bundle"

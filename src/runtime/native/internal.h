@@ -235,14 +235,17 @@ typedef struct lcs_monitor_out {
     char setup_error[1024];    /* text sent by the child during setup */
     int timed_out, output_exceeded, setup_timed_out;
     int wait_status;           /* of init (= of the command) */
-    int reaped;
+    int reaped;                /* 2: the command's exact status arrived ('W') */
+    int init_reaped;           /* init was waited for (rusage_* valid) */
     double wall_s;
     double rusage_cpu_s;
     uint64_t rusage_maxrss;
 } lcs_monitor_out;
 
-/* Pump stdin/stdout/stderr until init exits and the pipes drain; enforce
- * the timeout and the output cap by killing the whole sandbox. */
+/* Pump stdin/stdout/stderr until the command's status has arrived and its
+ * output pipes are at EOF (init may still be exiting: the caller reaps it),
+ * or until init exits and the pipes drain; enforce the timeout and the
+ * output cap by killing the whole sandbox. */
 int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *mo,
                     lcs_error *err);
 

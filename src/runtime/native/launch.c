@@ -840,7 +840,7 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     R->err_p[0] = io.err_fd;
     R->status_p[0] = io.status_fd;
     R->in_sp[0] = io.stdin_fd;
-    if (mo.reaped)
+    if (mo.init_reaped)
         R->pid = 0;
     if (mrc < 0)
         goto out;
@@ -857,6 +857,20 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     }
     lcs_cg_stats st;
     lcs_cg_stats_read(&R->cg, &st);
+    if ((!st.have_cpu || !st.have_peak) && !mo.init_reaped && R->pid > 0) {
+        /* No cgroup accounting (a degraded rootless run): the figures come
+         * from init's rusage, so reap it now (it is exiting already). */
+        struct rusage ru;
+        int ws;
+        lcs_cg_kill(&R->cg);
+        syscall(SYS_pidfd_send_signal, R->pidfd, SIGKILL, NULL, 0);
+        while (wait4(R->pid, &ws, 0, &ru) < 0 && errno == EINTR) {
+        }
+        R->pid = 0;
+        mo.rusage_cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+        mo.rusage_maxrss = (uint64_t)ru.ru_maxrss * 1024u;
+    }
     verdict(r, &mo, &st);
     r->wall_s = mo.wall_s;
     r->cpu_s = st.have_cpu ? st.cpu_s : mo.rusage_cpu_s;

@@ -2,7 +2,10 @@
  * monitor.c - host side: the poll loop that runs while the sandbox lives.
  *
  * Feeds stdin, collects stdout and stderr up to the per-stream cap, reads
- * init's status records, and enforces the wall-clock timeout. Every wait is
+ * init's status records, and enforces the wall-clock timeout. It returns as
+ * soon as the command's exit status ('W') is in and its output pipes are at
+ * EOF: init's exit (the kernel tearing down the namespaces, ~1 ms here) then
+ * overlaps with the caller's accounting, and the caller reaps init. Every wait is
  * bounded: the loop wakes at least every 100 ms, setup has its own deadline,
  * and after init is reaped the pipes get at most two seconds to drain (the
  * kernel has killed every other sandbox process by then, so they reach EOF
@@ -164,6 +167,9 @@ int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *m
                 break;
             if (now >= drain_deadline)
                 break;
+        } else if (mo->reaped == 2 && !killed && io->out_fd < 0 && io->err_fd < 0) {
+            mo->wall_s = now - start; /* command done, every writer gone */
+            break;
         }
         struct pollfd pf[5];
         int n = 0, ix_out = -1, ix_err = -1, ix_st = -1, ix_in = -1, ix_pid = -1;
@@ -245,6 +251,7 @@ int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *m
             pid_t w = wait4(io->pid, &init_status, WNOHANG, &ru);
             if (w == io->pid) {
                 init_done = 1;
+                mo->init_reaped = 1;
                 mo->wall_s = lcs_now() - start;
                 drain_deadline = lcs_now() + 2.0;
                 close_fd(&io->stdin_fd);

@@ -148,7 +148,11 @@ char *lcs_tl_json_text(const json_t *v)
 
 json_t *lcs_tl_json_stringn(const char *s, size_t n)
 {
-    return json_stringn_nocheck(s ? s : "", s ? n : 0);
+    /* Checked: a JSON string must be UTF-8. Bytes that are not (callers
+     * send such content as base64, so this is a last line of defence)
+     * become U+FFFD instead of invalid JSON on the wire. */
+    json_t *j = json_stringn(s ? s : "", s ? n : 0);
+    return j ? j : lcs_json_bytes(s, n);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

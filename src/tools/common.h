@@ -31,7 +31,8 @@ int lcs_tl_random_hex(char *out, size_t nbytes, lcs_error *err);
 
 /* Compact JSON text of v (any value), caller frees with free(); NULL on OOM. */
 char *lcs_tl_json_text(const json_t *v);
-/* A JSON string value from bytes (may contain NUL; must be UTF-8). */
+/* A JSON string value from bytes (may contain NUL; invalid UTF-8 becomes
+ * U+FFFD). */
 json_t *lcs_tl_json_stringn(const char *s, size_t n);
 
 /* Base64 (RFC 4648, with padding). encode: NUL-terminated, NULL on OOM.

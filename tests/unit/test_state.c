@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include "tools/common.h"
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -51,6 +53,28 @@ static void check_stored(lcs_state *s, const char *key, lcs_state_type type, con
     assert_memory_equal(got, v, n);
     assert_int_equal(got[len], '\0');
     lcs_free(got);
+}
+
+/* Tool results are JSON: bytes that are not UTF-8 must never reach the wire
+ * as they are (the output would not be JSON). */
+static void tool_json_strings_are_always_utf8(void **st)
+{
+    (void)st;
+    json_t *ok = lcs_tl_json_stringn("caf\xc3\xa9\0x", 7);
+    assert_non_null(ok);
+    assert_int_equal(json_string_length(ok), 7);
+    assert_memory_equal(json_string_value(ok), "caf\xc3\xa9\0x", 7);
+    json_decref(ok);
+    json_t *bad = lcs_tl_json_stringn("a\xff\xc3" "b", 4);
+    assert_non_null(bad);
+    assert_string_equal(json_string_value(bad), "a\xef\xbf\xbd\xef\xbf\xbd" "b");
+    char *text = json_dumps(bad, JSON_ENCODE_ANY);
+    assert_non_null(text);
+    json_t *back = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(back);
+    json_decref(back);
+    free(text);
+    json_decref(bad);
 }
 
 static void state_strings_round_trip_exactly(void **st)
@@ -259,6 +283,7 @@ static void state_memory_store_works(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tool_json_strings_are_always_utf8),
         cmocka_unit_test(state_strings_round_trip_exactly),
         cmocka_unit_test(state_types_are_kept),
         cmocka_unit_test(state_auto_typing_follows_upstream_without_its_bugs),

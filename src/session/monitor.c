@@ -16,9 +16,14 @@
  *
  * Exec lifecycle (messages in native.h and docs/sessions.md):
  *   client --exec(stdin, stdout, stderr, blob)--> monitor: exec cgroup,
- *   merged env --EXEC--> init: fork, child waits --STARTED(pidfd)-->
- *   monitor: host pid into the exec cgroup --GO--> init: child runs;
+ *   its cgroup.procs opened --EXEC(stdio, blob, procs fds)--> init: vfork,
+ *   the child writes "0" into the procs files (so it is in the exec cgroup
+ *   before it runs anything), drops privileges, execve;
  *   --EXITED(status)--> monitor: verdict --result--> client.
+ * One message each way between monitor and init per exec. On a kernel that
+ * checks a cgroup.procs write against the writer rather than the opener,
+ * init falls back to the handshake: fork, child waits --STARTED(pidfd)-->
+ * monitor: host pid into the exec cgroup --GO--> child runs.
  * Output never passes through the monitor: the command writes straight
  * into the client's pipes; the client enforces the output cap and asks
  * for a kill when it is exceeded ("kill"). The monitor enforces the
@@ -26,6 +31,7 @@
  * which takes double-forked daemons of that exec too; the session stays.
  */
 #include "session/session_int.h"
+#include "util/fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,7 +90,6 @@ typedef struct mon {
     json_t *enforced, *policy;
     const char **env;       /* the session's environment */
     size_t nenv;
-    const char *cwd;
 } mon;
 
 /* ----------------------------------------------------------- the spec */
@@ -108,7 +112,7 @@ static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
     for (size_t i = 0; i < M->nenv; i++)
         M->env[i] = json_string_value(json_array_get(env, i));
     s->env = M->env;
-    s->cwd = M->cwd = jstr(j, "cwd");
+    s->cwd = jstr(j, "cwd");
     s->uid = (uid_t)json_integer_value(json_object_get(j, "uid"));
     s->gid = (gid_t)json_integer_value(json_object_get(j, "gid"));
     s->network = (int)json_integer_value(json_object_get(j, "network"));
@@ -194,88 +198,11 @@ static void finish_exec(mon *M, exec_t *x)
     M->last_active = lcs_now();
 }
 
-/* Merge the client's blob (argv, env additions, cwd) with the session's
- * environment into a fresh memfd for init. */
-static int build_blob(mon *M, int cfd, size_t clen, uint32_t nargv, uint32_t nadd, int *out_fd,
-                      size_t *out_len, uint32_t *out_nenv, lcs_error *err)
-{
-    if (clen == 0 || clen > (64u << 20) || nargv == 0)
-        return lcs_fail(err, LCS_E_INVALID, "exec request without a command");
-    char *c = mmap(NULL, clen, PROT_READ, MAP_PRIVATE, cfd, 0);
-    if (c == MAP_FAILED)
-        return lcs_fail_errno(err, "map the exec request");
-    int rc = -1;
-    const char **parts = calloc((size_t)nargv + nadd + 1, sizeof *parts);
-    int mfd = -1;
-    if (!parts) {
-        lcs_fail_nomem(err);
-        goto out;
-    }
-    size_t off = 0;
-    for (uint32_t i = 0; i < nargv + nadd + 1; i++) {
-        const char *z = off < clen ? memchr(c + off, 0, clen - off) : NULL;
-        if (!z) {
-            lcs_fail(err, LCS_E_INVALID, "malformed exec request");
-            goto out;
-        }
-        parts[i] = c + off;
-        off = (size_t)(z - c) + 1;
-    }
-    for (uint32_t i = 0; i < nadd; i++)
-        if (!strchr(parts[nargv + i], '=')) {
-            lcs_fail(err, LCS_E_INVALID, "environment entry \"%s\" has no '='", parts[nargv + i]);
-            goto out;
-        }
-    mfd = memfd_create("lcs-exec", MFD_CLOEXEC);
-    FILE *f = mfd >= 0 ? fdopen(dup(mfd), "w") : NULL;
-    if (!f) {
-        lcs_fail_errno(err, "memfd for the exec");
-        goto out;
-    }
-    uint32_t nenv = 0;
-    for (uint32_t i = 0; i < nargv; i++)
-        fwrite(parts[i], 1, strlen(parts[i]) + 1, f);
-    for (size_t i = 0; i < M->nenv; i++) {
-        size_t kl = strcspn(M->env[i], "=");
-        int overridden = 0;
-        for (uint32_t k = 0; k < nadd; k++)
-            if (!strncmp(parts[nargv + k], M->env[i], kl) && parts[nargv + k][kl] == '=')
-                overridden = 1;
-        if (!overridden) {
-            fwrite(M->env[i], 1, strlen(M->env[i]) + 1, f);
-            nenv++;
-        }
-    }
-    for (uint32_t k = 0; k < nadd; k++) {
-        fwrite(parts[nargv + k], 1, strlen(parts[nargv + k]) + 1, f);
-        nenv++;
-    }
-    const char *cwd = parts[nargv + nadd][0] ? parts[nargv + nadd] : (M->cwd ? M->cwd : "");
-    fwrite(cwd, 1, strlen(cwd) + 1, f);
-    long len = ftell(f);
-    if (fclose(f) != 0 || len <= 0) {
-        lcs_fail_errno(err, "write the exec request");
-        goto out;
-    }
-    *out_fd = mfd;
-    mfd = -1;
-    *out_len = (size_t)len;
-    *out_nenv = nenv;
-    rc = 0;
-out:
-    if (mfd >= 0)
-        close(mfd);
-    free(parts);
-    munmap(c, clen);
-    return rc;
-}
-
 static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
 {
     lcs_error err;
     lcs_error_clear(&err);
     exec_t *x = NULL;
-    int blob = -1;
     if (nfds != 4 || M->clients[ci].exec >= 0) {
         lcs_fail(&err, LCS_E_INVALID, nfds != 4 ? "exec request needs 4 descriptors"
                                                 : "an exec is already running on this connection");
@@ -291,13 +218,21 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
                  LCS_NATIVE_MAX_EXECS);
         goto fail;
     }
-    size_t blen = 0;
-    uint32_t nenv = 0;
-    if (build_blob(M, fds[3], (size_t)json_integer_value(json_object_get(req, "blob_len")),
-                   (uint32_t)json_integer_value(json_object_get(req, "nargv")),
-                   (uint32_t)json_integer_value(json_object_get(req, "nenv")), &blob, &blen,
-                   &nenv, &err) < 0)
+    /* The blob (argv, environment additions, cwd) goes to init as the
+     * client wrote it: init reads it into its own memory and applies the
+     * additions to the session's environment (session_init.c). A memfd
+     * only: init must never block reading it. */
+    json_int_t blen = json_integer_value(json_object_get(req, "blob_len"));
+    uint32_t nargv = (uint32_t)json_integer_value(json_object_get(req, "nargv"));
+    uint32_t nadd = (uint32_t)json_integer_value(json_object_get(req, "nenv"));
+    if (blen <= 0 || blen > (64 << 20) || nargv == 0) {
+        lcs_fail(&err, LCS_E_INVALID, "exec request without a command");
         goto fail;
+    }
+    if (fcntl(fds[3], F_GET_SEALS) < 0) {
+        lcs_fail(&err, LCS_E_INVALID, "exec request: the command must come in a memfd");
+        goto fail;
+    }
     memset(x, 0, sizeof *x);
     x->used = 1;
     x->id = ++M->next_id;
@@ -307,32 +242,27 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
         goto fail;
     }
     x->have_cg = 1;
+    int pfds[2], npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
+    if (npfds < 0) {
+        lcs_native_execcg_remove(&x->cg);
+        memset(x, 0, sizeof *x);
+        goto fail;
+    }
     double t = json_number_value(json_object_get(req, "timeout"));
     x->t0 = lcs_now();
     x->deadline = x->t0 + (t > 0 ? t : M->default_timeout);
     lcs_native_sandbox_counters(M->sb, &x->oom0, &x->pids0, NULL, NULL);
     lcs_native_msg m = {.type = LCS_MSG_EXEC, .id = x->id, .value = (int32_t)blen,
-                        .nargv = (uint32_t)json_integer_value(json_object_get(req, "nargv")),
-                        .nenv = nenv};
-    struct iovec iov = {&m, sizeof m};
-    union {
-        char b[CMSG_SPACE(4 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.b;
-    mh.msg_controllen = sizeof u.b;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(4 * sizeof(int));
-    int sendfds[4] = {fds[0], fds[1], fds[2], blob};
-    memcpy(CMSG_DATA(c), sendfds, sizeof sendfds);
-    if (sendmsg(M->ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof m) {
+                        .nargv = nargv, .nenv = nadd};
+    /* stdio, the blob, and the exec cgroup's cgroup.procs files: the
+     * child moves itself in before it runs anything (session_init.c). */
+    int sendfds[6] = {fds[0], fds[1], fds[2], fds[3], -1, -1};
+    for (int i = 0; i < npfds; i++)
+        sendfds[4 + i] = pfds[i];
+    ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);
+    for (int i = 0; i < npfds; i++)
+        close(pfds[i]);
+    if (sent != (ssize_t)sizeof m) {
         lcs_fail_errno(&err, "hand the exec to the sandbox's init");
         lcs_native_execcg_remove(&x->cg);
         memset(x, 0, sizeof *x);
@@ -343,13 +273,10 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     M->last_active = lcs_now();
     for (int i = 0; i < 4; i++)
         close(fds[i]);
-    close(blob);
     return;
 fail:
     for (int i = 0; i < nfds; i++)
         close(fds[i]);
-    if (blob >= 0)
-        close(blob);
     reply(M, ci, json_pack("{s:s,s:s,s:s}", "event", "error", "code",
                            lcs_status_name(err.code), "message", err.message));
 }
@@ -446,7 +373,6 @@ static void from_init(mon *M)
         lcs_native_msg g = {.type = LCS_MSG_GO, .id = x->id};
         send(M->ctl, &g, sizeof g, MSG_NOSIGNAL);
         x->go_sent = 1;
-        reply(M, x->client, json_pack("{s:s}", "event", "started"));
         break;
     }
     case LCS_MSG_EXITED:

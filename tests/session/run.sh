@@ -64,6 +64,25 @@ else fail state_persists_across_execs "$out"; fi
 out=$("$C" exec -e FOO='a b$c' "$id" -- sh -c 'echo "$FOO"; id -u; echo $PATH')
 if [ "$(echo "$out" | head -2 | tr '\n' '|')" = 'a b$c|1000|' ] && [ -n "$(echo "$out" | sed -n 3p)" ]; then pass exec_env_added_uid_1000
 else fail exec_env_added_uid_1000 "$out"; fi
+# the command's own environment (a shell would hide duplicates)
+out=$("$C" exec -e HOME=/override "$id" -- cat /proc/self/environ | tr '\0' '\n' | grep -E '^(HOME|LANG)=' | tr '\n' '|')
+if [ "$out" = 'LANG=C.UTF-8|HOME=/override|' ]; then pass exec_env_addition_replaces_session_entry
+else fail exec_env_addition_replaces_session_entry "$out"; fi
+# the command is in its own exec cgroup (it moved itself in before execve)
+# and holds no descriptor but its stdio (not the cgroup.procs files init got)
+v2=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources']['v2'])")
+out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; ls /proc/$$/fd | tr "\n" " "')
+if [ -z "$v2" ]; then skip exec_in_own_cgroup_only_stdio "no cgroup v2 directory"
+elif [[ "$(echo "$out" | head -1)" =~ ^0::/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
+    pass exec_in_own_cgroup_only_stdio
+else fail exec_in_own_cgroup_only_stdio "$out"; fi
+# init serves a second exec while the first still runs
+"$C" exec "$id" -- sleep 2 >/dev/null 2>&1 & bg=$!
+sleep 0.3
+t0=$(date +%s.%N); out=$("$C" exec "$id" -- echo second); t1=$(date +%s.%N)
+wait $bg; rc=$?
+if [ "$out" = second ] && [ $rc = 0 ] && python3 -c "import sys; sys.exit(0 if $t1-$t0 < 1.0 else 1)"; then
+    pass concurrent_execs; else fail concurrent_execs "out=$out rc=$rc $t0 $t1"; fi
 out=$(printf 'line1\nline2\n' | "$C" exec -i "$id" -- wc -l)
 if [ "$out" = 2 ]; then pass exec_stdin; else fail exec_stdin "$out"; fi
 "$C" exec --json "$id" -- sh -c 'exit 0' >"$tmp/r.json"

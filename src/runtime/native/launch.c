@@ -1118,6 +1118,28 @@ int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_nativ
     return 0;
 }
 
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err)
+{
+    const char *dirs[2] = {cg->v2, cg->freezer};
+    int n = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!dirs[i][0])
+            continue;
+        char p[sizeof cg->v2 + 16];
+        snprintf(p, sizeof p, "%s/cgroup.procs", dirs[i]);
+        int fd = open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int e = errno;
+            while (n > 0)
+                close(fds[--n]);
+            errno = e;
+            return lcs_fail_errno(err, "open %s", p);
+        }
+        fds[n++] = fd;
+    }
+    return n;
+}
+
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err)
 {
     char buf[32];

@@ -181,6 +181,11 @@ typedef struct lcs_native_execcg {
 } lcs_native_execcg;
 int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
                              lcs_error *err);
+/* Open the exec cgroup's cgroup.procs files (v2, then the v1 freezer if
+ * used) for writing into fds; returns how many (0-2), -1 on error. A
+ * process that holds them moves itself in by writing "0" (the kernel checks
+ * the opener's credentials and cgroup namespace: session_init.c). */
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err);
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err);
 void lcs_native_execcg_kill(const lcs_native_execcg *cg);
 int lcs_native_execcg_populated(const lcs_native_execcg *cg);
@@ -191,14 +196,20 @@ int lcs_native_execcg_remove(lcs_native_execcg *cg);
 
 /* Monitor <-> init messages (one SOCK_SEQPACKET datagram each). */
 enum {
-    LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd;
-                              value = blob length; nargv, nenv. Blob: nargv
-                              NUL-terminated argv strings, nenv env strings,
-                              then the cwd ("" = default) */
-    LCS_MSG_GO = 'G',      /* monitor->init: the exec is in its cgroup, let it run */
+    LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd,
+                              then the exec cgroup's open cgroup.procs files (0-2);
+                              value = blob length; nargv, nenv. Blob (the
+                              client's memfd, as written): nargv NUL-terminated
+                              argv strings, nenv environment additions (init
+                              applies them to the session's environment), then
+                              the cwd ("" = the session's) */
+    LCS_MSG_GO = 'G',      /* monitor->init (handshake fallback): the exec is in
+                              its cgroup, let it run */
     LCS_MSG_KILL = 'K',    /* monitor->init: SIGKILL the exec's process group
                               (fallback without a cgroup kill) */
-    LCS_MSG_STARTED = 'S', /* init->monitor: fd = pidfd of the exec; value = pid inside */
+    LCS_MSG_STARTED = 'S', /* init->monitor (handshake fallback, when the exec child
+                              could not move itself into its cgroup): fd = pidfd of
+                              the waiting exec; value = pid inside */
     LCS_MSG_EXITED = 'Z',  /* init->monitor: value = wait status, rusage */
     LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno */
     LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root */

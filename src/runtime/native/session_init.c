@@ -18,13 +18,37 @@
  *   - init holds no host descriptor but the socketpair: the mount clones it
  *     hands over (root, /tmp, input, output) are sent and closed at once.
  *
- * An exec: the monitor sends EXEC with the command's stdio fds and a memfd
- * holding argv, env and cwd. Init forks the child, which blocks on a pipe;
- * init sends STARTED with a pidfd (the monitor reads the host pid from it
- * and moves the child into the exec's own cgroup), the monitor answers GO,
- * and only then does the child drop privileges and execve: no instant of
- * the command runs outside its cgroup. Init reaps everything (orphaned
- * daemons included) through a signalfd and reports EXITED for execs.
+ * An exec: the monitor sends EXEC with the command's stdio fds, a memfd
+ * holding argv, env and cwd, and open descriptors of the exec cgroup's
+ * cgroup.procs files (v2, and the v1 freezer where it is used). Init
+ * starts the child with vfork(); the child first moves itself into the
+ * exec cgroup by writing "0" into each of those files, and only then
+ * drops privileges and execve()s: no instant of the command runs outside
+ * its cgroup, and a child that cannot move exits before running anything
+ * of the command. Init reaps everything (orphaned daemons included)
+ * through a signalfd and reports EXITED for execs.
+ *
+ * Moving by descriptor: since Linux 5.16 (and its stable backports of the
+ * CVE-2021-4197 fix) a write to cgroup.procs is checked against the
+ * credentials and cgroup namespace of whoever OPENED the file (the
+ * monitor, on the host), not of the writer; for the common ancestor of
+ * the session cgroup and the exec cgroup those are exactly the checks the
+ * monitor's own write of a pid would pass (cgroup v2 and v1 alike). On a
+ * kernel that checks the writer instead, the write fails (init's uid does
+ * not own the host's cgroup files): init then falls back, for that exec
+ * and every later one, to the old handshake: a fork()ed child that waits
+ * on a pipe, STARTED with a pidfd to the monitor, which writes the host
+ * pid into the exec cgroup and answers GO.
+ *
+ * Why vfork: init is a copy of the monitor's memory image, and a fork()
+ * copies its page tables and makes the child fault on every page it (or
+ * init) writes afterwards, ~20 us each on a virtual machine; the vfork
+ * child borrows init's memory until its execve, and init sleeps meanwhile.
+ * The child writes nothing of init's but its own stack frames below
+ * start_exec's and the error slot init reads after vfork returns;
+ * lcs_init_exec makes the privilege changes with raw system calls. Signals
+ * are blocked around vfork so no disposition of init runs in the child
+ * before lcs_init_exec resets them.
  *
  * init is a copy of the single-threaded monitor executable, so ordinary
  * libc calls are fine here.
@@ -50,12 +74,21 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* Descriptors of an EXEC request: stdin, stdout, stderr, the blob, then
+ * up to two cgroup.procs files of the exec cgroup. */
+#define EXEC_FDS 6
+
 typedef struct slot {
     int used;
     uint32_t id;
     pid_t pid;
-    int go; /* write end of the child's go pipe, -1 once released */
+    int go; /* handshake mode: write end of the child's go pipe, -1 once released */
 } slot;
+
+/* Set once a child could not move itself into its cgroup through the
+ * monitor's descriptors (a kernel that checks the writer's credentials):
+ * every later exec uses the STARTED/GO handshake. */
+static int handshake_mode;
 
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
 {
@@ -70,46 +103,192 @@ static int send_msg(const lcs_native_msg *m, int fd)
 static void close_fds(int *fds, int n)
 {
     for (int i = 0; i < n; i++)
-        if (fds[i] >= 0)
+        if (fds[i] >= 0) {
             close(fds[i]);
+            fds[i] = -1;
+        }
 }
 
-/* Parse the blob into pointer arrays (in a fresh anonymous mapping). */
-static int parse_blob(const char *blob, size_t len, uint32_t nargv, uint32_t nenv,
-                      const char ***argv, const char ***env, const char **cwd, void **map,
-                      size_t *map_len)
+/* The request blob (written by the session client into a memfd, which
+ * the monitor checked is one): nargv argv strings, nadd environment
+ * additions ("K=V"), the cwd ("" = the session's), each NUL-terminated.
+ * Read with pread into init's own memory, so a client that changes or
+ * truncates its memfd afterwards changes nothing here. */
+#define BLOB_MAX (64u << 20)
+static char blob_small[64 * 1024];
+
+static int read_blob(int fd, char *buf, size_t len)
 {
-    if (nargv == 0 || nargv > 1u << 20 || nenv > 1u << 20)
-        return -1;
-    size_t total = (size_t)nargv + 1 + nenv + 1;
-    *map_len = total * sizeof(char *);
-    *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (*map == MAP_FAILED)
-        return -1;
-    const char **a = *map, **e = a + nargv + 1;
     size_t off = 0;
-    for (uint32_t i = 0; i < nargv + nenv + 1; i++) {
-        const char *z = off < len ? memchr(blob + off, 0, len - off) : NULL;
-        if (!z) {
-            munmap(*map, *map_len);
+    while (off < len) {
+        ssize_t n = pread(fd, buf + off, len - off, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+static size_t strv_len(const char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+/* argv and the environment as pointer arrays in vec (cap entries, on
+ * init's stack) when they fit, else in a fresh populated mapping (*map,
+ * unmapped by the caller). The environment is the session's (p->env) with
+ * the additions applied: an addition replaces the session's entry of the
+ * same name. */
+static int parse_blob(const lcs_plan *p, const char *blob, size_t len, uint32_t nargv,
+                      uint32_t nadd, const char **vec, size_t cap, const char ***argv,
+                      const char ***env, const char **cwd, void **map, size_t *map_len)
+{
+    if (nargv == 0 || nargv > 1u << 20 || nadd > 1u << 20)
+        return -1;
+    size_t nsess = strv_len(p->env);
+    size_t total = (size_t)nargv + 1 + nsess + nadd + 1;
+    const char **a = vec;
+    if (total > cap) {
+        *map_len = total * sizeof(char *);
+        *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (*map == MAP_FAILED) {
+            *map = NULL;
             return -1;
         }
-        if (i < nargv)
-            a[i] = blob + off;
-        else if (i < nargv + nenv)
-            e[i - nargv] = blob + off;
-        else
-            *cwd = blob[off] ? blob + off : NULL;
+        a = *map;
+    }
+    /* additions first go after the session's slots */
+    const char **e = a + nargv + 1, **add = e + nsess;
+    size_t off = 0;
+    for (uint32_t i = 0; i < nargv + nadd + 1; i++) {
+        const char *z = off < len ? memchr(blob + off, 0, len - off) : NULL;
+        if (!z)
+            return -1;
+        const char *str = blob + off;
+        if (i < nargv) {
+            a[i] = str;
+        } else if (i < nargv + nadd) {
+            if (!strchr(str, '='))
+                return -1;
+            add[i - nargv] = str;
+        } else {
+            *cwd = str[0] ? str : p->cwd;
+        }
         off = (size_t)(z - blob) + 1;
     }
     a[nargv] = NULL;
-    e[nenv] = NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < nsess; i++) {
+        size_t kl = strcspn(p->env[i], "=");
+        int overridden = 0;
+        for (uint32_t j = 0; j < nadd && !overridden; j++)
+            overridden = !strncmp(add[j], p->env[i], kl) && add[j][kl] == '=';
+        if (!overridden)
+            e[k++] = p->env[i];
+    }
+    memmove(e + k, add, nadd * sizeof *add);
+    e[k + nadd] = NULL;
     *argv = a;
     *env = e;
     return 0;
 }
 
-static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, int *fds)
+/* Both kinds of exec child: stdio on 0-2, every other fd close-on-exec,
+ * own session and process group (the fallback kill without a cgroup
+ * signals the group; terminal signals of init never reach it). */
+static int child_stdio(const int *fds)
+{
+    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
+        return -1;
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    setsid();
+    return 0;
+}
+
+/* The vfork child: into the exec cgroup, then the command. On a failure
+ * before the command, *failed gets the errno (init reads it once vfork
+ * returns: the memory is shared) and the child exits. */
+static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds,
+                                  const char *const *argv, const char *const *env,
+                                  const char *cwd, volatile int *failed)
+{
+    for (int i = 4; i < nfds; i++) {
+        ssize_t n;
+        do
+            n = write(fds[i], "0", 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) {
+            *failed = n < 0 && errno ? errno : EIO;
+            _exit(125);
+        }
+    }
+    if (child_stdio(fds) < 0) {
+        *failed = errno ? errno : EIO;
+        _exit(125);
+    }
+    lcs_init_exec(p, argv, env, cwd, 1);
+}
+
+/* vfork in a function of its own: nothing of the caller's frame can be
+ * clobbered by the child, and the child never returns here. */
+static pid_t __attribute__((noinline))
+spawn_vfork(const lcs_plan *p, const int *fds, int nfds, const char *const *argv,
+            const char *const *env, const char *cwd, volatile int *failed)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    pid_t pid = vfork();
+    if (pid == 0)
+        vfork_child(p, fds, nfds, argv, env, cwd, failed);
+    int e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return pid;
+}
+
+/* The handshake child (fallback): fork()ed, waits for GO on a pipe while
+ * the monitor moves it into its cgroup by pid. *go gets the pipe's write
+ * end. */
+static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *const *argv,
+                             const char *const *env, const char *cwd, int *go)
+{
+    int gp[2];
+    if (pipe2(gp, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+    if (pid < 0) {
+        int e = errno;
+        close(gp[0]);
+        close(gp[1]);
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        if (child_stdio(fds) < 0)
+            _exit(125);
+        char c = 0;
+        ssize_t n;
+        do
+            n = read(gp[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n != 1)
+            _exit(125); /* the monitor gave up on this exec */
+        lcs_init_exec(p, argv, env, cwd, 1);
+    }
+    close(gp[0]);
+    *go = gp[1];
+    return pid;
+}
+
+static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, int *fds,
+                       int nfds)
 {
     lcs_native_msg r;
     memset(&r, 0, sizeof r);
@@ -122,69 +301,88 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
             break;
         }
     size_t len = m->value > 0 ? (size_t)m->value : 0;
-    void *blob = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fds[3], 0) : MAP_FAILED;
-    const char **argv = NULL, **env = NULL, *cwd = NULL;
-    void *map = NULL;
+    char *blob = blob_small;
+    void *big = NULL, *map = NULL;
     size_t map_len = 0;
-    int gp[2] = {-1, -1};
-    if (!sl || blob == MAP_FAILED ||
-        parse_blob(blob, len, m->nargv, m->nenv, &argv, &env, &cwd, &map, &map_len) < 0) {
-        r.value = !sl ? EAGAIN : EINVAL;
+    const char *vec[256];
+    const char **argv = NULL, **env = NULL, *cwd = NULL;
+    if (!sl) {
+        r.value = EAGAIN;
         goto out;
     }
-    if (pipe2(gp, O_CLOEXEC) < 0) {
-        r.value = errno;
+    if (len == 0 || len > BLOB_MAX) {
+        r.value = EINVAL;
         goto out;
     }
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+    if (len > sizeof blob_small) {
+        big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+        if (big == MAP_FAILED) {
+            big = NULL;
+            r.value = ENOMEM;
+            goto out;
+        }
+        blob = big;
+    }
+    if (read_blob(fds[3], blob, len) < 0 ||
+        parse_blob(p, blob, len, m->nargv, m->nenv, vec, sizeof vec / sizeof vec[0], &argv, &env,
+                   &cwd, &map, &map_len) < 0) {
+        r.value = EINVAL;
+        goto out;
+    }
+    pid_t pid = -1;
+    int go = -1;
+    if (!handshake_mode) {
+        volatile int failed = 0;
+        pid = spawn_vfork(p, fds, nfds, argv, env, cwd, &failed);
+        if (pid < 0) {
+            r.value = errno;
+            goto out;
+        }
+        if (failed) {
+            /* It never ran the command (init reaps it through the
+             * signalfd; no slot, so no EXITED). A descriptor the kernel
+             * would not let us write: the handshake from now on. */
+            if (failed != EACCES && failed != EPERM) {
+                r.value = failed;
+                goto out;
+            }
+            handshake_mode = 1;
+            pid = -1;
+        }
+    }
     if (pid < 0) {
-        r.value = errno;
-        goto out;
-    }
-    if (pid == 0) {
-        /* The exec child: its stdio, nothing else across execve. */
-        if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
-            _exit(125);
-        syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-        char go = 0;
-        ssize_t n;
-        do
-            n = read(gp[0], &go, 1);
-        while (n < 0 && errno == EINTR);
-        if (n != 1)
-            _exit(125); /* the monitor gave up on this exec */
-        /* Own session and process group: the fallback kill (no cgroup)
-         * signals the group; terminal signals of init never reach it. */
-        setsid();
-        lcs_init_exec(p, argv, env, cwd, 1);
+        pid = spawn_handshake(p, fds, argv, env, cwd, &go);
+        if (pid < 0) {
+            r.value = errno;
+            goto out;
+        }
     }
     sl->used = 1;
     sl->id = m->id;
     sl->pid = pid;
-    sl->go = gp[1];
-    gp[1] = -1;
-    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    r.type = LCS_MSG_STARTED;
-    r.value = pid;
-    if (send_msg(&r, pfd) < 0) {
-        /* The monitor is gone: nothing to serve. */
-        _exit(0);
+    sl->go = go;
+    if (go >= 0) {
+        int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        lcs_native_msg s;
+        memset(&s, 0, sizeof s);
+        s.type = LCS_MSG_STARTED;
+        s.id = m->id;
+        s.value = pid;
+        if (send_msg(&s, pfd) < 0)
+            _exit(0); /* the monitor is gone: nothing to serve */
+        if (pfd >= 0)
+            close(pfd);
     }
-    if (pfd >= 0)
-        close(pfd);
     r.type = 0;
 out:
     if (r.type == LCS_MSG_FAILED)
         send_msg(&r, -1);
-    if (gp[0] >= 0)
-        close(gp[0]);
-    if (gp[1] >= 0)
-        close(gp[1]);
     if (map)
         munmap(map, map_len);
-    if (blob != MAP_FAILED)
-        munmap(blob, len);
-    close_fds(fds, 4);
+    if (big)
+        munmap(big, len);
+    close_fds(fds, nfds);
 }
 
 static slot *find(slot *slots, uint32_t id)
@@ -277,7 +475,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         if (!pf[0].revents)
             continue;
         union {
-            char buf[CMSG_SPACE(4 * sizeof(int))];
+            char buf[CMSG_SPACE(EXEC_FDS * sizeof(int))];
             struct cmsghdr align;
         } u;
         struct iovec iov = {&m, sizeof m};
@@ -292,25 +490,31 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
             continue;
         if (n <= 0)
             _exit(0); /* the monitor is gone: so is the sandbox */
-        int fds[4] = {-1, -1, -1, -1};
+        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1};
         int nfds = 0;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
                 int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                for (int i = 0; i < k && nfds < 4; i++)
-                    memcpy(&fds[nfds++], CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+                for (int i = 0; i < k; i++) {
+                    int fd;
+                    memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+                    if (nfds < EXEC_FDS)
+                        fds[nfds++] = fd;
+                    else
+                        close(fd);
+                }
             }
         if (n != (ssize_t)sizeof m || (mh.msg_flags & MSG_CTRUNC)) {
-            close_fds(fds, 4);
+            close_fds(fds, EXEC_FDS);
             continue;
         }
         slot *sl;
         switch (m.type) {
         case LCS_MSG_EXEC:
-            if (nfds == 4) {
-                start_exec(p, slots, &m, fds);
+            if (nfds >= 4) {
+                start_exec(p, slots, &m, fds, nfds);
             } else {
-                close_fds(fds, 4);
+                close_fds(fds, EXEC_FDS);
                 lcs_native_msg r = {.type = LCS_MSG_FAILED, .id = m.id, .value = EINVAL};
                 send_msg(&r, -1);
             }
@@ -323,17 +527,17 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
                 close(sl->go);
                 sl->go = -1;
             }
-            close_fds(fds, 4);
+            close_fds(fds, EXEC_FDS);
             break;
         case LCS_MSG_KILL:
             if ((sl = find(slots, m.id))) {
                 kill(-sl->pid, SIGKILL);
                 kill(sl->pid, SIGKILL);
             }
-            close_fds(fds, 4);
+            close_fds(fds, EXEC_FDS);
             break;
         default:
-            close_fds(fds, 4);
+            close_fds(fds, EXEC_FDS);
             break;
         }
     }

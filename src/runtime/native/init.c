@@ -149,9 +149,17 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     /* The caller's ignored signals and blocked mask would survive execve,
      * and its handlers must not run in this process before it. */
     uint64_t reset = signals_to_reset();
-    for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+    /* Raw rt_sigaction: glibc refuses to touch its own signals 32 and 33,
+     * which a caller may well ignore (then the command would too). */
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } dfl = {SIG_DFL, 0, NULL, 0};
+    for (int sig = 1; sig <= 64; sig++)
         if (reset & (1ull << (sig - 1)))
-            signal(sig, SIG_DFL);
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -121,6 +121,11 @@ int lcs_fs_mkdir(int root_fd, const char *path, bool parents, uint32_t mode, uid
  * set-id bits are dropped; mount points are stored but not descended. */
 int lcs_fs_export_tar(int root_fd, const char *path, int tar_fd, lcs_error *err);
 
+/* Unpack a tar stream (our own export) from fd into the host directory dir,
+ * refusing members that would land outside it (absolute names, "..",
+ * writes through symlinks). */
+int lcs_tar_extract(int fd, const char *dir, lcs_error *err);
+
 /* ---- shared between fsops.c and tarx.c; not for other callers ---- */
 
 /* Clean sandbox-absolute form of path (see above); caller frees. */

@@ -3,10 +3,10 @@
  * datagrams with descriptors, liveness and stale cleanup.
  */
 #include "util/fdpass.h"
+#include "util/libexec.h"
 #include "session/session_int.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,9 +23,6 @@
 #include "runtime/native/native.h"
 #include "runtime/native/internal.h"
 
-#ifndef LCS_LIBEXECDIR
-#define LCS_LIBEXECDIR "/usr/local/libexec/llmcore-sandbox"
-#endif
 
 double lcs_sess_wallclock(void)
 {
@@ -260,38 +257,5 @@ int lcs_sess_cleanup_dir(const char *dir, lcs_error *err)
 
 int lcs_sess_monitor_path(char *out, size_t len, lcs_error *err)
 {
-    const char *env = getenv("LLMCORE_SANDBOX_MONITOR");
-    if (env && env[0]) {
-        snprintf(out, len, "%s", env);
-        if (access(out, X_OK) == 0)
-            return 0;
-        return lcs_fail(err, LCS_E_NOT_FOUND, "LLMCORE_SANDBOX_MONITOR=%s is not executable",
-                        env);
-    }
-    char dir[PATH_MAX] = "";
-    Dl_info di;
-    if (dladdr((void *)lcs_sess_monitor_path, &di) && di.dli_fname && strchr(di.dli_fname, '/')) {
-        char real[PATH_MAX];
-        if (realpath(di.dli_fname, real))
-            snprintf(dir, sizeof dir, "%s", real);
-    }
-    if (!dir[0]) {
-        /* a static executable (the CLI): next to it */
-        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-        dir[n > 0 ? n : 0] = 0;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-        snprintf(out, len, "%s/llmcore-sandbox-monitor", dir);
-        if (access(out, X_OK) == 0)
-            return 0;
-    }
-    snprintf(out, len, "%s/llmcore-sandbox-monitor", LCS_LIBEXECDIR);
-    if (access(out, X_OK) == 0)
-        return 0;
-    return lcs_fail(err, LCS_E_NOT_FOUND,
-                    "the session monitor llmcore-sandbox-monitor was found neither next to the "
-                    "library (%s) nor in %s; install it (make install) or set "
-                    "LLMCORE_SANDBOX_MONITOR", dir, LCS_LIBEXECDIR);
+    return lcs_libexec_find("llmcore-sandbox-monitor", "LLMCORE_SANDBOX_MONITOR", out, len, err);
 }

@@ -22,7 +22,6 @@
  * run here, resolved inside that root (openat2 RESOLVE_IN_ROOT).
  */
 #include "session/session_int.h"
-#include "util/archive_dl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -857,72 +856,6 @@ int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *
     WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err, lcs_fs_export_tar(fd, sub, tar_fd, err));
 }
 
-/* Unpack a tar stream (our own export) into dir, refusing anything that
- * could land outside it. */
-static int extract_tar(int fd, const char *dir, lcs_error *err)
-{
-    lcs_archive_lib al;
-    if (lcs_archive_open(&al, err) < 0)
-        return -1;
-    struct archive *a = al.read_new();
-    struct archive *w = al.write_disk_new();
-    int rc = -1;
-    if (!a || !w) {
-        lcs_fail_nomem(err);
-        goto out;
-    }
-    al.read_support_format_tar(a);
-    /* Member names are checked here (relative, no ".."), then prefixed
-     * with dir; libarchive refuses to write through symlinks. */
-    al.write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                     ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-    if (al.read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
-        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
-        goto out;
-    }
-    struct archive_entry *e;
-    int r;
-    while ((r = al.read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = al.entry_pathname(e);
-        if (!name || name[0] == '/' || !strcmp(name, "..") || !strncmp(name, "../", 3) ||
-            strstr(name, "/../") ||
-            (strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."))) {
-            lcs_fail(err, LCS_E_INVALID, "workspace archive member %s escapes", name ? name : "?");
-            goto out;
-        }
-        char p[PATH_MAX * 2];
-        snprintf(p, sizeof p, "%s/%s", dir, name);
-        al.entry_set_pathname(e, p);
-        if (al.write_header(w, e) != ARCHIVE_OK) {
-            lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
-            goto out;
-        }
-        const void *buf;
-        size_t size;
-        la_int64_t off;
-        int dr;
-        while ((dr = al.read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
-            if (al.write_data_block(w, buf, size, off) != ARCHIVE_OK) {
-                lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
-                goto out;
-            }
-        al.write_finish_entry(w);
-    }
-    if (r != ARCHIVE_EOF) {
-        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (a)
-        al.read_free(a);
-    if (w)
-        al.write_free(w);
-    lcs_archive_close(&al);
-    return rc;
-}
-
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err)
 {
     if (!s)
@@ -938,7 +871,7 @@ int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_erro
             return -1;
         }
         if (lcs_session_export(s, NULL, tfd, err) < 0 || lseek(tfd, 0, SEEK_SET) != 0 ||
-            extract_tar(tfd, keep_workspace_dir, err) < 0) {
+            lcs_tar_extract(tfd, keep_workspace_dir, err) < 0) {
             close(tfd);
             lcs_error_prefix(err, "session %s kept (copying its workspace out failed): ", s->id);
             return -1;

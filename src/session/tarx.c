@@ -1,5 +1,6 @@
 /*
- * tarx.c - export a directory tree of a sandbox as a pax tar stream.
+ * tarx.c - export a directory tree of a sandbox as a pax tar stream, and
+ * unpack such a stream into a host directory (keeping a workspace).
  *
  * The walk is fsops.c's (one name at a time below directory fds, no
  * symlink followed, no mount crossed); libarchive only formats headers and
@@ -110,6 +111,9 @@ static int tar_add(void *ctx, int dirfd, const char *name, const char *path, con
 
 int lcs_fs_export_tar(int root_fd, const char *path, int tar_fd, lcs_error *err)
 {
+    if (lcs_archive_use_helper())
+        return lcs_archive_helper("export", path ? path : LCS_FS_WORKSPACE, -1, tar_fd, root_fd,
+                                  err);
     char *top = lcs_fs_clean_path(path ? path : LCS_FS_WORKSPACE, err);
     if (!top)
         return -1;
@@ -151,5 +155,73 @@ int lcs_fs_export_tar(int root_fd, const char *path, int tar_fd, lcs_error *err)
     free(t.buf);
     close(dfd);
     free(top);
+    return rc;
+}
+
+/* Unpack a tar stream (our own export) into dir, refusing anything that
+ * could land outside it. */
+int lcs_tar_extract(int fd, const char *dir, lcs_error *err)
+{
+    if (lcs_archive_use_helper())
+        return lcs_archive_helper("extract", dir, fd, -1, -1, err);
+    lcs_archive_lib al;
+    if (lcs_archive_open(&al, err) < 0)
+        return -1;
+    struct archive *a = al.read_new();
+    struct archive *w = al.write_disk_new();
+    int rc = -1;
+    if (!a || !w) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    al.read_support_format_tar(a);
+    /* Member names are checked here (relative, no ".."), then prefixed
+     * with dir; libarchive refuses to write through symlinks. */
+    al.write_disk_set_options(w, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+                                     ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                                     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+    if (al.read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
+        goto out;
+    }
+    struct archive_entry *e;
+    int r;
+    while ((r = al.read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = al.entry_pathname(e);
+        if (!name || name[0] == '/' || !strcmp(name, "..") || !strncmp(name, "../", 3) ||
+            strstr(name, "/../") ||
+            (strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."))) {
+            lcs_fail(err, LCS_E_INVALID, "workspace archive member %s escapes", name ? name : "?");
+            goto out;
+        }
+        char p[PATH_MAX * 2];
+        snprintf(p, sizeof p, "%s/%s", dir, name);
+        al.entry_set_pathname(e, p);
+        if (al.write_header(w, e) != ARCHIVE_OK) {
+            lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
+            goto out;
+        }
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int dr;
+        while ((dr = al.read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
+            if (al.write_data_block(w, buf, size, off) != ARCHIVE_OK) {
+                lcs_fail(err, LCS_E_IO, "keep the workspace: %s", al.error_string(w));
+                goto out;
+            }
+        al.write_finish_entry(w);
+    }
+    if (r != ARCHIVE_EOF) {
+        lcs_fail(err, LCS_E_IO, "read the workspace archive: %s", al.error_string(a));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (a)
+        al.read_free(a);
+    if (w)
+        al.write_free(w);
+    lcs_archive_close(&al);
     return rc;
 }

@@ -84,4 +84,17 @@ int lcs_archive_open(lcs_archive_lib *al, lcs_error *err);
  * entry, returned string) is in use any more. */
 void lcs_archive_close(lcs_archive_lib *al);
 
+/* A statically linked executable (the command-line tool) cannot dlopen
+ * safely: the library would bring a second C library that must be the very
+ * version the executable was linked with. There the archive operations run
+ * in llmcore-sandbox-archive, a small dynamically linked helper (libexec),
+ * on descriptors handed to it. True in such a process. */
+int lcs_archive_use_helper(void);
+
+/* Run `llmcore-sandbox-archive OP ARG` with in_fd as its stdin, out_fd as
+ * its stdout and root_fd as its fd 3 (each -1 for none) and wait for it.
+ * Its error, if any, comes back as the lcs error it hit. */
+int lcs_archive_helper(const char *op, const char *arg, int in_fd, int out_fd, int root_fd,
+                       lcs_error *err);
+
 #endif

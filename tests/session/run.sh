@@ -137,6 +137,14 @@ if python3 -c "import json,sys; d=json.load(open('$tmp/ls.json')); n=[x['path'] 
 "$C" export "$id" >"$tmp/w.tar"
 if tar tf "$tmp/w.tar" | grep -q '^big.bin$' && tar tf "$tmp/w.tar" | grep -q '^sub/$'; then pass export_tar_of_workspace
 else fail export_tar_of_workspace "$(tar tf "$tmp/w.tar" 2>&1 | head -5)"; fi
+# A static CLI runs tar work in llmcore-sandbox-archive; without it, the
+# error names the helper and the fix (a dynamic CLI loads libarchive itself).
+if ! ldd "$C" >/dev/null 2>&1; then
+    LLMCORE_SANDBOX_ARCHIVE=$tmp/no-such-helper "$C" export "$id" >/dev/null 2>"$tmp/err"; rc=$?
+    if [ $rc -ne 0 ] && grep -q 'LLMCORE_SANDBOX_ARCHIVE=.*no-such-helper is not executable' "$tmp/err"; then
+        pass static_cli_export_names_a_missing_helper
+    else fail static_cli_export_names_a_missing_helper "rc $rc: $(cat "$tmp/err")"; fi
+fi
 # planted symlinks and ..: the host side must stay inside the sandbox
 echo host-secret >"$tmp/secret"; chmod 644 "$tmp/secret"
 echo host-victim >"$tmp/victim"

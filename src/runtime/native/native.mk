@@ -37,6 +37,13 @@ $(B)/llmcore-sandbox-monitor: src/session/monitor/monitor_main.c $(B)/libllmcore
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS)
 
+# Tar operations for the statically linked CLI, which cannot load libarchive
+# (util/archive_dl.h); found like the monitor ($LLMCORE_SANDBOX_ARCHIVE).
+NATIVE_BINS += $(B)/llmcore-sandbox-archive
+$(B)/llmcore-sandbox-archive: src/session/archive/archive_main.c $(B)/libllmcore-sandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS)
+
 # Test/bench driver of the sessions C API (tests/session/run.sh, bench/run.sh).
 NATIVE_BINS += $(B)/lcs-session-helper
 $(B)/lcs-session-helper: tests/session/helper.c $(B)/libllmcore-sandbox.a

@@ -15,6 +15,16 @@ attack() {
     elif grep -q "^DENIED $1" <<<"$out"; then pass "$case"
     else fail "$case" "$out"; fi
 }
+# allowed CASE ARGS...: /bin/attack must print ATTEMPT and ALLOWED (system
+# calls a normal program needs must not be caught by the profile).
+allowed() {
+    local case=$1; shift
+    sb "${ST[@]}" -- /bin/attack "$@"
+    local out; out=$(j stdout 2>/dev/null)
+    if grep -q "^ALLOWED $1" <<<"$out"; then pass "$case"; else fail "$case" "$out $(cat "$WORK/r.err")"; fi
+}
+allowed seccomp_allows_fchmodat2 fchmodat2
+allowed seccomp_allows_futex_wake futex_wake
 # shell CASE 'script' 'regex proving the attempt ran and failed'
 shell() {
     sb "${ST[@]}" -- /bin/sh -c "$2"

@@ -329,24 +329,12 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
 static void from_init(mon *M)
 {
     lcs_native_msg m;
-    union {
-        char b[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {&m, sizeof m};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.b;
-    mh.msg_controllen = sizeof u.b;
-    ssize_t n = recvmsg(M->ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    int fd = -1, nfds = 0;
+    ssize_t n = lcs_recv_with_fds(M->ctl, &m, sizeof m, &fd, 1, &nfds, MSG_DONTWAIT);
     if (n <= 0)
         return;
-    int fd = -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (c && c->cmsg_type == SCM_RIGHTS)
-        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    if (nfds <= 0)
+        fd = -1;
     exec_t *x = n == (ssize_t)sizeof m ? find_exec(M, m.id) : NULL;
     if (!x) {
         if (fd >= 0)

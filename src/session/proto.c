@@ -109,37 +109,14 @@ int lcs_sess_recv(int sock, json_t **msg, int *fds, int *nfds, int timeout_ms, l
     char *buf = malloc(LCS_SESS_MSG_MAX + 1);
     if (!buf)
         return lcs_fail_nomem(err);
-    struct iovec iov = {buf, LCS_SESS_MSG_MAX};
-    union {
-        char b[CMSG_SPACE(4 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.b;
-    mh.msg_controllen = sizeof u.b;
-    ssize_t n;
-    do
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    int none[1];
+    ssize_t n = lcs_recv_with_fds(sock, buf, LCS_SESS_MSG_MAX, fds ? fds : none, fds ? 4 : 0,
+                                  nfds, 0);
+    if (*nfds < 0)
+        *nfds = 0; /* descriptors lost in transit were closed: none arrived */
     if (n < 0) {
         free(buf);
         return lcs_fail_errno(err, "receive from the session monitor");
-    }
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        for (int i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-            if (fds && *nfds < 4)
-                fds[(*nfds)++] = fd;
-            else
-                close(fd);
-        }
     }
     if (n == 0) {
         free(buf);

@@ -19,6 +19,7 @@
  *   6. cleanup: kill whatever is left, remove cgroups and the run directory.
  */
 #include "runtime/native/internal.h"
+#include "util/fdpass.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -942,25 +943,20 @@ static int wait_ready(run *R, lcs_error *err)
     }
 ready:;
     lcs_native_msg m;
-    union {
-        char b[CMSG_SPACE(LCS_NATIVE_VIEWS * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {&m, sizeof m};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.b;
-    mh.msg_controllen = sizeof u.b;
-    ssize_t n = recvmsg(R->in_sp[0], &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    struct cmsghdr *c = n == (ssize_t)sizeof m ? CMSG_FIRSTHDR(&mh) : NULL;
-    if (!c || m.type != LCS_MSG_ROOT || c->cmsg_type != SCM_RIGHTS)
+    int fds[LCS_NATIVE_VIEWS], nfds = 0, k = 0;
+    ssize_t n = lcs_recv_with_fds(R->in_sp[0], &m, sizeof m, fds, LCS_NATIVE_VIEWS, &nfds,
+                                  MSG_DONTWAIT);
+    if (n != (ssize_t)sizeof m || m.type != LCS_MSG_ROOT || nfds <= 0) {
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
         return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
-    int nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int)), k = 0;
+    }
+    /* the views that came, in order (m.value says which) */
     for (int i = 0; i < LCS_NATIVE_VIEWS && k < nfds; i++)
         if (m.value & (1 << i))
-            memcpy(&R->view_fd[i], CMSG_DATA(c) + (size_t)k++ * sizeof(int), sizeof(int));
+            R->view_fd[i] = fds[k++];
+    while (k < nfds)
+        close(fds[k++]);
     if (R->view_fd[0] < 0)
         return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
     close(R->status_p[0]);

@@ -474,37 +474,12 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         }
         if (!pf[0].revents)
             continue;
-        union {
-            char buf[CMSG_SPACE(EXEC_FDS * sizeof(int))];
-            struct cmsghdr align;
-        } u;
-        struct iovec iov = {&m, sizeof m};
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = u.buf;
-        mh.msg_controllen = sizeof u.buf;
-        ssize_t n = recvmsg(LCS_FD_CTL, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            _exit(0); /* the monitor is gone: so is the sandbox */
         int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1};
         int nfds = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-                for (int i = 0; i < k; i++) {
-                    int fd;
-                    memcpy(&fd, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
-                    if (nfds < EXEC_FDS)
-                        fds[nfds++] = fd;
-                    else
-                        close(fd);
-                }
-            }
-        if (n != (ssize_t)sizeof m || (mh.msg_flags & MSG_CTRUNC)) {
+        ssize_t n = lcs_recv_with_fds(LCS_FD_CTL, &m, sizeof m, fds, EXEC_FDS, &nfds, 0);
+        if (n <= 0)
+            _exit(0); /* the monitor is gone: so is the sandbox */
+        if (n != (ssize_t)sizeof m || nfds < 0) {
             close_fds(fds, EXEC_FDS);
             continue;
         }

@@ -85,11 +85,6 @@ typedef struct slot {
     int go; /* handshake mode: write end of the child's go pipe, -1 once released */
 } slot;
 
-/* Set once a child could not move itself into its cgroup through the
- * monitor's descriptors (a kernel that checks the writer's credentials):
- * every later exec uses the STARTED/GO handshake. */
-static int handshake_mode;
-
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
 {
     return lcs_send_with_fds(LCS_FD_CTL, m, sizeof *m, fds, nfds) == (ssize_t)sizeof *m ? 0 : -1;
@@ -115,7 +110,7 @@ static void close_fds(int *fds, int n)
  * Read with pread into init's own memory, so a client that changes or
  * truncates its memfd afterwards changes nothing here. */
 #define BLOB_MAX (64u << 20)
-static char blob_small[64 * 1024];
+#define BLOB_SMALL (64u * 1024u) /* reused buffer of lcs_init_serve */
 
 static int read_blob(int fd, char *buf, size_t len)
 {
@@ -287,8 +282,12 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
     return pid;
 }
 
+/* handshake_mode: set once a child could not move itself into its cgroup
+ * through the monitor's descriptors (a kernel that checks the writer's
+ * credentials); every later exec then uses the STARTED/GO handshake.
+ * small: BLOB_SMALL bytes for requests that fit, or NULL. */
 static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, int *fds,
-                       int nfds)
+                       int nfds, int *handshake_mode, char *small)
 {
     lcs_native_msg r;
     memset(&r, 0, sizeof r);
@@ -301,7 +300,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
             break;
         }
     size_t len = m->value > 0 ? (size_t)m->value : 0;
-    char *blob = blob_small;
+    char *blob = small;
     void *big = NULL, *map = NULL;
     size_t map_len = 0;
     const char *vec[256];
@@ -314,7 +313,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         r.value = EINVAL;
         goto out;
     }
-    if (len > sizeof blob_small) {
+    if (!small || len > BLOB_SMALL) {
         big = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
                    -1, 0);
         if (big == MAP_FAILED) {
@@ -332,7 +331,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     }
     pid_t pid = -1;
     int go = -1;
-    if (!handshake_mode) {
+    if (!*handshake_mode) {
         volatile int failed = 0;
         pid = spawn_vfork(p, fds, nfds, argv, env, cwd, &failed);
         if (pid < 0) {
@@ -347,7 +346,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
                 r.value = failed;
                 goto out;
             }
-            handshake_mode = 1;
+            *handshake_mode = 1;
             pid = -1;
         }
     }
@@ -458,6 +457,13 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     if (sfd < 0)
         _exit(125);
     slot slots[LCS_NATIVE_MAX_EXECS];
+    int handshake_mode = 0;
+    /* One populated buffer for every request that fits (a fault per page
+     * costs more than the copy on a virtual machine). */
+    char *small = mmap(NULL, BLOB_SMALL, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (small == MAP_FAILED)
+        small = NULL;
     memset(slots, 0, sizeof slots);
     for (;;) {
         struct pollfd pf[2] = {{LCS_FD_CTL, POLLIN, 0}, {sfd, POLLIN, 0}};
@@ -487,7 +493,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         switch (m.type) {
         case LCS_MSG_EXEC:
             if (nfds >= 4) {
-                start_exec(p, slots, &m, fds, nfds);
+                start_exec(p, slots, &m, fds, nfds, &handshake_mode, small);
             } else {
                 close_fds(fds, EXEC_FDS);
                 lcs_native_msg r = {.type = LCS_MSG_FAILED, .id = m.id, .value = EINVAL};

@@ -31,6 +31,7 @@ rc=0
 "$top/tests/runtime/buildmode.sh" || rc=1
 "$top/tests/runtime/rootless.sh" || rc=1
 "$top/tests/runtime/cgroup_v2.sh" || rc=1
+"$top/tests/runtime/doctor.sh" || rc=1
 # Sessions use the CLI, the monitor and the helper of the same build.
 "$top/tests/session/run.sh" "$(dirname "$RUN")" || rc=1
 exit $rc

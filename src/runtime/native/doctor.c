@@ -66,7 +66,10 @@ static int in_path(const char *name)
     return 0;
 }
 
-/* Does /etc/subuid or /etc/subgid hand any of 100000..165535 to someone? */
+/* Does /etc/subuid or /etc/subgid hand any of 100000..165535 to another
+ * user? root's own entry for exactly that range is what the image builder
+ * adds (scripts/build/preflight.sh): those ids are the sandboxes root starts,
+ * so no one else can own files under them. */
 static int subid_overlap(const char *file, char *who, size_t len)
 {
     FILE *f = fopen(file, "re");
@@ -78,6 +81,9 @@ static int subid_overlap(const char *file, char *who, size_t len)
         char name[256];
         unsigned long start, count;
         if (sscanf(line, "%255[^:]:%lu:%lu", name, &start, &count) != 3)
+            continue;
+        if ((!strcmp(name, "root") || !strcmp(name, "0")) &&
+            start == LCS_NATIVE_HOST_ID_BASE && count == LCS_NATIVE_ID_COUNT)
             continue;
         if (start < LCS_NATIVE_HOST_ID_BASE + LCS_NATIVE_ID_COUNT &&
             start + count > LCS_NATIVE_HOST_ID_BASE) {

@@ -6,6 +6,7 @@
  * tar export lives in tarx.c and shares the resolver and the walker.
  */
 #include "session/fsops.h"
+#include "util/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -363,27 +364,12 @@ static ssize_t src_read(src *s, char *buf, size_t n)
     return (ssize_t)k;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Copy src into fd. On failure *which says whose fault ('r' or 'w'). */
 static int copy_src(src *s, int fd, char *which)
 {
     if (s->fd < 0) {
         *which = 'w';
-        return write_all(fd, s->data, s->len);
+        return lcs_write_all(fd, s->data, s->len);
     }
     char *buf = malloc(COPY_CHUNK);
     if (!buf) {
@@ -400,7 +386,7 @@ static int copy_src(src *s, int fd, char *which)
             rc = -1;
             break;
         }
-        if (write_all(fd, buf, (size_t)r) < 0) {
+        if (lcs_write_all(fd, buf, (size_t)r) < 0) {
             *which = 'w';
             rc = -1;
             break;
@@ -631,7 +617,7 @@ int lcs_fs_read(int root_fd, const char *path, int dst_fd, lcs_error *err)
                 break;
             if (r < 0)
                 rc = lcs_fail_errno(err, "cannot read %s", p);
-            else if (write_all(dst_fd, buf, (size_t)r) < 0)
+            else if (lcs_write_all(dst_fd, buf, (size_t)r) < 0)
                 rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
         }
         free(buf);

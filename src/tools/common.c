@@ -25,34 +25,6 @@ bool lcs_tl_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-char *lcs_tl_utf8_sanitize(const char *s, size_t n, size_t *out_len)
-{
-    /* Worst case: every byte becomes the 3-byte replacement character. */
-    if (n > (SIZE_MAX - 1) / 3)
-        return NULL;
-    char *out = malloc(n * 3 + 1);
-    if (!out)
-        return NULL;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t l = lcs_utf8_seq(p + i, n - i);
-        if (l) {
-            memcpy(out + o, p + i, l);
-            o += l;
-            i += l;
-        } else {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    out[o] = '\0';
-    if (out_len)
-        *out_len = o;
-    return out;
-}
-
 size_t lcs_tl_utf8_prefix(const char *s, size_t n, size_t max_chars)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -13,9 +13,6 @@
 
 /* Whether s[0..n) is well-formed UTF-8 (NUL bytes allowed). */
 bool lcs_tl_utf8_valid(const char *s, size_t n);
-/* Copy of s[0..n) with every ill-formed sequence replaced by U+FFFD;
- * NUL-terminated, length in *out_len. NULL when out of memory. */
-char *lcs_tl_utf8_sanitize(const char *s, size_t n, size_t *out_len);
 /* Longest prefix of s[0..n) of at most max_chars code points that does not
  * cut a character: its length in bytes. */
 size_t lcs_tl_utf8_prefix(const char *s, size_t n, size_t max_chars);

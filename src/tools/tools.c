@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "tools/common.h"
+#include "util/jsonbytes.h"
 #include "tools/internal.h"
 #include "util/str.h"
 
@@ -149,8 +150,8 @@ static int make_view(const lcs_run_result *r, double timeout, exec_view *v)
         v->exit_code = -1;
     v->success = v->exit_code == 0 && !v->timed_out;
     size_t n;
-    v->out = lcs_tl_utf8_sanitize(r->stdout_data ? r->stdout_data : "", r->stdout_len, &n);
-    char *e = lcs_tl_utf8_sanitize(r->stderr_data ? r->stderr_data : "", r->stderr_len, &n);
+    v->out = lcs_utf8_sanitize(r->stdout_data ? r->stdout_data : "", r->stdout_len, &n);
+    char *e = lcs_utf8_sanitize(r->stderr_data ? r->stderr_data : "", r->stderr_len, &n);
     if (!v->out || !e) {
         free(v->out);
         free(e);
@@ -245,17 +246,21 @@ static json_t *view_json(const exec_view *v, const lcs_run_result *r)
     return o;
 }
 
+/* The tools' view of a run result, for the two public renderings below. */
+static int result_view(const lcs_run_result *r, exec_view *v, lcs_error *err)
+{
+    if (!r)
+        return lcs_fail(err, LCS_E_INVALID, "tool output: no run result given");
+    if (make_view(r, 0, v) != 0)
+        return lcs_fail_nomem(err);
+    return 0;
+}
+
 char *lcs_tool_output_text(const lcs_run_result *r, lcs_error *err)
 {
     exec_view v;
-    if (!r) {
-        lcs_fail(err, LCS_E_INVALID, "tool output: no run result given");
+    if (result_view(r, &v, err) < 0)
         return NULL;
-    }
-    if (make_view(r, 0, &v) != 0) {
-        lcs_fail_nomem(err);
-        return NULL;
-    }
     char *t = view_text(&v);
     view_free(&v);
     if (!t)
@@ -266,14 +271,8 @@ char *lcs_tool_output_text(const lcs_run_result *r, lcs_error *err)
 char *lcs_tool_execution_json(const lcs_run_result *r, lcs_error *err)
 {
     exec_view v;
-    if (!r) {
-        lcs_fail(err, LCS_E_INVALID, "tool output: no run result given");
+    if (result_view(r, &v, err) < 0)
         return NULL;
-    }
-    if (make_view(r, 0, &v) != 0) {
-        lcs_fail_nomem(err);
-        return NULL;
-    }
     json_t *j = view_json(&v, r);
     view_free(&v);
     char *s = lcs_tl_json_text(j);

@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include "tools/common.h"
+#include "util/jsonbytes.h"
+#include "util/io.h"
 #include "tools/internal.h"
 
 struct lcs_tracker {
@@ -49,21 +51,6 @@ struct lcs_tracker_run {
 
 /* ---- small file helpers (all relative to a directory fd) */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Write text to dirfd/name atomically: a fresh O_EXCL temporary, then rename
  * over the name (rename replaces a planted symlink itself, never its target). */
 static int write_atomic(int dirfd, const char *dirpath, const char *name, const char *text,
@@ -77,7 +64,7 @@ static int write_atomic(int dirfd, const char *dirpath, const char *name, const 
     if (fd < 0)
         return lcs_fail_errno(err, "cannot create %s/%s", dirpath, tmp);
     size_t n = strlen(text);
-    if (write_all(fd, text, n) != 0 || write_all(fd, "\n", 1) != 0) {
+    if (lcs_write_all(fd, text, n) != 0 || lcs_write_all(fd, "\n", 1) != 0) {
         lcs_fail_errno(err, "cannot write %s/%s", dirpath, tmp);
         close(fd);
         unlinkat(dirfd, tmp, 0);
@@ -488,7 +475,7 @@ static json_t *preview(const char *s, size_t max_chars)
     size_t n = strlen(s);
     size_t cut = lcs_tl_utf8_prefix(s, n, max_chars);
     size_t out_len;
-    char *clean = lcs_tl_utf8_sanitize(s, cut, &out_len);
+    char *clean = lcs_utf8_sanitize(s, cut, &out_len);
     json_t *v = clean ? json_stringn(clean, out_len) : json_string("");
     free(clean);
     return v;
@@ -501,7 +488,7 @@ static int append_line(int fd, const char *path, json_t *entry, lcs_error *err)
         return lcs_fail_nomem(err);
     size_t n = strlen(line);
     line[n] = '\n'; /* replaces the NUL; written with its length */
-    int rc = write_all(fd, line, n + 1);
+    int rc = lcs_write_all(fd, line, n + 1);
     free(line);
     return rc == 0 ? 0 : lcs_fail_errno(err, "output tracker: cannot append to %s", path);
 }
@@ -594,7 +581,7 @@ int lcs_tracker_track_file(lcs_tracker_run *r, const char *name, uint64_t size_b
 static char *sanitize_name(const char *in)
 {
     size_t n = strlen(in);
-    char *clean = lcs_tl_utf8_sanitize(in, n, &n);
+    char *clean = lcs_utf8_sanitize(in, n, &n);
     if (!clean)
         return NULL;
     for (size_t i = 0; i < n; i++) {

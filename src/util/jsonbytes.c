@@ -3,6 +3,7 @@
  */
 #include "util/jsonbytes.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,28 +27,43 @@ size_t lcs_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-json_t *lcs_json_bytes(const char *data, size_t len)
+char *lcs_utf8_sanitize(const char *s, size_t n, size_t *out_len)
 {
-    if (!data)
-        return json_string("");
-    char *copy = malloc(len * 3 + 1);
-    if (!copy)
+    /* Worst case: every byte becomes the 3-byte replacement character. */
+    if (n > (SIZE_MAX - 1) / 3)
         return NULL;
+    char *out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t n = lcs_utf8_seq((const unsigned char *)data + i, len - i);
-        if (n) {
-            memcpy(copy + o, data + i, n);
-            o += n;
-            i += n;
+    for (size_t i = 0; i < n;) {
+        size_t l = lcs_utf8_seq(p + i, n - i);
+        if (l) {
+            memcpy(out + o, p + i, l);
+            o += l;
+            i += l;
         } else {
-            memcpy(copy + o, "\xef\xbf\xbd", 3);
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
             o += 3;
             i++;
         }
     }
-    json_t *s = json_stringn(copy, o);
-    free(copy);
-    return s;
+    out[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return out;
 }
 
+json_t *lcs_json_bytes(const char *data, size_t len)
+{
+    if (!data)
+        return json_string("");
+    size_t n;
+    char *clean = lcs_utf8_sanitize(data, len, &n);
+    if (!clean)
+        return NULL;
+    json_t *s = json_stringn(clean, n);
+    free(clean);
+    return s;
+}

@@ -54,18 +54,6 @@ static int probe_userns(int *err_out)
     return 1;
 }
 
-static int in_path(const char *name)
-{
-    const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
-    char p[PATH_MAX];
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-        if (access(p, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* Does /etc/subuid or /etc/subgid hand any of 100000..165535 to another
  * user? root's own entry for exactly that range is what the image builder
  * adds (scripts/build/preflight.sh): those ids are the sandboxes root starts,
@@ -197,7 +185,7 @@ char *lcs_doctor_json(lcs_error *err)
     if (enforced)
         json_object_set_new(root, "enforced", enforced);
 
-    int pasta = in_path("pasta");
+    int pasta = lcs_native_in_path("pasta");
     check(checks, "pasta", pasta, 0,
           pasta ? "pasta found (FULL network)" : "pasta not found: FULL network is unavailable",
           "apt-get install passt");

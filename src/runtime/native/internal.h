@@ -255,5 +255,7 @@ int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *m
 int lcs_rm_tree(const char *path);
 
 double lcs_now(void);
+/* Is name an executable in /usr/local/bin, /usr/bin, /bin, /usr/sbin or /sbin? */
+int lcs_native_in_path(const char *name);
 
 #endif

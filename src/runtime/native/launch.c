@@ -447,18 +447,6 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     return 0;
 }
 
-static int find_in_path(const char *name)
-{
-    const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
-    char p[PATH_MAX];
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-        if (access(p, X_OK) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 /* ------------------------------------------------------------- the child */
 
 /* Runs right after clone3 in the child: a copy of the monitor, single
@@ -753,7 +741,7 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     } else if (lcs_seccomp_compile(s->seccomp_profile, &R->plan.seccomp, &R->sinfo, err) < 0) {
         return -1;
     }
-    if (s->network == LCS_NATIVE_NET_FULL && !find_in_path("pasta")) {
+    if (s->network == LCS_NATIVE_NET_FULL && !lcs_native_in_path("pasta")) {
         if (degrade(R, s, err, "network-full",
                     "FULL network needs pasta: apt-get install passt") < 0)
             return -1;

@@ -1,6 +1,7 @@
 /*
  * util.c - small helpers of the native runtime: child-side error text, a
- * monotonic clock, and removal of a per-run directory tree.
+ * system-directory executable lookup, a monotonic clock, and removal of a
+ * per-run directory tree.
  */
 #include "runtime/native/internal.h"
 
@@ -27,6 +28,18 @@ int lcs_child_fail(lcs_child_err *e, int errnum, const char *fmt, ...)
         snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", d ? d : "unknown error");
     }
     return -1;
+}
+
+int lcs_native_in_path(const char *name)
+{
+    const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
+    char p[PATH_MAX];
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dirs[i], name);
+        if (access(p, X_OK) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 double lcs_now(void)

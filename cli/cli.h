@@ -22,7 +22,7 @@ int cli_parse_positive(const char *s, double *out);
         {"env", required_argument, 0, 'e'}, {"workdir", required_argument, 0, 'w'},                \
         {"input", required_argument, 0, 1001}, {"output", required_argument, 0, 1002},             \
         {"output-limit", required_argument, 0, 1003}, {"allow-above-limits", no_argument, 0, 'A'}, \
-        {"allow-degraded", no_argument, 0, 'D'}
+        {"allow-degraded", no_argument, 0, 'D'}, {"disk", required_argument, 0, 1004}
 
 /* Apply one of those options. Returns 1 when opt is one of them and was
  * applied, 0 when it is not one of them, -1 after printing (prefixed with

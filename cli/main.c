@@ -119,6 +119,8 @@ static const char run_help[] =
     "      --input DIR          host directory, read-only at /home/sandbox/input\n"
     "      --output DIR         host directory, read-write at /home/sandbox/output\n"
     "      --output-limit SIZE  cap on stdout and stderr, each (default 1m)\n"
+    "      --disk SIZE          cap on what the sandbox writes outside /tmp (its\n"
+    "                           writable layer, kept in memory; default 1g)\n"
     "  -i, --interactive        feed this command's stdin to the sandbox\n"
     "      --seccomp FILE       OCI seccomp profile (default: the shipped one)\n"
     "      --allow-above-limits permit limits above the image's manifest\n"

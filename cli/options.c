@@ -98,6 +98,12 @@ int cli_policy_option(const char *cmd, int opt, const char *arg, lcs_policy_over
         if (!(o->output_bytes = cli_parse_size(arg)))
             INVALID("--output-limit '%s' is not a size (e.g. 64k, 1m)");
         return 1;
+    case 1004:
+        b = cli_parse_size(arg);
+        if (!b || b % (1024 * 1024))
+            INVALID("--disk '%s' is not a size in whole MiB (e.g. 256m, 2g)");
+        o->disk_mb = b / (1024 * 1024);
+        return 1;
     case 'A': o->allow_above_limits = true; return 1;
     case 'D': o->allow_degraded = true; return 1;
     default: return 0;

@@ -68,7 +68,7 @@ static const char create_help[] =
     "Options (limits as for 'run'; --timeout is the default per exec):\n"
     "  -m, --memory SIZE  --cpus N  --pids-limit N  --timeout SECONDS\n"
     "      --network none|full  --mode restricted|full  -e, --env NAME=VALUE\n"
-    "  -w, --workdir DIR  --input DIR  --output DIR  --output-limit SIZE\n"
+    "  -w, --workdir DIR  --input DIR  --output DIR  --output-limit SIZE  --disk SIZE\n"
     "      --seccomp FILE  --allow-above-limits  --allow-degraded\n"
     "      --label TEXT         shown by 'ps'\n"
     "      --idle-timeout S     destroy the session after S seconds unused\n"

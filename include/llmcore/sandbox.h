@@ -384,6 +384,7 @@ typedef enum lcs_network {
 #define LCS_POLICY_DEFAULT_FILE_SIZE_MB 1024u
 #define LCS_POLICY_DEFAULT_OPEN_FILES 1024u
 #define LCS_POLICY_DEFAULT_TMP_MB 256u
+#define LCS_POLICY_DEFAULT_DISK_MB 1024u /* the writable layer */
 
 /* Caller overrides: zero / NULL / -1 means "keep what the image says". */
 typedef struct lcs_policy_overrides {
@@ -397,6 +398,8 @@ typedef struct lcs_policy_overrides {
     uint64_t file_size_mb;    /* largest file the sandbox may write */
     uint32_t open_files;
     uint64_t tmp_mb;          /* size of the /tmp tmpfs */
+    uint64_t disk_mb;         /* size of the writable layer (workspace, home,
+                                 in FULL all root changes); in memory */
     const char *const *env;   /* NULL-terminated "NAME=VALUE" list, added last */
     const char *cwd;          /* absolute path inside the sandbox */
     const char *input_dir;    /* host directory, mounted read-only */
@@ -420,6 +423,7 @@ typedef struct lcs_policy {
     uint64_t file_size_mb;
     uint32_t open_files;
     uint64_t tmp_mb;
+    uint64_t disk_mb;
     char **env;               /* NULL-terminated "NAME=VALUE", sorted, unique */
     char *cwd;
     char *user;

@@ -133,6 +133,7 @@ class PolicyOverrides(ctypes.Structure):
         ("file_size_mb", ctypes.c_uint64),
         ("open_files", ctypes.c_uint32),
         ("tmp_mb", ctypes.c_uint64),
+        ("disk_mb", ctypes.c_uint64),
         ("env", ctypes.POINTER(ctypes.c_char_p)),
         ("cwd", ctypes.c_char_p),
         ("input_dir", ctypes.c_char_p),

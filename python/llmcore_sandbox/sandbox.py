@@ -142,7 +142,8 @@ def _network_value(network):
 
 def _fill_overrides(o, keep, mode=None, network=None, memory_mb=None, cpus=None, pids=None,
                     timeout=None, output_bytes=None, env=None, workdir=None, input_dir=None,
-                    output_dir=None, allow_above_limits=False, allow_degraded=False):
+                    output_dir=None, allow_above_limits=False, allow_degraded=False,
+                    disk_mb=None):
     """Fill an initialised lcs_policy_overrides; objects that must outlive the
     C call are appended to ``keep``."""
     if mode is not None:
@@ -160,6 +161,8 @@ def _fill_overrides(o, keep, mode=None, network=None, memory_mb=None, cpus=None,
         o.timeout_seconds = float(timeout)
     if _positive(output_bytes, "output_bytes", integer=True) is not None:
         o.output_bytes = int(output_bytes)
+    if _positive(disk_mb, "disk_mb", integer=True) is not None:
+        o.disk_mb = int(disk_mb)
     env = _env_list(env)
     if env:
         arr = _strv(env, "environment entry")
@@ -416,7 +419,7 @@ class ToolResult:
 def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None, network=None,
         memory_mb=None, cpus=None, pids=None, timeout=None, output_bytes=None, env=None,
         workdir=None, input_dir=None, output_dir=None, stdin=None, allow_above_limits=False,
-        allow_degraded=False, registry=None, manifest=None, seccomp_profile=None):
+        allow_degraded=False, registry=None, manifest=None, seccomp_profile=None, disk_mb=None):
     """Run one command in a fresh sandbox, torn down afterwards (lcs_run).
 
     command: an argv list (argv[0] found through the sandbox's PATH) or a
@@ -450,7 +453,7 @@ def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None,
     req.seccomp_profile = _opt_path(seccomp_profile, "seccomp_profile")
     _fill_overrides(req.overrides, keep, mode, network, memory_mb, cpus, pids, timeout,
                     output_bytes, env, workdir, input_dir, output_dir, allow_above_limits,
-                    allow_degraded)
+                    allow_degraded, disk_mb)
     cm = CManifest(manifest) if manifest is not None else None
     try:
         if cm is not None:
@@ -610,7 +613,7 @@ class Sandbox:
                memory_mb=None, cpus=None, pids=None, timeout=None, env=None, workdir=None,
                input_dir=None, output_dir=None, allow_above_limits=False, allow_degraded=False,
                idle_timeout=None, label=None, registry=None, *, network=None,
-               output_bytes=None, manifest=None, seccomp_profile=None):
+               output_bytes=None, manifest=None, seccomp_profile=None, disk_mb=None):
         """Start a session; returns once the sandbox is ready.
 
         Image: ``image`` (registry reference, must be built), ``rootfs`` (a
@@ -621,7 +624,8 @@ class Sandbox:
         "code_execution".  ``timeout`` is the default per exec; ``env`` a
         mapping or NAME=VALUE list; ``workdir`` an absolute path inside;
         ``input_dir``/``output_dir`` host directories mounted read-only /
-        read-write; ``idle_timeout`` destroys the session after that long
+        read-write; ``disk_mb`` caps what the sandbox writes outside /tmp
+        (its writable layer, kept in memory; default 1024); ``idle_timeout`` destroys the session after that long
         unused.  Raises SandboxNotFoundError (unknown or unbuilt image),
         SandboxUnsupportedError (a protection this host lacks; the message
         names the fix, ``allow_degraded=True`` runs anyway),
@@ -643,7 +647,7 @@ class Sandbox:
             so.label = _lib.encode(label, "label")
         _fill_overrides(so.overrides, keep, mode, network, memory_mb, cpus, pids, timeout,
                         output_bytes, env, workdir, input_dir, output_dir, allow_above_limits,
-                        allow_degraded)
+                        allow_degraded, disk_mb)
         cm = CManifest(manifest) if manifest is not None else None
         try:
             if cm is not None:

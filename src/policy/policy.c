@@ -205,6 +205,11 @@ int lcs_policy_compute(const lcs_manifest *m, const lcs_policy_overrides *o, lcs
         lcs_fail(err, LCS_E_INVALID, "file size, /tmp size or open files limit is absurd");
         goto fail;
     }
+    if (o->disk_mb && (o->disk_mb < 4 || o->disk_mb > 1024ULL * 1024)) {
+        lcs_fail(err, LCS_E_INVALID, "disk (writable layer) size %llu MiB is outside 4 MiB..1 TiB",
+                 (unsigned long long)o->disk_mb);
+        goto fail;
+    }
     if (check_limit("memory", (double)o->memory_mb, (double)l->memory_mb, " MiB",
                     o->allow_above_limits, img, err) ||
         check_limit("cpus", o->cpus, l->cpu_cores, "", o->allow_above_limits, img, err) ||
@@ -220,6 +225,7 @@ int lcs_policy_compute(const lcs_manifest *m, const lcs_policy_overrides *o, lcs
     p->file_size_mb = o->file_size_mb ? o->file_size_mb : LCS_POLICY_DEFAULT_FILE_SIZE_MB;
     p->open_files = o->open_files ? o->open_files : LCS_POLICY_DEFAULT_OPEN_FILES;
     p->tmp_mb = o->tmp_mb ? o->tmp_mb : LCS_POLICY_DEFAULT_TMP_MB;
+    p->disk_mb = o->disk_mb ? o->disk_mb : LCS_POLICY_DEFAULT_DISK_MB;
 
     /* Identity: the native runtime maps exactly one sandbox user. */
     if (strcmp(m->user, "sandbox") != 0 && strcmp(m->user, "1000") != 0) {
@@ -302,6 +308,7 @@ char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err)
     json_object_set_new(o, "file_size_mb", json_integer((json_int_t)p->file_size_mb));
     json_object_set_new(o, "open_files", json_integer(p->open_files));
     json_object_set_new(o, "tmp_mb", json_integer((json_int_t)p->tmp_mb));
+    json_object_set_new(o, "disk_mb", json_integer((json_int_t)p->disk_mb));
     json_t *env = json_array();
     for (char **e = p->env; e && *e; e++)
         json_array_append_new(env, json_string(*e));

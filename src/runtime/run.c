@@ -107,6 +107,7 @@ void lcs_spec_from_policy(const lcs_policy *pol, const char *rootfs, lcs_native_
     s->fsize_bytes = pol->file_size_mb * 1024 * 1024;
     s->nofile = pol->open_files;
     s->tmp_bytes = pol->tmp_mb * 1024 * 1024;
+    s->layer_bytes = pol->disk_mb * 1024 * 1024;
     s->input_dir = pol->input_dir;
     s->output_dir = pol->output_dir;
     s->allow_degraded = pol->allow_degraded;

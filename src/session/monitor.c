@@ -125,6 +125,7 @@ static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
     s->fsize_bytes = (uint64_t)json_integer_value(json_object_get(j, "fsize_bytes"));
     s->nofile = (uint32_t)json_integer_value(json_object_get(j, "nofile"));
     s->tmp_bytes = (uint64_t)json_integer_value(json_object_get(j, "tmp_bytes"));
+    s->layer_bytes = (uint64_t)json_integer_value(json_object_get(j, "layer_bytes"));
     s->input_dir = jstr(j, "input_dir");
     s->output_dir = jstr(j, "output_dir");
     s->seccomp_profile = jstr(j, "seccomp_profile");

@@ -102,6 +102,7 @@ static json_t *spec_json(const lcs_native_spec *s, const lcs_session_options *o,
                           policy ? policy : json_null());
     if (!j)
         return NULL;
+    json_object_set_new(j, "layer_bytes", json_integer((json_int_t)s->layer_bytes));
     if (s->cwd)
         json_object_set_new(j, "cwd", json_string(s->cwd));
     if (s->input_dir)

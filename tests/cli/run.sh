@@ -123,6 +123,8 @@ else
     check run_usage 2 'give exactly one of --image, --rootfs' -- run -- true
     check run_needs_command 2 'no command given' -- run --rootfs "$RFS"
     check run_bad_memory 4 "--memory '12x' is not a size" -- run --rootfs "$RFS" -m 12x -- true
+    check run_bad_disk 4 "--disk '5x' is not a size in whole MiB" -- run --rootfs "$RFS" --disk 5x -- true
+    json_check run_disk_cap 'd["verdict"] == "ok" and d["enforced"]["limits"]["disk_bytes"] == 8388608 and "No space left" in d["stdout"]' -- run --rootfs "$RFS" --disk 8m --json -- sh -c 'dd if=/dev/zero of=/home/sandbox/work/f bs=1M count=9 2>&1; true'
     check run_bad_network 4 "--network 'maybe'" -- run --rootfs "$RFS" --network maybe -- true
     check run_missing_rootfs 3 'is not a directory' -- run --rootfs "$TMP/none" -- true
     out=$(printf 'piped data' | "$CLI" run -i --rootfs "$RFS" -- cat 2>&1)

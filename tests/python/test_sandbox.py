@@ -627,10 +627,14 @@ class LifetimeTests(SessionTestCase):
 
     def test_options_reach_the_policy(self):
         sb = self.new_sandbox(memory_mb=256, pids=32, timeout=7, env={"X_TEST": "yes"},
-                              workdir="/tmp", idle_timeout=600, label="opts")
+                              workdir="/tmp", idle_timeout=600, label="opts", disk_mb=8)
         pol = sb.status()["policy"]
-        self.assertEqual((pol["memory_mb"], pol["pids"], pol["timeout_seconds"], pol["cwd"]),
-                         (256, 32, 7.0, "/tmp"))
+        self.assertEqual((pol["memory_mb"], pol["pids"], pol["timeout_seconds"], pol["cwd"],
+                          pol["disk_mb"]), (256, 32, 7.0, "/tmp", 8))
+        # the layer cap is real: a 16 MiB write into the workspace fails
+        r = sb.exec("dd if=/dev/zero of=/home/sandbox/work/f bs=1M count=16 2>&1")
+        self.assertEqual(r.exit_code, 1)
+        self.assertIn("No space left on device", r.stdout)
         self.assertIn("X_TEST=yes", pol["env"])
         self.assertEqual(sb.exec("echo $X_TEST; pwd").stdout, "yes\n/tmp\n")
 

@@ -19,7 +19,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: lcs-native-run --rootfs DIR [--memory N[KMG]] [--cpus X] [--pids N]\n"
             "         [--timeout S] [--network none|full] [--writable] [--output-limit N]\n"
-            "         [--fsize N] [--nofile N] [--tmp N] [--input DIR] [--output DIR]\n"
+            "         [--fsize N] [--nofile N] [--tmp N] [--disk N] [--input DIR] [--output DIR]\n"
             "         [--seccomp FILE] [--degraded] [--stdin TEXT] [--env K=V]... [--cwd DIR]\n"
             "         [--state-dir DIR] [--uid N] [--gid N]\n"
             "         [--root] [--keep-caps] [--upper DIR] -- COMMAND [ARG...]\n"
@@ -70,6 +70,7 @@ int main(int argc, char **argv)
         else if (ARG("--fsize")) s.fsize_bytes = size_arg(v);
         else if (ARG("--nofile")) s.nofile = (uint32_t)atoi(v);
         else if (ARG("--tmp")) s.tmp_bytes = size_arg(v);
+        else if (ARG("--disk")) s.layer_bytes = size_arg(v);
         else if (ARG("--input")) s.input_dir = v;
         else if (ARG("--output")) s.output_dir = v;
         else if (ARG("--seccomp")) s.seccomp_profile = v;

@@ -54,6 +54,14 @@ sb "${ST[@]}" --tmp 8M -- /bin/sh -c 'dd if=/dev/zero of=/tmp/fill bs=1M count=6
 expect tmp_fill_finishes_cleanly verdict ok
 if j stdout | grep -q 'No space left on device'; then pass tmp_fill_hits_enospc; else fail tmp_fill_hits_enospc "$(j stdout)"; fi
 
+# The workspace (the writable layer) has its own cap: a fill ends in ENOSPC
+# inside the sandbox, never on the host's disk.
+sb "${ST[@]}" --disk 16M -- /bin/sh -c 'dd if=/dev/zero of=/home/sandbox/work/fill bs=1M count=64 2>&1; echo rc=$?'
+expect workspace_fill_finishes_cleanly verdict ok
+expect workspace_fill_cap_is_reported "enforced limits disk_bytes" 16777216
+if j stdout | grep -q 'No space left on device' && j stdout | grep -q 'rc=1'; then pass workspace_fill_hits_enospc
+else fail workspace_fill_hits_enospc "$(j stdout)"; fi
+
 sb "${ST[@]}" --fsize 1M -- /bin/sh -c 'dd if=/dev/zero of=/home/sandbox/work/big bs=64K count=64 2>&1; echo rc=$?'
 if j stdout | grep -qE 'File too large|rc=1'; then pass fsize_rlimit_applies; else fail fsize_rlimit_applies "$(j stdout)"; fi
 

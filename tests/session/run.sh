@@ -161,6 +161,30 @@ done
 [ -L "$tmp/victim" ] && bad=1
 if [ $bad = 0 ]; then pass files_symlinks_and_dotdot_stay_inside; else fail files_symlinks_and_dotdot_stay_inside "see above"; fi
 
+# disk fill: a session's writable layer is capped (--disk); a fill from
+# inside and an oversized put from the host both end in ENOSPC, the file a
+# failed put would replace is intact, and nothing lands on the host's disk.
+did=$("$C" create --rootfs "$RFS" --disk 16m --label disk 2>"$tmp/err"); sanitizer_check
+if [ -n "$did" ]; then
+    before=$(du -sk "$LLMCORE_SANDBOX_STATE" /var/tmp 2>/dev/null | awk '{s+=$1} END {print s}')
+    out=$("$C" exec "$did" -- sh -c 'dd if=/dev/zero of=fill bs=1M count=64 2>&1; echo rc=$?; rm fill; echo kept > f; df -k . | tail -1')
+    head -c 40000000 /dev/zero >"$tmp/40m"
+    "$C" cp "$tmp/40m" "$did:f" 2>"$tmp/err"; rc=$?
+    after=$(du -sk "$LLMCORE_SANDBOX_STATE" /var/tmp 2>/dev/null | awk '{s+=$1} END {print s}')
+    kept=$("$C" exec "$did" -- cat f)
+    cap=$("$C" exec --json "$did" -- true | python3 -c 'import json,sys; print(json.load(sys.stdin)["enforced"]["limits"].get("disk_bytes"))')
+    if grep -q 'No space left on device' <<<"$out" && grep -q 'rc=1' <<<"$out" && [ $rc -ne 0 ] &&
+       grep -q 'No space left on device' "$tmp/err" && [ "$kept" = kept ] && [ "$cap" = 16777216 ] &&
+       [ $((after - before)) -lt 8192 ]; then
+        pass session_disk_fill_is_capped
+    else fail session_disk_fill_is_capped "out=$out rc=$rc err=$(cat "$tmp/err") kept=$kept cap=$cap host grew $((after - before)) KiB"; fi
+    "$C" rm "$did" >/dev/null
+else fail session_disk_fill_is_capped "create: $(cat "$tmp/err")"; fi
+"$C" create --rootfs "$RFS" --disk 1m 2>"$tmp/err"; rc=$?
+if [ $rc -ne 0 ] && grep -q 'disk (writable layer) size 1 MiB is outside 4 MiB..1 TiB' "$tmp/err"; then
+    pass session_disk_below_minimum_is_refused
+else fail session_disk_below_minimum_is_refused "rc=$rc $(cat "$tmp/err")"; fi
+
 # ---------------------------------------------------------------- ps, destroy
 "$C" ps --json >"$tmp/ps.json"
 if python3 -c "import json,sys; d=json.load(open('$tmp/ps.json')); sys.exit(0 if any(s['id']=='$id' and s['label']=='basic' for s in d) else 1)"; then

@@ -28,6 +28,7 @@ static void defaults_come_from_the_manifest(void **state)
     assert_int_equal(p.pids, 100);
     assert_true(p.timeout_seconds == 600);
     assert_int_equal(p.output_bytes, LCS_POLICY_DEFAULT_OUTPUT_BYTES);
+    assert_int_equal(p.disk_mb, LCS_POLICY_DEFAULT_DISK_MB);
     assert_int_equal(p.uid, 1000);
     assert_string_equal(p.cwd, "/home/sandbox/work");
     /* The environment is the base plus the manifest's, sorted; nothing from
@@ -44,6 +45,7 @@ static void defaults_come_from_the_manifest(void **state)
     char *js = lcs_policy_to_json(&p, NULL);
     assert_contains(js, "\"network\":\"none\"");
     assert_contains(js, "\"memory_mb\":1024");
+    assert_contains(js, "\"disk_mb\":1024");
     lcs_free(js);
     lcs_policy_clear(&p);
     lcs_manifest_free(m);
@@ -78,10 +80,12 @@ static void lowering_is_free_raising_needs_consent(void **state)
     o.memory_mb = 128;
     o.timeout_seconds = 5;
     o.pids = 10;
+    o.disk_mb = 64;
     lcs_policy p;
     assert_int_equal(lcs_policy_compute(m, &o, &p, NULL), 0);
     assert_int_equal(p.memory_mb, 128);
     assert_int_equal(p.pids, 10);
+    assert_int_equal(p.disk_mb, 64);
     lcs_policy_clear(&p);
     o.memory_mb = 4096;
     lcs_error err;
@@ -103,7 +107,7 @@ static void nonsense_values_are_errors(void **state)
     lcs_manifest *m = builtin("llmcore-sandbox-shell:1.0.0");
     static const char *const bad_env[] = {"NOEQUALS", NULL};
     static const char *const bad_env2[] = {"1X=y", NULL};
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 11; i++) {
         lcs_policy_overrides o;
         lcs_policy_overrides_init(&o);
         o.allow_above_limits = true;
@@ -118,6 +122,8 @@ static void nonsense_values_are_errors(void **state)
         case 6: o.env = bad_env2; expect = "not NAME=VALUE"; break;
         case 7: o.input_dir = "/nonexistent-input"; expect = "does not exist"; break;
         case 8: o.network = 7; expect = "unknown network mode"; break;
+        case 9: o.disk_mb = 3; expect = "disk (writable layer) size 3 MiB is outside"; break;
+        case 10: o.disk_mb = 2ULL << 20; expect = "disk (writable layer) size 2097152 MiB"; break;
         }
         lcs_policy p;
         lcs_error err;

@@ -229,9 +229,10 @@ char *lcs_doctor_json(lcs_error *err)
     int tl = 0, maj = 0, min = 0;
     if (sscanf(u.release, "%d.%d", &maj, &min) == 2)
         tl = maj > 6 || (maj == 6 && min >= 6);
-    check(checks, "tmpfs_layer", tl, 0,
-          tl ? "one-shot runs keep their writable layer in a private tmpfs (fast start-up)"
-             : "Linux < 6.6: one-shot runs use a layer on disk (slower start-up)",
+    check(checks, "tmpfs_layer", tl, 1,
+          tl ? "sandboxes keep their writable layer in a private, size-capped tmpfs"
+             : "Linux < 6.6: no size-capped writable layer (runs need --allow-degraded "
+               "and then use an uncapped layer on disk)",
           "Linux 6.6 or newer");
 
     int ok = 1;

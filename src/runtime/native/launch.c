@@ -58,7 +58,7 @@ typedef struct run {
     double cpus;
     uint32_t pids;
     double timeout;
-    uint64_t out_limit, tmp_bytes;
+    uint64_t out_limit, tmp_bytes, layer_bytes;
     /* build mode: external upper layer (kept) and what we put into it */
     int upper_external;
     char ext_work[PATH_MAX];       /* overlay work dir next to the upper, removed */
@@ -279,12 +279,19 @@ static int prepare_run_dir(run *R, const lcs_native_spec *s, lcs_error *err)
     uid_t r0 = lcs_userns_host_uid(p, 0), ru = lcs_userns_host_uid(p, p->uid);
     gid_t g0 = lcs_userns_host_gid(p, 0), gu = lcs_userns_host_gid(p, p->gid);
     int rl = p->rootless;
-    /* One-shot runs keep their writable layer in a tmpfs of their own mount
-     * namespace, mounted over <state>/mnt (an empty directory shared by all
-     * runs: each mounts on it privately). No per-run host directory is
-     * made, and nothing needs deleting afterwards (on an ext4 with discard,
-     * removing the dozen directories of a layer costs ~10-20 ms). */
-    if (!s->upper_dir && !p->session && tmpfs_layer_supported()) {
+    /* Sandboxes keep their writable layer in a size-capped tmpfs of their
+     * own mount namespace, mounted over <state>/mnt (an empty directory
+     * shared by all runs: each mounts on it privately). That caps what a
+     * sandbox can write (a layer on the host disk could fill it), no per-run
+     * host directory is made, and nothing needs deleting afterwards (on an
+     * ext4 with discard, removing the dozen directories of a layer costs
+     * ~10-20 ms). Build mode keeps its layer, so it is on disk. */
+    if (!s->upper_dir && !tmpfs_layer_supported() &&
+        degrade(R, s, err, "disk-limit",
+                "a size-capped writable layer needs Linux >= 6.6 (user xattrs on tmpfs); "
+                "without it the layer is an uncapped directory on the host disk") < 0)
+        return -1;
+    if (!s->upper_dir && tmpfs_layer_supported()) {
         int n = snprintf(p->layer_mnt, sizeof p->layer_mnt, "%s/mnt", state);
         if (n < 0 || (size_t)n >= sizeof p->layer_mnt - 64)
             return lcs_fail(err, LCS_E_INVALID, "state directory path %s is too long", state);
@@ -295,9 +302,9 @@ static int prepare_run_dir(run *R, const lcs_native_spec *s, lcs_error *err)
             return lcs_fail(err, LCS_E_DENIED, "%s must be a directory owned by uid %u",
                             p->layer_mnt, (unsigned)geteuid());
         p->layer_tmpfs = 1;
+        R->layer_bytes = s->layer_bytes ? s->layer_bytes : LCS_NATIVE_DEFAULT_LAYER_BYTES;
         snprintf(p->layer_opts, sizeof p->layer_opts, "mode=0755,size=%llu,nr_inodes=1048576",
-                 (unsigned long long)(s->layer_bytes ? s->layer_bytes
-                                                     : LCS_NATIVE_DEFAULT_LAYER_BYTES));
+                 (unsigned long long)R->layer_bytes);
         snprintf(p->upper, sizeof p->upper, "%s/upper", p->layer_mnt);
         snprintf(p->work, sizeof p->work, "%s/work", p->layer_mnt);
         snprintf(p->root, sizeof p->root, "%s/root", p->layer_mnt);
@@ -540,6 +547,8 @@ static char *enforced_json(run *R)
     json_object_set_new(lim, "timeout_s", json_real(R->timeout));
     json_object_set_new(lim, "output_limit_bytes", json_integer((json_int_t)R->out_limit));
     json_object_set_new(lim, "tmp_bytes", json_integer((json_int_t)R->tmp_bytes));
+    if (p->layer_tmpfs)
+        json_object_set_new(lim, "disk_bytes", json_integer((json_int_t)R->layer_bytes));
     json_object_set_new(o, "limits", lim);
     json_object_set_new(o, "rlimits", json_pack("{s:i,s:I,s:I}", "core", 0, "fsize",
                                                 (json_int_t)p->fsize, "nofile",
@@ -572,6 +581,11 @@ static char *enforced_json(run *R)
                                                      ? "overlay, copy-on-write root"
                                                      : "overlay, read-only root; writable "
                                                        "/home/sandbox and /tmp"));
+    json_object_set_new(o, "layer",
+                        json_string(p->layer_tmpfs ? "tmpfs in the sandbox's mount namespace, "
+                                                     "size-capped (limits.disk_bytes)"
+                                    : R->upper_external ? "the caller's upper_dir (build mode)"
+                                                        : "host directory, not size-capped"));
     json_object_set_new(o, "degraded", json_incref(R->degraded));
     char *txt = json_dumps(o, JSON_COMPACT);
     json_decref(o);

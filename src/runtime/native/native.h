@@ -93,9 +93,9 @@ typedef struct lcs_native_spec {
     int keep_capabilities;       /* keep LCS_NATIVE_BUILD_CAPS (chown, fowner,
                                     dac_override, setuid/setgid, ...) instead
                                     of dropping every capability */
-    uint64_t layer_bytes;        /* one-shot runs: size cap of the in-memory
-                                    writable layer (tmpfs, charged to the
-                                    sandbox's memory cgroup); 0 = 1 GiB */
+    uint64_t layer_bytes;        /* size cap of the in-memory writable layer
+                                    (tmpfs, charged to the sandbox's memory
+                                    cgroup); 0 = 1 GiB */
     const char *upper_dir;       /* overlay upper layer to use and KEEP after
                                     the run (it becomes the image layer); a
                                     directory on a filesystem that supports

@@ -126,6 +126,10 @@ static const char run_help[] =
     "      --allow-above-limits permit limits above the image's manifest\n"
     "      --allow-degraded     run even if this host lacks a protection\n"
     "      --json               print the result (verdict, output, enforced) as JSON\n"
+    "      --warm               use a sandbox started in advance for this exact policy\n"
+    "                           (fresh, used by this run only), and start the next\n"
+    "                           one in the background; \"start\" in --json says which\n"
+    "      --warm-idle SECONDS  how long that next one waits unused (default 60)\n"
     "\n"
     "Exit status: the command's own; 128+N if killed by signal N; 124 on timeout;\n"
     "125 when a memory, process or output limit stopped it. Before the sandbox\n"
@@ -660,7 +664,8 @@ static int cmd_run(const globals *g, int argc, char **argv)
         {"image", required_argument, 0, 'I'},   {"task", required_argument, 0, 'T'},
         {"runtime", required_argument, 0, 'R'}, {"rootfs", required_argument, 0, 'F'},
         {"interactive", no_argument, 0, 'i'},   {"seccomp", required_argument, 0, 'S'},
-        {"json", no_argument, 0, 'j'},          CLI_POLICY_OPTIONS,
+        {"json", no_argument, 0, 'j'},          {"warm", no_argument, 0, 'W'},
+        {"warm-idle", required_argument, 0, 'X'}, CLI_POLICY_OPTIONS,
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -679,6 +684,16 @@ static int cmd_run(const globals *g, int argc, char **argv)
         case 'i': interactive = true; break;
         case 'S': seccomp = optarg; break;
         case 'j': json = true; break;
+        case 'W': req.warm = true; break;
+        case 'X':
+            if (cli_parse_positive(optarg, &req.warm_idle_seconds)) {
+                fprintf(stderr, "llmcore-sandbox run: --warm-idle '%s' is not a positive number "
+                                "of seconds\n", optarg);
+                rc = EXIT_INVALID;
+                goto out;
+            }
+            req.warm = true;
+            break;
         default:
             switch (cli_policy_option("run", o, optarg, &req.overrides, env, &n_env)) {
             case 1: break;

@@ -457,6 +457,14 @@ typedef struct lcs_run_request {
     size_t stdin_len;
     lcs_policy_overrides overrides;
     const char *seccomp_profile;  /* OCI JSON profile; NULL: the shipped one */
+    /* Warm run: take a sandbox started in advance for exactly this policy
+     * (image, limits, environment, ...), used by this run only and
+     * destroyed after it; its successor is started in the background and
+     * waits up to warm_idle_seconds (0: 60) for the next warm run. Without
+     * one ready (the first run, or runs in quick succession) the run is
+     * cold and starts one. Not with input_dir/output_dir (always cold). */
+    bool warm;
+    double warm_idle_seconds;
 } lcs_run_request;
 
 void lcs_run_request_init(lcs_run_request *r);
@@ -478,6 +486,7 @@ typedef struct lcs_run_result {
     uint64_t peak_memory_bytes;
     char *enforced_json;        /* what was applied on this host */
     char *policy_json;          /* the policy that was asked for */
+    bool warm;                  /* lcs_run: served by a sandbox started in advance */
 } lcs_run_result;
 
 /* Returns 0 when the command was started (whatever its verdict) and -1
@@ -490,7 +499,7 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
 void lcs_run_result_clear(lcs_run_result *r);
 /* {"verdict", "exit_code", "signal", "stdout", "stdout_truncated", "stderr",
  *  "stderr_truncated", "wall_seconds", "cpu_seconds", "peak_memory_bytes",
- *  "enforced": {...}, "policy": {...}} */
+ *  "start": "cold"|"warm", "enforced": {...}, "policy": {...}} */
 char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err);
 
 /* --------------------------------------------------------------- sessions

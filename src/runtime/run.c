@@ -9,6 +9,7 @@
  * for it and no sandbox start pays for compiling it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "image/image.h"
 #include "runtime/native/native.h"
 #include "runtime/run_internal.h"
+#include "session/session_int.h"
 #include "util/error.h"
 #include "util/jsonbytes.h"
 
@@ -122,7 +124,7 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     if (!req || !req->argv || !req->argv[0] || !req->argv[0][0])
         return lcs_fail(err, LCS_E_INVALID, "no command to run");
     lcs_manifest *m = NULL;
-    char *rootfs = NULL;
+    char *rootfs = NULL, *image = NULL;
     lcs_policy pol;
     memset(&pol, 0, sizeof pol);
     int rc = -1;
@@ -132,6 +134,15 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
         goto out;
 
     const char *profile = req->seccomp_profile ? req->seccomp_profile : LCS_NATIVE_SECCOMP_BUILTIN;
+    char real_profile[PATH_MAX];
+    if (req->warm && req->seccomp_profile) {
+        /* a warm sandbox outlives this process: the profile by its real path */
+        if (!realpath(req->seccomp_profile, real_profile)) {
+            lcs_fail_errno(err, "seccomp profile %s", req->seccomp_profile);
+            goto out;
+        }
+        profile = real_profile;
+    }
 
     lcs_native_spec s;
     lcs_spec_from_policy(&pol, rootfs, &s);
@@ -139,6 +150,35 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     s.seccomp_profile = profile;
     s.stdin_data = req->stdin_data;
     s.stdin_len = req->stdin_len;
+
+    /* Warm: host directories are bound when a sandbox starts, and one
+     * started in advance would hold them across runs: those runs are cold. */
+    int warm = req->warm && !pol.input_dir && !pol.output_dir;
+    if (warm && req->warm_idle_seconds < 0) {
+        lcs_fail(err, LCS_E_INVALID, "warm idle time must not be negative");
+        goto out;
+    }
+    struct lcs_pool_req pr = {&s, &pol, NULL,
+                              req->warm_idle_seconds > 0 ? req->warm_idle_seconds : 60.0};
+    if (warm) {
+        if (!(image = lcs_manifest_full_name(m))) {
+            lcs_fail_nomem(err);
+            goto out;
+        }
+        pr.image = image;
+        lcs_exec_options eo;
+        lcs_exec_options_init(&eo);
+        eo.argv = req->argv;
+        eo.stdin_data = req->stdin_data;
+        eo.stdin_len = req->stdin_len;
+        eo.timeout_seconds = pol.timeout_seconds;
+        eo.output_bytes = pol.output_bytes;
+        int w = lcs_pool_run(&pr, &eo, res, err);
+        if (w != 0) {
+            rc = w < 0 ? -1 : 0;
+            goto out;
+        }
+    }
 
     lcs_native_result nr;
     memset(&nr, 0, sizeof nr);
@@ -167,7 +207,10 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
         goto out;
     }
     rc = 0;
+    if (warm)
+        lcs_pool_refill(&pr);
 out:
+    free(image);
     lcs_policy_clear(&pol);
     lcs_manifest_free(m);
     free(rootfs);
@@ -191,6 +234,7 @@ char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
     json_object_set_new(o, "wall_seconds", json_real(r->wall_seconds));
     json_object_set_new(o, "cpu_seconds", json_real(r->cpu_seconds));
     json_object_set_new(o, "peak_memory_bytes", json_integer((json_int_t)r->peak_memory_bytes));
+    json_object_set_new(o, "start", json_string(r->warm ? "warm" : "cold"));
     json_t *enf = r->enforced_json ? json_loads(r->enforced_json, 0, NULL) : NULL;
     json_object_set_new(o, "enforced", enf ? enf : json_null());
     json_t *pol = r->policy_json ? json_loads(r->policy_json, 0, NULL) : NULL;

@@ -85,6 +85,10 @@ typedef struct mon {
     double idle_timeout, last_active, default_timeout;
     uint64_t execs_total;
     int destroy_requested;  /* 1 + index of the client that asked */
+    int warm;               /* a warm sandbox: serves one final exec */
+    int registered;         /* warm: its pool slot was made */
+    int claimed;            /* warm: the final exec arrived */
+    int done;               /* warm: the final exec is answered */
     json_t *spec;
     json_t *info;
     json_t *enforced, *policy;
@@ -132,6 +136,7 @@ static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
     s->allow_degraded = json_is_true(json_object_get(j, "allow_degraded"));
     s->state_dir = jstr(j, "state_dir");
     M->idle_timeout = json_number_value(json_object_get(j, "idle_timeout"));
+    M->warm = json_is_object(json_object_get(j, "warm"));
     M->default_timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
     if (!s->rootfs)
         return lcs_fail(err, LCS_E_INVALID, "session spec has no rootfs");
@@ -325,6 +330,8 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
                           M->policy ? M->policy : json_null());
     reply(M, x->client, r);
     finish_exec(M, x);
+    if (M->claimed)
+        M->done = 1;
 }
 
 static void from_init(mon *M)
@@ -371,6 +378,8 @@ static void from_init(mon *M)
         reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
                                       strerror(m.value)));
         finish_exec(M, x);
+        if (M->claimed)
+            M->done = 1;
         break;
     default:
         break;
@@ -424,7 +433,21 @@ static void from_client(mon *M, int ci)
     if (!op) {
         op = "";
     }
-    if (!strcmp(op, "exec")) {
+    if (M->warm && (!strcmp(op, "root") || !strcmp(op, "exec"))) {
+        /* A warm sandbox is fresh for the run that claims it: nothing may
+         * touch it before, and it serves that one command only. */
+        int final = json_is_true(json_object_get(req, "final"));
+        if (!strcmp(op, "exec") && final && !M->claimed) {
+            M->claimed = 1;
+            start_exec(M, ci, req, fds, nfds);
+            nfds = 0;
+        } else {
+            reply(M, ci, json_pack("{s:s,s:s,s:s,s:b}", "event", "error", "code", "denied",
+                                   "message", "this sandbox was started for a warm run and "
+                                   "serves exactly one run (llmcore-sandbox run --warm)",
+                                   "ok", 0));
+        }
+    } else if (!strcmp(op, "exec")) {
         start_exec(M, ci, req, fds, nfds);
         nfds = 0;
     } else if (!strcmp(op, "kill")) {
@@ -515,6 +538,8 @@ static const char *serve(mon *M)
     for (;;) {
         if (M->destroy_requested)
             return "destroy";
+        if (M->done)
+            return "warm run done";
         double now = lcs_now(), next = now + 1.0;
         for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++) {
             exec_t *x = &M->execs[i];
@@ -673,6 +698,12 @@ int lcs_session_monitor_main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &set, NULL);
     M->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     M->last_active = lcs_now();
+    /* A warm sandbox offers itself only now that it serves; if another one
+     * got there first, nobody needs this one. */
+    if (M->warm && lcs_pool_register(M->spec, M->id) < 0)
+        M->done = 1;
+    else
+        M->registered = M->warm;
     tell(ready, "OK\t%s%s\n", M->id, "");
     if (ready >= 0)
         close(ready);
@@ -686,7 +717,10 @@ int lcs_session_monitor_main(int argc, char **argv)
         close(dn);
     }
 
-    serve(M);
+    if (!M->done)
+        serve(M);
+    if (M->warm && !M->claimed)
+        lcs_pool_unregister(M->spec, M->id, M->registered);
 
     /* Everything goes: processes (pid namespace, cgroups), pasta, run
      * directory, session directory. The destroyer gets its answer last. */
@@ -700,10 +734,15 @@ int lcs_session_monitor_main(int argc, char **argv)
         lcs_sess_send(M->clients[M->destroy_requested - 1].fd, r, NULL, 0, NULL);
         json_decref(r);
     }
+    /* A claimed warm sandbox is gone: its successor waits for the next run. */
+    if (M->claimed)
+        lcs_pool_respawn(M->spec);
     return 0;
 fail_err:
     tell(ready, "ERR %s\t%s\n", lcs_status_name(err.code), err.message);
 fail:
+    if (M->warm)
+        lcs_pool_unregister(M->spec, M->id, 0);
     if (M->sb)
         lcs_native_sandbox_destroy(M->sb);
     lcs_rm_tree(M->dir);

@@ -46,7 +46,9 @@ static int mkdir_private(const char *p, lcs_error *err)
     return 0;
 }
 
-int lcs_sess_root(char *out, size_t len, lcs_error *err)
+/* <state>/<sub>: the state directory (LLMCORE_SANDBOX_STATE, else per
+ * user) and sub in it, both private. */
+static int state_subdir(const char *sub, char *out, size_t len, lcs_error *err)
 {
     char base[PATH_MAX];
     const char *env = getenv("LLMCORE_SANDBOX_STATE");
@@ -61,10 +63,20 @@ int lcs_sess_root(char *out, size_t len, lcs_error *err)
         snprintf(base, sizeof base, "/tmp/llmcore-sandbox-%u", (unsigned)geteuid());
     if (mkdir_private(base, err) < 0)
         return -1;
-    int n = snprintf(out, len, "%s/sessions", base);
+    int n = snprintf(out, len, "%s/%s", base, sub);
     if (n < 0 || (size_t)n >= len - 64)
         return lcs_fail(err, LCS_E_INVALID, "session state path %s is too long", base);
     return mkdir_private(out, err);
+}
+
+int lcs_sess_root(char *out, size_t len, lcs_error *err)
+{
+    return state_subdir("sessions", out, len, err);
+}
+
+int lcs_sess_pool_dir(char *out, size_t len, lcs_error *err)
+{
+    return state_subdir("pool", out, len, err);
 }
 
 int lcs_sess_send(int sock, json_t *msg, const int *fds, int nfds, lcs_error *err)

@@ -84,8 +84,8 @@ static json_t *strv_json(char **v)
     return a;
 }
 
-static json_t *spec_json(const lcs_native_spec *s, const lcs_session_options *o,
-                         const lcs_policy *pol, const char *image)
+json_t *lcs_sess_spec_json(const lcs_native_spec *s, double idle_timeout, const char *label,
+                           const lcs_policy *pol, const char *image)
 {
     char *pj = lcs_policy_to_json(pol, NULL);
     json_t *policy = pj ? json_loads(pj, 0, NULL) : NULL;
@@ -98,7 +98,7 @@ static json_t *spec_json(const lcs_native_spec *s, const lcs_session_options *o,
                           "output_limit_bytes", (json_int_t)s->output_limit_bytes,
                           "fsize_bytes", (json_int_t)s->fsize_bytes, "nofile", (int)s->nofile,
                           "tmp_bytes", (json_int_t)s->tmp_bytes, "allow_degraded",
-                          s->allow_degraded, "idle_timeout", o->idle_timeout_seconds, "policy",
+                          s->allow_degraded, "idle_timeout", idle_timeout, "policy",
                           policy ? policy : json_null());
     if (!j)
         return NULL;
@@ -111,11 +111,11 @@ static json_t *spec_json(const lcs_native_spec *s, const lcs_session_options *o,
         json_object_set_new(j, "output_dir", json_string(s->output_dir));
     json_object_set_new(j, "seccomp_profile", json_string(s->seccomp_profile));
     json_object_set_new(j, "image", image ? json_string(image) : json_null());
-    json_object_set_new(j, "label", o->label ? json_string(o->label) : json_null());
+    json_object_set_new(j, "label", label ? json_string(label) : json_null());
     return j;
 }
 
-static int random_id(char *out)
+int lcs_sess_random_id(char *out)
 {
     unsigned char r[LCS_SESS_ID_LEN / 2];
     if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -125,14 +125,13 @@ static int random_id(char *out)
     return 0;
 }
 
-/* Start the monitor and wait (bounded) for its verdict on the start-up. */
-static int spawn_monitor(const char *dir, lcs_error *err)
+int lcs_sess_spawn_monitor(const char *dir, int wait, lcs_error *err)
 {
     char path[PATH_MAX];
     if (lcs_sess_monitor_path(path, sizeof path, err) < 0)
         return -1;
-    int rp[2];
-    if (pipe2(rp, O_CLOEXEC) < 0)
+    int rp[2] = {-1, -1};
+    if (wait && pipe2(rp, O_CLOEXEC) < 0)
         return lcs_fail_errno(err, "pipe");
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -141,7 +140,8 @@ static int spawn_monitor(const char *dir, lcs_error *err)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
+    if (wait)
+        posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -154,9 +154,11 @@ static int spawn_monitor(const char *dir, lcs_error *err)
     int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
-    close(rp[1]);
+    if (wait)
+        close(rp[1]);
     if (rc != 0) {
-        close(rp[0]);
+        if (wait)
+            close(rp[0]);
         errno = rc;
         return lcs_fail_errno(err, "start the session monitor %s", path);
     }
@@ -164,6 +166,8 @@ static int spawn_monitor(const char *dir, lcs_error *err)
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    if (!wait)
+        return 0;
     char line[2400];
     size_t len = 0;
     double deadline = lcs_now() + 90.0;
@@ -240,7 +244,7 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
         lcs_fail(err, LCS_E_INVALID, "idle timeout must not be negative");
         goto out;
     }
-    if (!(spec = spec_json(&ns, o, &pol, image))) {
+    if (!(spec = lcs_sess_spec_json(&ns, o->idle_timeout_seconds, o->label, &pol, image))) {
         lcs_fail_nomem(err);
         goto out;
     }
@@ -250,7 +254,7 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
         lcs_fail_nomem(err);
         goto out;
     }
-    if (random_id(s->id) < 0) {
+    if (lcs_sess_random_id(s->id) < 0) {
         lcs_fail_errno(err, "getrandom");
         goto out;
     }
@@ -266,7 +270,7 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
         lcs_fail_errno(err, "write %s", sp);
         goto out;
     }
-    if (spawn_monitor(s->dir, err) < 0)
+    if (lcs_sess_spawn_monitor(s->dir, 1, err) < 0)
         goto out;
     *out = s;
     s = NULL;
@@ -281,6 +285,16 @@ out:
     free(rootfs);
     free(image);
     return rc;
+}
+
+lcs_session *lcs_sess_handle(const char *root, const char *id)
+{
+    lcs_session *s = calloc(1, sizeof *s);
+    if (s) {
+        snprintf(s->id, sizeof s->id, "%.16s", id);
+        snprintf(s->dir, sizeof s->dir, "%s/%.16s", root, id);
+    }
+    return s;
 }
 
 lcs_session *lcs_session_open(const char *id, lcs_error *err)
@@ -523,6 +537,12 @@ static int pump(outbuf *o, int stream, uint64_t limit, const lcs_exec_options *e
 int lcs_session_exec(lcs_session *s, const lcs_exec_options *o, lcs_run_result *res,
                      lcs_error *err)
 {
+    return lcs_sess_exec(s, o, 0, res, err);
+}
+
+int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_result *res,
+                  lcs_error *err)
+{
     if (!res)
         return lcs_fail(err, LCS_E_INVALID, "no result given");
     memset(res, 0, sizeof *res);
@@ -585,8 +605,9 @@ int lcs_session_exec(lcs_session *s, const lcs_exec_options *o, lcs_run_result *
     }
     if ((sock = lcs_sess_connect(s->dir, err)) < 0)
         goto out;
-    req = json_pack("{s:s,s:f,s:I,s:i,s:i}", "op", "exec", "timeout", o->timeout_seconds,
-                    "blob_len", (json_int_t)blen, "nargv", (int)nargv, "nenv", (int)nenv);
+    req = json_pack("{s:s,s:f,s:I,s:i,s:i,s:b}", "op", "exec", "timeout", o->timeout_seconds,
+                    "blob_len", (json_int_t)blen, "nargv", (int)nargv, "nenv", (int)nenv,
+                    "final", final);
     int fds[4] = {stdin_fd, outp[1], errp[1], mfd};
     if (lcs_sess_send(sock, req, fds, 4, err) < 0)
         goto out;
@@ -603,13 +624,7 @@ int lcs_session_exec(lcs_session *s, const lcs_exec_options *o, lcs_run_result *
     outp[0] = errp[0] = -1;
     fcntl(ob.fd, F_SETFL, O_NONBLOCK);
     fcntl(eb.fd, F_SETFL, O_NONBLOCK);
-    uint64_t limit = o->output_bytes ? o->output_bytes : 0;
-    if (!limit) {
-        /* the session's default cap: from its policy */
-        char *st = NULL;
-        (void)st;
-        limit = LCS_POLICY_DEFAULT_OUTPUT_BYTES;
-    }
+    uint64_t limit = o->output_bytes ? o->output_bytes : LCS_POLICY_DEFAULT_OUTPUT_BYTES;
     size_t in_off = 0;
     int over = 0, kill_sent = 0;
     double drain_until = 0;

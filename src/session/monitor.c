@@ -243,16 +243,23 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     x->used = 1;
     x->id = ++M->next_id;
     x->client = ci;
-    if (lcs_native_execcg_create(M->sb, x->id, &x->cg, &err) < 0) {
-        memset(x, 0, sizeof *x);
-        goto fail;
-    }
-    x->have_cg = 1;
-    int pfds[2], npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
-    if (npfds < 0) {
-        lcs_native_execcg_remove(&x->cg);
-        memset(x, 0, sizeof *x);
-        goto fail;
+    int pfds[2], npfds = 0;
+    /* A warm sandbox's one exec has the sandbox's cgroups to itself (they
+     * give its verdicts; its cpu time comes from init's rusage, a timeout
+     * kills its process group and the teardown right after its answer
+     * kills the rest). Every other exec gets cgroups of its own. */
+    if (!M->claimed) {
+        if (lcs_native_execcg_create(M->sb, x->id, &x->cg, &err) < 0) {
+            memset(x, 0, sizeof *x);
+            goto fail;
+        }
+        x->have_cg = 1;
+        npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
+        if (npfds < 0) {
+            lcs_native_execcg_remove(&x->cg);
+            memset(x, 0, sizeof *x);
+            goto fail;
+        }
     }
     double t = json_number_value(json_object_get(req, "timeout"));
     x->t0 = lcs_now();
@@ -270,7 +277,8 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
         close(pfds[i]);
     if (sent != (ssize_t)sizeof m) {
         lcs_fail_errno(&err, "hand the exec to the sandbox's init");
-        lcs_native_execcg_remove(&x->cg);
+        if (x->have_cg)
+            lcs_native_execcg_remove(&x->cg);
         memset(x, 0, sizeof *x);
         goto fail;
     }

@@ -77,13 +77,12 @@ static json_t *warm_spec(const struct lcs_pool_req *pr, char key[33], char *pool
         lcs_fail_nomem(err);
         return NULL;
     }
-    json_t *k = json_deep_copy(spec);
-    if (k) {
-        json_object_del(k, "label");
-        json_object_del(k, "idle_timeout");
-    }
-    char *txt = k ? json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(k);
+    /* The key covers the spec without what does not change the sandbox. */
+    json_object_del(spec, "label");
+    json_object_del(spec, "idle_timeout");
+    char *txt = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    json_object_set_new(spec, "label", json_string(WARM_LABEL));
+    json_object_set_new(spec, "idle_timeout", json_real(pr->idle_seconds));
     if (!txt) {
         json_decref(spec);
         lcs_fail_nomem(err);

@@ -105,7 +105,8 @@ int lcs_seccomp_install(const lcs_plan *p, lcs_child_err *e)
 {
     if (!p->seccomp.filter)
         return 0;
-    /* no_new_privs is already set, so an unprivileged process may load it. */
+    /* no_new_privs is already set, so an unprivileged process may load it
+     * (a session's init holds CAP_SYS_ADMIN in its user namespace). */
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp) < 0)
         return lcs_child_fail(e, errno, "load the seccomp filter");
     return 0;

@@ -118,12 +118,17 @@ int lcs_sess_recv(int sock, json_t **msg, int *fds, int *nfds, int timeout_ms, l
         if (pr < 0)
             return lcs_fail_errno(err, "wait for the session monitor");
     }
-    char *buf = malloc(LCS_SESS_MSG_MAX + 1);
+    /* The datagram's size first (MSG_TRUNC reports it): a buffer of what
+     * the message needs instead of the maximum (a fresh mapping and its page
+     * faults for every message). Unknown yet: the maximum. */
+    ssize_t want = recv(sock, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    size_t cap = want >= 0 && want <= LCS_SESS_MSG_MAX ? (size_t)want : LCS_SESS_MSG_MAX;
+    char *buf = malloc(cap + 1);
     if (!buf)
         return lcs_fail_nomem(err);
     int none[1];
-    ssize_t n = lcs_recv_with_fds(sock, buf, LCS_SESS_MSG_MAX, fds ? fds : none, fds ? 4 : 0,
-                                  nfds, 0);
+    ssize_t n = lcs_recv_with_fds(sock, buf, cap ? cap : 1, fds ? fds : none, fds ? 4 : 0, nfds,
+                                  0);
     if (*nfds < 0)
         *nfds = 0; /* descriptors lost in transit were closed: none arrived */
     if (n < 0) {

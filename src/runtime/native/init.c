@@ -319,8 +319,10 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
          * ~0.4 ms each on a VM), and pid 1 runs confined too. init keeps
          * its capabilities (inside its user namespace): the filter allows
          * the calls an exec child makes to drop them (setgroups, prctl,
-         * setres[ug]id, capset), which it does before its execve. */
-        if (lcs_seccomp_install(p, &e) < 0)
+         * setres[ug]id, capset), which it does before its execve. Its
+         * bounding set goes too (execs inherit it empty): init never execs,
+         * so the capabilities it holds are untouched. */
+        if (lcs_privs_drop_bounding(p, &e) < 0 || lcs_seccomp_install(p, &e) < 0)
             fail_setup(&e);
         lcs_init_serve(p, root_clone); /* never returns */
     }

@@ -111,6 +111,9 @@ int lcs_net_loopback_up(lcs_child_err *e);
 int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e);
 /* Load the compiled seccomp program (last step before execve). */
 int lcs_seccomp_install(const lcs_plan *p, lcs_child_err *e);
+/* Empty the capability bounding set (but the build set); the caller's own
+ * capabilities stay (a session's init keeps serving with them). */
+int lcs_privs_drop_bounding(const lcs_plan *p, lcs_child_err *e);
 
 /* -------------------------------------------------------------- seccomp */
 

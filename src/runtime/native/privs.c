@@ -40,13 +40,8 @@ static int lower_rlimit(int res, const char *name, uint64_t want, lcs_child_err 
     return 0;
 }
 
-int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
+int lcs_privs_drop_bounding(const lcs_plan *p, lcs_child_err *e)
 {
-    /* Root-started sandboxes may clear the supplementary groups inherited
-     * from the host (e.g. gid 0). A rootless userns has setgroups denied and
-     * keeps the caller's own groups, which grant nothing the caller lacks. */
-    if (!p->rootless && syscall(SYS_setgroups, 0, NULL) < 0)
-        return lcs_child_fail(e, errno, "setgroups(0)");
     uint64_t keep = p->keep_caps;
     for (int cap = 0; cap <= 63; cap++) {
         if (keep & (1ull << cap))
@@ -57,6 +52,20 @@ int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
             return lcs_child_fail(e, errno, "drop capability %d from the bounding set", cap);
         }
     }
+    return 0;
+}
+
+int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e)
+{
+    /* Root-started sandboxes may clear the supplementary groups inherited
+     * from the host (e.g. gid 0). A rootless userns has setgroups denied and
+     * keeps the caller's own groups, which grant nothing the caller lacks. */
+    if (!p->rootless && syscall(SYS_setgroups, 0, NULL) < 0)
+        return lcs_child_fail(e, errno, "setgroups(0)");
+    uint64_t keep = p->keep_caps;
+    /* A session's init emptied its bounding set already (inherited). */
+    if (!p->session && lcs_privs_drop_bounding(p, e) < 0)
+        return -1;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return lcs_child_fail(e, errno, "clear ambient capabilities");
     /* Lock the root-is-special rules off: exec of set-uid-root files or

@@ -154,6 +154,8 @@ class RunRequest(ctypes.Structure):
         ("stdin_len", ctypes.c_size_t),
         ("overrides", PolicyOverrides),
         ("seccomp_profile", ctypes.c_char_p),
+        ("warm", ctypes.c_bool),
+        ("warm_idle_seconds", ctypes.c_double),
     ]
 
 
@@ -175,6 +177,7 @@ class RunResult(ctypes.Structure):
         ("peak_memory_bytes", ctypes.c_uint64),
         ("enforced_json", ctypes.c_void_p),
         ("policy_json", ctypes.c_void_p),
+        ("warm", ctypes.c_bool),
     ]
 
 

@@ -246,8 +246,9 @@ class ExecutionResult:
     ``stdout_bytes``/``stderr_bytes`` hold the raw output.  ``metadata`` has
     the verdict ("ok", "exit", "signal", "timeout", "memory", "pids",
     "output", "internal"), signal, per-stream truncation and byte counts,
-    cpu_seconds, peak_memory_bytes, and ``enforced`` (what this host
-    applied) and ``policy`` (what was asked for).
+    cpu_seconds, peak_memory_bytes, ``start`` ("cold", or "warm" for a
+    ``run(..., warm=True)`` served by a sandbox started in advance), and
+    ``enforced`` (what this host applied) and ``policy`` (what was asked for).
     """
     exit_code: int
     stdout: str
@@ -309,6 +310,7 @@ class ExecutionResult:
         meta["exit_status"] = res.exit_code  # -1 unless the command exited
         meta["enforced"] = _owned_json(res.enforced_json)
         meta["policy"] = _owned_json(res.policy_json)
+        meta["start"] = "warm" if res.warm else "cold"
         r = cls(exit_code=d["exit_code"], stdout=d["stdout"], stderr=d["stderr"],
                 execution_time_seconds=d["execution_time_seconds"], truncated=d["truncated"],
                 timed_out=d["timed_out"], metadata=meta,
@@ -419,7 +421,8 @@ class ToolResult:
 def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None, network=None,
         memory_mb=None, cpus=None, pids=None, timeout=None, output_bytes=None, env=None,
         workdir=None, input_dir=None, output_dir=None, stdin=None, allow_above_limits=False,
-        allow_degraded=False, registry=None, manifest=None, seccomp_profile=None, disk_mb=None):
+        allow_degraded=False, registry=None, manifest=None, seccomp_profile=None, disk_mb=None,
+        warm=False, warm_idle=None):
     """Run one command in a fresh sandbox, torn down afterwards (lcs_run).
 
     command: an argv list (argv[0] found through the sandbox's PATH) or a
@@ -428,6 +431,10 @@ def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None,
     ``manifest`` then gives the policy, default the builtin base image's) or
     ``task``/``runtime`` (ImageSelector; the selection's access mode applies
     unless ``mode`` is given); none of them: the task "code_execution".
+    ``warm=True``: take a sandbox started in advance for exactly this
+    policy (fresh, used by this run only) and start the next one in the
+    background, which waits ``warm_idle`` seconds (default 60) for the next
+    such run; without one ready the run is cold (``metadata["start"]``).
     Returns an ExecutionResult whatever the verdict; raises when no sandbox
     could be made (SandboxNotFoundError for an unknown or unbuilt image,
     SandboxUnsupportedError when the host lacks a protection, ...).
@@ -451,6 +458,9 @@ def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None,
         req.stdin_data = ctypes.cast(buf, ctypes.c_void_p)
         req.stdin_len = len(data)
     req.seccomp_profile = _opt_path(seccomp_profile, "seccomp_profile")
+    req.warm = bool(warm)
+    if warm_idle is not None:
+        req.warm_idle_seconds = float(_positive(warm_idle, "warm_idle"))
     _fill_overrides(req.overrides, keep, mode, network, memory_mb, cpus, pids, timeout,
                     output_bytes, env, workdir, input_dir, output_dir, allow_above_limits,
                     allow_degraded, disk_mb)

@@ -747,6 +747,10 @@ int lcs_session_monitor_main(int argc, char **argv)
         serve(M);
     if (M->warm && !M->claimed)
         lcs_pool_unregister(M->spec, M->id, M->registered);
+    /* A claimed warm sandbox is used up: its successor starts now, while
+     * this one is torn down, and waits for the next run. */
+    if (M->claimed)
+        lcs_pool_respawn(M->spec);
 
     /* Everything goes: processes (pid namespace, cgroups), pasta, run
      * directory, session directory. The destroyer gets its answer last. */
@@ -760,9 +764,6 @@ int lcs_session_monitor_main(int argc, char **argv)
         lcs_sess_send(M->clients[M->destroy_requested - 1].fd, r, NULL, 0, NULL);
         json_decref(r);
     }
-    /* A claimed warm sandbox is gone: its successor waits for the next run. */
-    if (M->claimed)
-        lcs_pool_respawn(M->spec);
     return 0;
 fail_err:
     tell(ready, "ERR %s\t%s\n", lcs_status_name(err.code), err.message);

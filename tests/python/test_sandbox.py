@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 import unittest
 import warnings
 
@@ -293,6 +294,19 @@ class RunTests(unittest.TestCase):
         r2 = lcs.ExecutionResult(r.exit_code, r.stdout, r.stderr, r.execution_time_seconds,
                                  r.truncated, r.timed_out, dict(r.metadata))
         self.assertEqual(r2.to_tool_output(), text)
+
+    def test_warm_runs_are_fresh(self):
+        # a policy of its own (the environment is part of it), gone 2 s unused
+        kw = dict(rootfs=self.rootfs, env={"WARM_TEST": str(os.getpid())}, warm=True,
+                  warm_idle=2)
+        r1 = lcs.run("ls /home/sandbox/work; echo x > /home/sandbox/work/m", **kw)
+        self.assertEqual((r1.metadata["start"], r1.stdout), ("cold", ""))
+        time.sleep(1)
+        r2 = lcs.run("ls /home/sandbox/work; echo $WARM_TEST", **kw)
+        self.assertEqual((r2.metadata["start"], r2.stdout), ("warm", "%d\n" % os.getpid()))
+        self.assertEqual(lcs.run("true", rootfs=self.rootfs).metadata["start"], "cold")
+        with self.assertRaises(ValueError):
+            lcs.run("true", rootfs=self.rootfs, warm=True, warm_idle=0)
 
     def test_stdin_env_workdir_and_binary_output(self):
         r = lcs.run(["sh", "-c", "cat; echo \"$GREETING\"; pwd; printf 'a\\000b\\377'"],

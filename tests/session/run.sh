@@ -238,6 +238,67 @@ done
 left=$(ls "$LLMCORE_SANDBOX_STATE/sessions" 2>/dev/null)
 if [ $bad = 0 ] && [ -z "$left" ]; then pass churn_30_sessions_leave_nothing; else fail churn_30_sessions_leave_nothing "$(tail -3 "$tmp/churn.err") $left"; fi
 
+# ---------------------------------------------------------------- warm runs
+# warm_ids: the warm sandboxes (their ps label) now
+warm_ids() { "$C" ps --json | python3 -c 'import json,sys; print(" ".join(s["id"] for s in json.load(sys.stdin) if (s.get("label") or "").startswith("warm:")))'; }
+# wait_warm: until one warm sandbox is ready (up to 5 s); prints its id
+wait_warm() {
+    local i w
+    for i in $(seq 1 50); do
+        w=$(warm_ids)
+        [ -n "$w" ] && [ -n "$(find "$LLMCORE_SANDBOX_STATE/pool" -type l)" ] && { echo "$w"; return; }
+        sleep 0.1
+    done
+}
+start_of() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["start"], d["verdict"], d["exit_code"], repr(d["stdout"]), repr(d["stderr"]))'; }
+out=$("$C" run --rootfs "$RFS" --warm --json -- sh -c 'echo first > /home/sandbox/work/mark; echo out' 2>"$tmp/err" | start_of)
+w1=$(wait_warm)
+if [ "$out" = "cold ok 0 'out\n' ''" ] && [ -n "$w1" ]; then pass warm_first_run_is_cold_and_starts_one
+else fail warm_first_run_is_cold_and_starts_one "$out / warm: '$w1' $(cat "$tmp/err")"; fi
+out=$("$C" run --rootfs "$RFS" --warm --json -- sh -c 'ls /home/sandbox/work; echo $$; echo e >&2; exit 3' 2>"$tmp/err" | start_of)
+# fresh: nothing of the first run is there; the command is pid 2 (a new pid namespace)
+if [ "$out" = "warm exit 3 '2\n' 'e\n'" ] && [ -z "$(leftovers "$w1")" ]; then pass warm_run_is_fresh_and_used_once
+else fail warm_run_is_fresh_and_used_once "$out / left: $(leftovers "$w1")"; fi
+w2=$(wait_warm)
+out=$(printf 'piped' | "$C" run -i --rootfs "$RFS" --warm -- cat; echo " rc=$?")
+out2=$("$C" run --rootfs "$RFS" --warm -- sh -c 'exit 7'; echo "rc=$?")
+if [ "$out" = "piped rc=0" ] && [ "$out2" = "rc=7" ] && [ -z "$(leftovers "$w2")" ]; then pass warm_run_stdin_and_exit_status
+else fail warm_run_stdin_and_exit_status "'$out' '$out2'"; fi
+# another policy is another sandbox: the first such run is cold
+out=$("$C" run --rootfs "$RFS" --warm --json -m 256m -- true | start_of)
+if [ "$out" = "cold ok 0 '' ''" ]; then pass warm_other_policy_is_cold; else fail warm_other_policy_is_cold "$out"; fi
+# a timeout in a warm run: the verdict, and nothing of the run survives
+"$C" run --rootfs "$RFS" --warm -m 256m --timeout 0.5 -- true
+sleep 1
+out=$("$C" run --rootfs "$RFS" --warm --json -m 256m --timeout 0.5 -- sh -c 'setsid sleep 3031 & exec sleep 3031' | start_of)
+sleep 0.3
+if [ "$out" = "warm timeout -1 '' ''" ] && ! pgrep -f 'sleep 3031' >/dev/null; then pass warm_run_timeout_kills_everything
+else fail warm_run_timeout_kills_everything "$out $(pgrep -af 'sleep 3031')"; fi
+# a warm sandbox serves its claimer only: no exec, no file access
+w=$(wait_warm | cut -d' ' -f1)
+"$C" exec "$w" -- true 2>"$tmp/err"; rc=$?
+"$C" cp "$w:/etc/passwd" - >/dev/null 2>"$tmp/err2"; rc2=$?
+if [ $rc != 0 ] && grep -q 'started for a warm run' "$tmp/err" && [ $rc2 != 0 ] && grep -q 'started for a warm run' "$tmp/err2"; then
+    pass warm_sandbox_refuses_exec_and_files
+else fail warm_sandbox_refuses_exec_and_files "rc=$rc $(cat "$tmp/err") rc2=$rc2 $(cat "$tmp/err2")"; fi
+# host directories are bound at start: such runs are always cold and start nothing
+mkdir -p "$tmp/wout"; chmod 777 "$tmp/wout"
+before=$(warm_ids)
+out=$("$C" run --rootfs "$RFS" --warm --json --output "$tmp/wout" -- sh -c 'echo x > /home/sandbox/output/f' | start_of)
+sleep 0.5
+if [ "$out" = "cold ok 0 '' ''" ] && [ "$(cat "$tmp/wout/f")" = x ] && [ "$(warm_ids)" = "$before" ]; then pass warm_with_host_dirs_is_cold
+else fail warm_with_host_dirs_is_cold "$out; warm before '$before' after '$(warm_ids)'"; fi
+# unused warm sandboxes go after their idle time, slot and all
+for w in $(warm_ids); do "$C" rm "$w" >/dev/null; done
+"$C" run --rootfs "$RFS" --warm --warm-idle 1 -- true
+w=$(wait_warm)
+sleep 2.5
+if [ -n "$w" ] && [ -z "$(warm_ids)" ] && [ -z "$(leftovers "$w")" ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/pool")" ]; then
+    pass warm_idle_time_ends_it
+else fail warm_idle_time_ends_it "'$w' $(warm_ids) $(leftovers "$w") pool: $(ls -A "$LLMCORE_SANDBOX_STATE/pool")"; fi
+"$C" run --rootfs "$RFS" --warm-idle 0 -- true 2>"$tmp/err"; rc=$?
+if [ $rc = 4 ] && grep -q "warm-idle '0'" "$tmp/err"; then pass warm_idle_must_be_positive; else fail warm_idle_must_be_positive "rc=$rc $(cat "$tmp/err")"; fi
+
 # ---------------------------------------------------------------- rootless
 user=lcs-sess-rootless
 created=0

@@ -69,8 +69,9 @@ MANIFESTS  := container_images/base/capabilities.json \
               container_images/task/research/capabilities.json \
               container_images/task/websearch/capabilities.json
 
-LIB_OBJS   := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_manifests.o \
+LIB_OBJS0  := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/builtin_manifests.o \
               $(B)/obj/gen/seccomp_profile.o
+LIB_OBJS   := $(LIB_OBJS0) $(B)/obj/gen/build_id.o
 SHLIB      := $(B)/libllmcore-sandbox.so.$(VERSION)
 STLIB      := $(B)/libllmcore-sandbox.a
 CLI_SRCS   := $(sort $(wildcard cli/*.c))
@@ -96,6 +97,13 @@ $(B)/gen/builtin_manifests.c: $(B)/tools/embed $(MANIFESTS)
 $(B)/gen/seccomp_profile.c: $(B)/tools/embed container_images/seccomp.json
 	@mkdir -p $(dir $@)
 	$(B)/tools/embed lcs_seccomp_default container_images/seccomp.json > $@.tmp && mv $@.tmp $@
+
+# A random id per build of the library (new whenever an object changed):
+# warm sandboxes are only ever used by a caller of the same build.
+$(B)/gen/build_id.c: $(LIB_OBJS0)
+	@mkdir -p $(dir $@)
+	printf 'const unsigned long long lcs_build_id = 0x%sULL;\n' \
+	  "$$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')" > $@.tmp && mv $@.tmp $@
 
 $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(dir $@)

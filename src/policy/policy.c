@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "image/image.h"
+#include "runtime/run_internal.h"
 #include "util/error.h"
 #include "util/str.h"
 
@@ -289,13 +290,11 @@ fail:
     return -1;
 }
 
-char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err)
+json_t *lcs_policy_json(const lcs_policy *p)
 {
-    if (!p || !p->image) {
-        lcs_fail(err, LCS_E_INVALID, "no policy given");
-        return NULL;
-    }
     json_t *o = json_object();
+    if (!o)
+        return NULL;
     json_object_set_new(o, "image", json_string(p->image));
     json_object_set_new(o, "access_mode", json_string(lcs_access_mode_name(p->access_mode)));
     json_object_set_new(o, "network", json_string(p->network == LCS_NETWORK_FULL ? "full" : "none"));
@@ -319,7 +318,17 @@ char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err)
     json_object_set_new(o, "input_dir", p->input_dir ? json_string(p->input_dir) : json_null());
     json_object_set_new(o, "output_dir", p->output_dir ? json_string(p->output_dir) : json_null());
     json_object_set_new(o, "allow_degraded", json_boolean(p->allow_degraded));
-    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    return o;
+}
+
+char *lcs_policy_to_json(const lcs_policy *p, lcs_error *err)
+{
+    if (!p || !p->image) {
+        lcs_fail(err, LCS_E_INVALID, "no policy given");
+        return NULL;
+    }
+    json_t *o = lcs_policy_json(p);
+    char *s = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
     json_decref(o);
     if (!s)
         lcs_fail_nomem(err);

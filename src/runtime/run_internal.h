@@ -4,6 +4,8 @@
 #ifndef LCS_RUNTIME_RUN_INTERNAL_H
 #define LCS_RUNTIME_RUN_INTERNAL_H
 
+#include <jansson.h>
+
 #include "llmcore/sandbox.h"
 #include "runtime/native/native.h"
 
@@ -16,5 +18,8 @@ int lcs_resolve_image(const lcs_registry *reg, const char *image, const char *ro
 /* Render a policy as a native spec (strings borrowed from pol; argv and
  * seccomp_profile left for the caller). */
 void lcs_spec_from_policy(const lcs_policy *pol, const char *rootfs, lcs_native_spec *s);
+/* The policy as a JSON object (what lcs_policy_to_json prints); NULL: no
+ * memory. Defined in src/policy/policy.c. */
+json_t *lcs_policy_json(const lcs_policy *p);
 
 #endif

@@ -16,10 +16,11 @@
  * The key (32 hex digits) covers everything that makes two sandboxes the
  * same: the spec (policy, environment, limits, rootfs path, seccomp
  * profile; not the label or idle time), the identity and mtime of the
- * rootfs directory, of a custom seccomp profile and of the monitor
- * executable (a rebuilt image or an upgraded runtime never serves an old
- * sandbox). Claiming renames the slot away: rename is atomic, so exactly
- * one caller gets each sandbox.
+ * rootfs directory and of a custom seccomp profile, and the library's build
+ * id, which a warm sandbox's monitor checks against its own before it
+ * offers itself (a rebuilt image or runtime never serves an old sandbox).
+ * Claiming renames the slot away: rename is atomic, so exactly one caller
+ * gets each sandbox.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,14 +95,16 @@ static json_t *warm_spec(const struct lcs_pool_req *pr, char key[33], char *pool
     kh_stat(&h, pr->spec->rootfs);
     const char *prof = pr->spec->seccomp_profile;
     kh_stat(&h, prof && strcmp(prof, LCS_NATIVE_SECCOMP_BUILTIN) ? prof : NULL);
-    char mon[PATH_MAX];
-    kh_stat(&h, lcs_sess_monitor_path(mon, sizeof mon, NULL) == 0 ? mon : NULL);
+    kh_add(&h, &lcs_build_id, sizeof lcs_build_id);
     snprintf(key, 33, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
     if (lcs_sess_pool_dir(pool, plen, err) < 0) {
         json_decref(spec);
         return NULL;
     }
-    json_object_set_new(spec, "warm", json_pack("{s:s,s:s}", "key", key, "pool", pool));
+    char build[24];
+    snprintf(build, sizeof build, "%016llx", lcs_build_id);
+    json_object_set_new(spec, "warm",
+                        json_pack("{s:s,s:s,s:s}", "key", key, "pool", pool, "build", build));
     return spec;
 }
 
@@ -227,10 +230,13 @@ static int pool_paths(json_t *spec, char *slot, char *marker, size_t len)
 
 int lcs_pool_register(json_t *spec, const char *id)
 {
-    char slot[PATH_MAX], marker[PATH_MAX];
+    char slot[PATH_MAX], marker[PATH_MAX], build[24];
     if (pool_paths(spec, slot, marker, sizeof slot) < 0)
         return -1;
-    int rc = symlink(id, slot);
+    /* Only for callers of this very build (the key says which). */
+    snprintf(build, sizeof build, "%016llx", lcs_build_id);
+    const char *want = json_string_value(json_object_get(json_object_get(spec, "warm"), "build"));
+    int rc = want && !strcmp(want, build) ? symlink(id, slot) : -1;
     unlink(marker);
     return rc;
 }

@@ -87,9 +87,7 @@ static json_t *strv_json(char **v)
 json_t *lcs_sess_spec_json(const lcs_native_spec *s, double idle_timeout, const char *label,
                            const lcs_policy *pol, const char *image)
 {
-    char *pj = lcs_policy_to_json(pol, NULL);
-    json_t *policy = pj ? json_loads(pj, 0, NULL) : NULL;
-    free(pj);
+    json_t *policy = lcs_policy_json(pol);
     json_t *j = json_pack("{s:s,s:o,s:i,s:i,s:i,s:b,s:I,s:f,s:i,s:f,s:I,s:I,s:i,s:I,s:b,s:f,s:o}",
                           "rootfs", s->rootfs, "env", strv_json(pol->env), "uid", (int)s->uid,
                           "gid", (int)s->gid, "network", s->network, "writable_root",

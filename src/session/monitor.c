@@ -137,7 +137,6 @@ static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
     s->state_dir = jstr(j, "state_dir");
     M->idle_timeout = json_number_value(json_object_get(j, "idle_timeout"));
     M->warm = json_is_object(json_object_get(j, "warm"));
-    s->armed = M->warm;
     M->default_timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
     if (!s->rootfs)
         return lcs_fail(err, LCS_E_INVALID, "session spec has no rootfs");
@@ -273,20 +272,7 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     int sendfds[6] = {fds[0], fds[1], fds[2], fds[3], -1, -1};
     for (int i = 0; i < npfds; i++)
         sendfds[4 + i] = pfds[i];
-    ssize_t sent = -1;
-    /* A warm sandbox's exec goes to its armed process (id 1, made in
-     * advance by init). If that process is gone, init starts the command
-     * as usual, under a new id: a late EXITED of the armed one is ignored. */
-    int afd = M->claimed ? lcs_native_sandbox_take_armed_fd(M->sb) : -1;
-    if (afd >= 0 && x->id == 1)
-        sent = lcs_send_with_fds(afd, &m, sizeof m, sendfds, 4);
-    if (afd >= 0)
-        close(afd);
-    if (sent != (ssize_t)sizeof m) {
-        if (afd >= 0)
-            m.id = x->id = ++M->next_id;
-        sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);
-    }
+    ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);
     for (int i = 0; i < npfds; i++)
         close(pfds[i]);
     if (sent != (ssize_t)sizeof m) {

@@ -142,8 +142,10 @@ static uint64_t signals_to_reset(void)
     return mask;
 }
 
-int lcs_init_drop(const lcs_plan *p, lcs_child_err *e)
+_Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
+                             const char *cwd, int text_errors)
 {
+    lcs_child_err e;
     /* The caller's ignored signals and blocked mask would survive execve,
      * and its handlers must not run in this process before it. */
     uint64_t reset = signals_to_reset();
@@ -164,22 +166,8 @@ int lcs_init_drop(const lcs_plan *p, lcs_child_err *e)
     /* The caller's umask (a session monitor runs with 077) is not the
      * sandbox's business. */
     umask(022);
-    return lcs_privs_drop(p, e);
-}
-
-_Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors)
-{
-    lcs_child_err e;
-    if (lcs_init_drop(p, &e) < 0)
+    if (lcs_privs_drop(p, &e) < 0)
         fail_exec(&e, text_errors);
-    lcs_init_run(p, argv, env, cwd, text_errors);
-}
-
-_Noreturn void lcs_init_run(const lcs_plan *p, const char *const *argv, const char *const *env,
-                            const char *cwd, int text_errors)
-{
-    lcs_child_err e;
     if (!cwd)
         cwd = LCS_NATIVE_DEFAULT_CWD;
     if (chdir(cwd) < 0) {

@@ -71,8 +71,6 @@ typedef struct lcs_plan {
     int dns_forward;           /* pasta forwards LCS_NATIVE_DNS_ADDR to the host's
                                   resolver (the host's is on loopback) */
     int session;               /* 1: init serves exec requests (session_init.c) */
-    int armed;                 /* session: the first exec's process is made in
-                                  advance (a warm sandbox, session_init.c) */
     /* identity */
     int rootless;              /* caller is not root: only its own ids are mapped */
     uid_t uid;
@@ -100,13 +98,10 @@ _Noreturn void lcs_init_main(const lcs_plan *p);
 int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e);
 /* Report a setup failure on the status pipe and exit. */
 _Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
-/* The command's process from fork to execve: lcs_init_drop (signals,
- * umask, privileges), then lcs_init_run (cwd, fds, seccomp, execve). */
+/* The command's process from fork to execve (privileges, cwd, fds,
+ * seccomp). */
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
                              const char *cwd, int text_errors);
-int lcs_init_drop(const lcs_plan *p, lcs_child_err *e);
-_Noreturn void lcs_init_run(const lcs_plan *p, const char *const *argv, const char *const *env,
-                            const char *cwd, int text_errors);
 /* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */

@@ -67,7 +67,6 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
-    int armed_fd;                  /* session: socket of the armed exec, or -1 */
 } run;
 
 static void close2(int p[2])
@@ -429,7 +428,6 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
     p->keep_caps = s->keep_capabilities ? LCS_NATIVE_BUILD_CAPS : 0;
-    p->armed = p->session && s->armed;
     if (s->upper_dir && !p->writable_root)
         return lcs_fail(err, LCS_E_INVALID, "an upper_dir (build mode) needs a writable root");
     if (!p->rootless && (p->uid >= LCS_NATIVE_ID_COUNT || p->gid >= LCS_NATIVE_ID_COUNT))
@@ -620,9 +618,6 @@ static void teardown(run *R)
         R->pid = 0;
     }
     lcs_net_pasta_stop(&R->pasta);
-    if (R->armed_fd >= 0)
-        close(R->armed_fd);
-    R->armed_fd = -1;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++) {
         if (R->view_fd[i] >= 0)
             close(R->view_fd[i]);
@@ -696,7 +691,6 @@ static run *run_new(lcs_error *err)
     R->pidfd = -1;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
         R->view_fd[i] = -1;
-    R->armed_fd = -1;
     R->pasta.pid = -1;
     R->degraded = json_array();
     if (!R->degraded) {
@@ -951,8 +945,8 @@ static int wait_ready(run *R, lcs_error *err)
     }
 ready:;
     lcs_native_msg m;
-    int fds[LCS_NATIVE_VIEWS + 1], nfds = 0, k = 0;
-    ssize_t n = lcs_recv_with_fds(R->in_sp[0], &m, sizeof m, fds, LCS_NATIVE_VIEWS + 1, &nfds,
+    int fds[LCS_NATIVE_VIEWS], nfds = 0, k = 0;
+    ssize_t n = lcs_recv_with_fds(R->in_sp[0], &m, sizeof m, fds, LCS_NATIVE_VIEWS, &nfds,
                                   MSG_DONTWAIT);
     if (n != (ssize_t)sizeof m || m.type != LCS_MSG_ROOT || nfds <= 0) {
         for (int i = 0; i < nfds; i++)
@@ -963,8 +957,6 @@ ready:;
     for (int i = 0; i < LCS_NATIVE_VIEWS && k < nfds; i++)
         if (m.value & (1 << i))
             R->view_fd[i] = fds[k++];
-    if (R->plan.armed && (m.value & (1 << LCS_NATIVE_VIEWS)) && k < nfds)
-        R->armed_fd = fds[k++];
     while (k < nfds)
         close(fds[k++]);
     if (R->view_fd[0] < 0)
@@ -1038,13 +1030,6 @@ pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb) { return sb->R->
 const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
                                                              "/home/sandbox/output"};
 int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }
-
-int lcs_native_sandbox_take_armed_fd(lcs_native_sandbox *sb)
-{
-    int fd = sb->R->armed_fd;
-    sb->R->armed_fd = -1;
-    return fd;
-}
 int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view)
 {
     return view >= 0 && view < LCS_NATIVE_VIEWS ? sb->R->view_fd[view] : -1;

@@ -96,9 +96,6 @@ typedef struct lcs_native_spec {
     uint64_t layer_bytes;        /* size cap of the in-memory writable layer
                                     (tmpfs, charged to the sandbox's memory
                                     cgroup); 0 = 1 GiB */
-    int armed;                   /* sessions: make the first exec's process in
-                                    advance, waiting for its command (warm
-                                    sandboxes: lcs_native_sandbox_armed_fd) */
     const char *upper_dir;       /* overlay upper layer to use and KEEP after
                                     the run (it becomes the image layer); a
                                     directory on a filesystem that supports
@@ -160,9 +157,6 @@ pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb);
 extern const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS];
 int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view);
 int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb);
-/* spec.armed: the socket of the process made for exec id 1 (the caller
- * now owns it; send LCS_MSG_EXEC there instead of to init), or -1. */
-int lcs_native_sandbox_take_armed_fd(lcs_native_sandbox *sb);
 /* Host uid/gid of the sandbox user (owner of files the host writes). */
 void lcs_native_sandbox_owner(const lcs_native_sandbox *sb, uid_t *uid, gid_t *gid);
 /* The enforced report (JSON object text; caller frees). */
@@ -218,9 +212,7 @@ enum {
                               the waiting exec; value = pid inside */
     LCS_MSG_EXITED = 'Z',  /* init->monitor: value = wait status, rusage */
     LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno */
-    LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root;
-                              value = bit i: view i follows, in order; bit
-                              LCS_NATIVE_VIEWS: then the armed exec's socket */
+    LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root */
 };
 #define LCS_NATIVE_MAX_EXECS 64
 

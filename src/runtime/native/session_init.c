@@ -282,71 +282,6 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
     return pid;
 }
 
-/* The armed exec (a warm sandbox's one command, plan.armed): its process is
- * made before anyone waits for it. It keeps nothing of init's but its end
- * of a socketpair, becomes the sandbox user with no privilege (lcs_init_drop,
- * under the filter init installed), and sleeps in recvmsg until the monitor
- * sends the EXEC request (id 1) straight to it: then only the request is
- * read and the command exec'ed. A request it cannot use ends it with 125
- * before anything of the command runs. */
-static _Noreturn void armed_child(const lcs_plan *p, int sock)
-{
-    /* fd 3: the socket; 0-2 (init's control socket among them) become
-     * /dev/null until the command's own arrive (received descriptors land
-     * above them and are dup2'ed over them), the rest closed: nothing of
-     * init's survives into the command. */
-    int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (dn < 0 || dup2(sock, 3) < 0 || dup2(dn, 0) < 0 || dup2(dn, 1) < 0 || dup2(dn, 2) < 0)
-        _exit(125);
-    syscall(SYS_close_range, 4U, ~0U, 0U);
-    lcs_child_err e;
-    if (lcs_init_drop(p, &e) < 0)
-        _exit(125);
-    lcs_native_msg m;
-    int fds[4] = {-1, -1, -1, -1}, nfds = 0;
-    ssize_t n;
-    do
-        n = lcs_recv_with_fds(3, &m, sizeof m, fds, 4, &nfds, 0);
-    while (n < 0 && errno == EINTR);
-    size_t len = m.value > 0 ? (size_t)m.value : 0;
-    if (n != (ssize_t)sizeof m || m.type != LCS_MSG_EXEC || nfds != 4 || len == 0 ||
-        len > BLOB_MAX)
-        _exit(125);
-    char *blob = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                      -1, 0);
-    const char *vec[256], **argv, **env, *cwd = NULL;
-    void *map = NULL;
-    size_t map_len = 0;
-    if (blob == MAP_FAILED || read_blob(fds[3], blob, len) < 0 ||
-        parse_blob(p, blob, len, m.nargv, m.nenv, vec, sizeof vec / sizeof vec[0], &argv, &env,
-                   &cwd, &map, &map_len) < 0 ||
-        child_stdio(fds) < 0)
-        _exit(125);
-    lcs_init_run(p, argv, env, cwd, 1);
-}
-
-/* Start the armed exec: its pid, and in *monitor_end the socket the monitor
- * sends its request to; -1 on failure (then the exec goes the usual way). */
-static pid_t arm_exec(const lcs_plan *p, int *monitor_end)
-{
-    int sp[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-        return -1;
-    /* a raw fork, as for the handshake child: no atfork handlers */
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-    if (pid == 0) {
-        close(sp[1]);
-        armed_child(p, sp[0]);
-    }
-    close(sp[0]);
-    if (pid < 0) {
-        close(sp[1]);
-        return -1;
-    }
-    *monitor_end = sp[1];
-    return pid;
-}
-
 /* handshake_mode: set once a child could not move itself into its cgroup
  * through the monitor's descriptors (a kernel that checks the writer's
  * credentials); every later exec then uses the STARTED/GO handshake.
@@ -495,26 +430,15 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         close(dn);
     }
     signal(SIGPIPE, SIG_IGN);
-    slot slots[LCS_NATIVE_MAX_EXECS];
-    memset(slots, 0, sizeof slots);
     lcs_native_msg m;
     memset(&m, 0, sizeof m);
     m.type = LCS_MSG_ROOT;
-    int vfds[LCS_NATIVE_VIEWS + 1], nv = 0;
+    int vfds[LCS_NATIVE_VIEWS], nv = 0;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
         if (views[i] >= 0) {
             m.value |= 1 << i; /* which views follow, in order */
             vfds[nv++] = views[i];
         }
-    /* The armed exec is the monitor's exec id 1, its first. SIGCHLD is not
-     * blocked yet: should it die at once, the reap below still finds it. */
-    int armed = -1;
-    pid_t apid = p->armed ? arm_exec(p, &armed) : -1;
-    if (apid > 0) {
-        slots[0] = (slot){.used = 1, .id = 1, .pid = apid, .go = -1};
-        m.value |= 1 << LCS_NATIVE_VIEWS;
-        vfds[nv++] = armed;
-    }
     if (send_msg_fds(&m, vfds, nv) < 0)
         _exit(0);
     for (int i = 0; i < nv; i++)
@@ -532,6 +456,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
         _exit(125);
+    slot slots[LCS_NATIVE_MAX_EXECS];
     int handshake_mode = 0;
     /* One populated buffer for every request that fits (a fault per page
      * costs more than the copy on a virtual machine). */
@@ -539,7 +464,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (small == MAP_FAILED)
         small = NULL;
-    reap(slots); /* an armed exec that died before the signalfd existed */
+    memset(slots, 0, sizeof slots);
     for (;;) {
         struct pollfd pf[2] = {{LCS_FD_CTL, POLLIN, 0}, {sfd, POLLIN, 0}};
         if (poll(pf, 2, -1) < 0) {

@@ -401,12 +401,13 @@ static void from_init(mon *M)
  * copy-on-write clone): the first exec would fault in the pages its path
  * touches (~20 us each on a VM; a session's first exec is ~1 ms slower than
  * its later ones) while the caller waits. So that path runs once ahead,
- * with a command that cannot exist: the child drops its privileges, its
- * execve fails (no program of the image runs, nothing in the sandbox
- * changes), and init reports the exit. Then the answer's work. */
+ * with a command that cannot exist whatever the image holds (the sandbox's
+ * own procfs has no pid 0): the child drops its privileges, its execve
+ * fails (no program runs, nothing in the sandbox changes), and init reports
+ * the exit. Then the answer's work. */
 static void warm_up(mon *M)
 {
-    static const char blob[] = "/.llmcore-sandbox-warm-up\0\0"; /* argv[0], cwd "" */
+    static const char blob[] = "/proc/0/llmcore-sandbox-warm-up\0\0"; /* argv[0], cwd "" */
     int mfd = memfd_create("lcs-warm-up", MFD_CLOEXEC);
     int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (mfd >= 0 && dn >= 0 && write(mfd, blob, sizeof blob - 1) == (ssize_t)(sizeof blob - 1)) {

@@ -55,6 +55,11 @@ leftovers_now() {
 id=$("$C" create --rootfs "$RFS" --label basic 2>"$tmp/err"); sanitizer_check
 if [[ "$id" =~ ^[0-9a-f]{16}$ ]]; then pass create_prints_id; else fail create_prints_id "'$id' $(cat "$tmp/err")"; fi
 out=$("$C" exec "$id" -- sh -c 'echo out; echo err >&2; exit 3' 2>"$tmp/err"); rc=$?
+# init itself runs under the seccomp filter with an empty bounding set (it
+# loads them once for all execs), and so does every exec
+conf=$("$C" exec "$id" -- sh -c 'for p in 1 self; do grep -E "^(Seccomp|CapBnd|CapEff):" /proc/$p/status | tr -d "\t" | tr "\n" " "; done')
+if [[ "$conf" =~ ^CapEff:[0-9a-f]{16}\ CapBnd:0{16}\ Seccomp:2\ CapEff:0{16}\ CapBnd:0{16}\ Seccomp:2\ $ ]]; then
+    pass session_init_and_execs_are_confined; else fail session_init_and_execs_are_confined "$conf"; fi
 if [ "$out" = out ] && [ "$rc" = 3 ] && grep -q '^err$' "$tmp/err"; then pass exec_streams_and_exit_code
 else fail exec_streams_and_exit_code "rc=$rc out=$out err=$(cat "$tmp/err")"; fi
 "$C" exec "$id" -- sh -c 'echo state > keep.txt; mkdir -p sub; export X=1' >/dev/null

@@ -85,6 +85,7 @@ typedef struct mon {
     uint32_t next_id;
     double idle_timeout, last_active, default_timeout;
     uint64_t execs_total;
+    uint64_t handshake_execs; /* moved into their cgroups by STARTED/GO */
     int destroy_requested;  /* 1 + index of the client that asked */
     int warm;               /* a warm sandbox: serves one final exec */
     int registered;         /* warm: its pool slot was made */
@@ -138,6 +139,9 @@ static int spec_from_json(mon *M, lcs_native_spec *s, lcs_error *err)
     s->state_dir = jstr(j, "state_dir");
     M->idle_timeout = json_number_value(json_object_get(j, "idle_timeout"));
     M->warm = json_is_object(json_object_get(j, "warm"));
+    /* The exec handshake, normally only a fallback, on request (tests). */
+    const char *hs = getenv("LLMCORE_SANDBOX_EXEC_HANDSHAKE");
+    s->exec_handshake = hs && !strcmp(hs, "1");
     M->default_timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
     if (!s->rootfs)
         return lcs_fail(err, LCS_E_INVALID, "session spec has no rootfs");
@@ -378,6 +382,7 @@ static void from_init(mon *M)
         lcs_native_msg g = {.type = LCS_MSG_GO, .id = x->id};
         send(M->ctl, &g, sizeof g, MSG_NOSIGNAL);
         x->go_sent = 1;
+        M->handshake_execs++;
         break;
     }
     case LCS_MSG_EXITED:
@@ -473,6 +478,7 @@ static json_t *status_json(mon *M)
     json_object_del(o, "resources");
     json_object_set_new(o, "state", json_string("running"));
     json_object_set_new(o, "execs", json_integer((json_int_t)M->execs_total));
+    json_object_set_new(o, "handshake_execs", json_integer((json_int_t)M->handshake_execs));
     json_object_set_new(o, "memory_bytes", json_integer((json_int_t)mem));
     json_object_set_new(o, "pids", json_integer((json_int_t)procs));
     json_object_set_new(o, "idle_seconds", json_real(lcs_now() - M->last_active));

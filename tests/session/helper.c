@@ -85,6 +85,21 @@ static void on_out(void *ctx, int stream, const char *d, size_t len)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && !strcmp(argv[1], "status")) {
+        /* the live status JSON of a session (lcs_session_status_json) */
+        lcs_error err;
+        lcs_session *s = lcs_session_open(argv[2], &err);
+        char *st = s ? lcs_session_status_json(s, &err) : NULL;
+        if (!st) {
+            fprintf(stderr, "%s\n", err.message);
+            lcs_session_close(s);
+            return 1;
+        }
+        puts(st);
+        lcs_free(st);
+        lcs_session_close(s);
+        return 0;
+    }
     if (argc >= 3 && !strcmp(argv[1], "create-threaded")) {
         targ t;
         memset(&t, 0, sizeof t);

@@ -227,6 +227,23 @@ sleep 0.2
 left=$(leftovers "$id"; pgrep -af "/tmp/$mark-k9.sh")
 if [ -z "$left" ]; then pass monitor_kill9_then_ps_cleans_up; else fail monitor_kill9_then_ps_cleans_up "$left"; fi
 
+# The exec handshake (the fallback for kernels that check who writes
+# cgroup.procs), forced: every exec is moved by the monitor, runs in its own
+# cgroup, and a timeout still kills its whole tree.
+hs_count() { "$H" status "$1" | python3 -c "import json,sys; print(json.load(sys.stdin).get('handshake_execs'))"; }
+id=$(LLMCORE_SANDBOX_EXEC_HANDSHAKE=1 "$C" create --rootfs "$RFS" 2>"$tmp/err")
+nid=$("$C" create --rootfs "$RFS")
+out=$("$C" exec "$id" -- sh -c 'echo hs; grep "^0::" /proc/self/cgroup')
+"$C" exec --timeout 1 "$id" -- sh -c 'setsid sleep 5051 & exec sleep 5051' >/dev/null 2>&1; rc=$?
+sleep 0.3
+"$C" exec "$nid" -- true
+hs=$(hs_count "$id") nhs=$(hs_count "$nid")
+if [ "$out" = "hs
+0::/x1" ] && [ $rc = 124 ] && ! pgrep -f 'sleep 5051' >/dev/null && [ "$hs" = 2 ] && [ "$nhs" = 0 ]; then
+    pass exec_handshake_path_works
+else fail exec_handshake_path_works "out=$out rc=$rc handshakes=$hs (other session: $nhs) $(pgrep -af 'sleep 5051')"; fi
+"$C" rm "$id" >/dev/null; "$C" rm "$nid" >/dev/null
+
 # idle timeout
 id=$("$C" create --rootfs "$RFS" --idle-timeout 1)
 sleep 2.5

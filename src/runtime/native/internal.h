@@ -71,6 +71,8 @@ typedef struct lcs_plan {
     int dns_forward;           /* pasta forwards LCS_NATIVE_DNS_ADDR to the host's
                                   resolver (the host's is on loopback) */
     int session;               /* 1: init serves exec requests (session_init.c) */
+    int exec_handshake;        /* session: move execs into their cgroups by the
+                                  STARTED/GO handshake from the first one on */
     /* identity */
     int rootless;              /* caller is not root: only its own ids are mapped */
     uid_t uid;

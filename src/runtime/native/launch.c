@@ -428,6 +428,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
     p->keep_caps = s->keep_capabilities ? LCS_NATIVE_BUILD_CAPS : 0;
+    p->exec_handshake = p->session && s->exec_handshake;
     if (s->upper_dir && !p->writable_root)
         return lcs_fail(err, LCS_E_INVALID, "an upper_dir (build mode) needs a writable root");
     if (!p->rootless && (p->uid >= LCS_NATIVE_ID_COUNT || p->gid >= LCS_NATIVE_ID_COUNT))

@@ -96,6 +96,10 @@ typedef struct lcs_native_spec {
     uint64_t layer_bytes;        /* size cap of the in-memory writable layer
                                     (tmpfs, charged to the sandbox's memory
                                     cgroup); 0 = 1 GiB */
+    int exec_handshake;          /* sessions: move every exec into its cgroup
+                                    by the STARTED/GO handshake (the fallback
+                                    for kernels that check the writer of
+                                    cgroup.procs; forced for tests) */
     const char *upper_dir;       /* overlay upper layer to use and KEEP after
                                     the run (it becomes the image layer); a
                                     directory on a filesystem that supports

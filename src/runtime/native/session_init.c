@@ -457,7 +457,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     if (sfd < 0)
         _exit(125);
     slot slots[LCS_NATIVE_MAX_EXECS];
-    int handshake_mode = 0;
+    int handshake_mode = p->exec_handshake;
     /* One populated buffer for every request that fits (a fault per page
      * costs more than the copy on a virtual machine). */
     char *small = mmap(NULL, BLOB_SMALL, PROT_READ | PROT_WRITE,

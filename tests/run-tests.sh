@@ -10,6 +10,8 @@
 #   docs      the README's examples
 #   runtime   tests/runtime/run-all.sh: verdicts, tests/security attacks, build
 #             mode, tests/session (sessions), rootless
+#   sessions-san  tests/session/run.sh again with the ASan+UBSan build
+#             (reports of every process, detached monitors included)
 #
 # Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
 # (cmocka's TAP output is translated). A suite that exits non-zero without
@@ -96,6 +98,9 @@ fi
 for s in tests/runtime/run-all.sh tests/security/run.sh; do
     [ -x "$s" ] && run_suite "${s%/*}" "$s"
 done
+# Sessions and warm runs again with the sanitizer build (CLI, monitor and
+# helpers under ASan+UBSan; tests/runtime/run-all.sh ran them plainly).
+run_suite sessions-san tests/session/run.sh "$ROOT/build-san"
 
 
 echo

@@ -684,6 +684,19 @@ static int listen_on(mon *M, lcs_error *err)
     return 0;
 }
 
+static void mon_free(mon *M)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (M->clients[i].fd >= 0)
+            close(M->clients[i].fd);
+    json_decref(M->spec);
+    json_decref(M->info);
+    json_decref(M->enforced);
+    json_decref(M->policy);
+    free(M->env);
+    free(M);
+}
+
 static void tell(int fd, const char *fmt, const char *a, const char *b)
 {
     if (fd < 0)
@@ -744,6 +757,7 @@ int lcs_session_monitor_main(int argc, char **argv)
     int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
         tell(ready, "ERR io\tlock %s: %s\n", lockp, strerror(errno));
+        mon_free(M);
         return 1;
     }
     json_error_t je;
@@ -807,6 +821,7 @@ int lcs_session_monitor_main(int argc, char **argv)
         lcs_sess_send(M->clients[M->destroy_requested - 1].fd, r, NULL, 0, NULL);
         json_decref(r);
     }
+    mon_free(M);
     return 0;
 fail_err:
     tell(ready, "ERR %s\t%s\n", lcs_status_name(err.code), err.message);
@@ -816,5 +831,6 @@ fail:
     if (M->sb)
         lcs_native_sandbox_destroy(M->sb);
     lcs_rm_tree(M->dir);
+    mon_free(M);
     return 1;
 }

@@ -20,6 +20,13 @@ for f in "$C" "$H" "$B/llmcore-sandbox-monitor"; do
 done
 tmp=$(mktemp -d /tmp/lcs-sess-XXXXXX); chmod 755 "$tmp"
 export LLMCORE_SANDBOX_STATE=$tmp/state
+# A sanitizer build: reports of every process (the detached monitors, whose
+# stderr is /dev/null, included) go to files, checked at the end.
+SANLOG=
+if ldd "$C" 2>/dev/null | grep -q libasan; then
+    SANLOG=$tmp/sanlog; mkdir -p "$SANLOG"
+    export ASAN_OPTIONS="log_path=$SANLOG/asan" UBSAN_OPTIONS="print_stacktrace=1:log_path=$SANLOG/ubsan"
+fi
 RFS=$tmp/rootfs
 cleanup() {
     for d in "$LLMCORE_SANDBOX_STATE"/sessions/*/; do
@@ -356,5 +363,10 @@ else
     skip rootless_sessions "cannot create user $user"
 fi
 
+if [ -n "$SANLOG" ]; then
+    sleep 1 # the last monitors' exit
+    if [ -z "$(ls -A "$SANLOG")" ]; then pass sanitizers_quiet_in_every_process
+    else fail sanitizers_quiet_in_every_process "$(head -c 1500 "$SANLOG"/* 2>&1)"; fi
+fi
 echo "# sessions: $PASSES passed, $FAILS failed, $SKIPS skipped"
 [ "$FAILS" -eq 0 ]

@@ -31,6 +31,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -51,7 +52,24 @@ extern char **environ;
 struct lcs_session {
     char id[LCS_SESS_ID_LEN + 1];
     char dir[PATH_MAX + 32];
+    uint64_t output_bytes; /* the session's output cap per stream; 0: not read yet */
 };
+
+/* The session's own output cap (its policy, in info.json; read once per
+ * handle): an exec without a cap of its own gets that one. */
+static uint64_t session_output_cap(lcs_session *s)
+{
+    if (!s->output_bytes) {
+        char p[PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/info.json", s->dir);
+        json_t *info = json_load_file(p, 0, NULL);
+        json_int_t v = json_integer_value(
+            json_object_get(json_object_get(info, "policy"), "output_bytes"));
+        json_decref(info);
+        s->output_bytes = v > 0 ? (uint64_t)v : LCS_POLICY_DEFAULT_OUTPUT_BYTES;
+    }
+    return s->output_bytes;
+}
 
 void lcs_session_options_init(lcs_session_options *o)
 {
@@ -622,7 +640,7 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
     outp[0] = errp[0] = -1;
     fcntl(ob.fd, F_SETFL, O_NONBLOCK);
     fcntl(eb.fd, F_SETFL, O_NONBLOCK);
-    uint64_t limit = o->output_bytes ? o->output_bytes : LCS_POLICY_DEFAULT_OUTPUT_BYTES;
+    uint64_t limit = o->output_bytes ? o->output_bytes : session_output_cap(s);
     size_t in_off = 0;
     int over = 0, kill_sent = 0;
     double drain_until = 0;
@@ -699,8 +717,11 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
             json_decref(m);
         }
     }
+    /* Output past the cap is the verdict, first in priority as for one-shot
+     * runs, also when the command ended before the monitor's kill did. */
     snprintf(res->verdict, sizeof res->verdict, "%s",
-             json_string_value(json_object_get(result, "verdict")));
+             ob.truncated || eb.truncated ? "output"
+                                          : json_string_value(json_object_get(result, "verdict")));
     res->exit_code = (int)json_integer_value(json_object_get(result, "exit_code"));
     res->signal = (int)json_integer_value(json_object_get(result, "signal"));
     res->wall_seconds = json_number_value(json_object_get(result, "wall_seconds"));

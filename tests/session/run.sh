@@ -104,6 +104,16 @@ if python3 -c "import json,sys; d=json.load(open('$tmp/r.json')); sys.exit(0 if 
 n=$(wc -c <"$tmp/flood")
 if [ "$rc" = 125 ] && [ "$n" -le 4096 ] && grep -q 'verdict output' "$tmp/err"; then pass exec_output_cap_verdict_output
 else fail exec_output_cap_verdict_output "rc=$rc bytes=$n $(cat "$tmp/err")"; fi
+# the session's own cap (create --output-limit) applies to an exec without
+# one, and output past it is the verdict even when the command ends first
+cid=$("$C" create --rootfs "$RFS" --output-limit 1k)
+ok=1
+for i in 1 2 3; do
+    "$C" exec --json "$cid" -- sh -c 'yes | head -c 5000' >"$tmp/cap.json"
+    python3 -c "import json,sys; d=json.load(open('$tmp/cap.json')); sys.exit(0 if (len(d['stdout']), d['stdout_truncated'], d['verdict']) == (1024, True, 'output') else 1)" || ok=0
+done
+if [ $ok = 1 ]; then pass exec_session_output_cap_applies; else fail exec_session_output_cap_applies "$(head -c 300 "$tmp/cap.json")"; fi
+"$C" rm "$cid" >/dev/null
 "$H" stream "$id" >"$tmp/stream"
 if awk '/^chunk/ {t[++n]=$2} END {exit !(n==3 && t[1] < 0.25 && t[3]-t[1] > 0.4)}' "$tmp/stream"; then pass exec_output_streams_live
 else fail exec_output_streams_live "$(cat "$tmp/stream")"; fi

@@ -767,8 +767,11 @@ int lcs_session_monitor_main(int argc, char **argv)
         tell(ready, "ERR parse\t%s: %s\n", specp, je.text);
         goto fail;
     }
-    if (spec_from_json(M, &spec, &err) < 0 ||
-        lcs_native_sandbox_start(&spec, M->id, &M->sb, &err) < 0 || write_info(M, &err) < 0 ||
+    if (spec_from_json(M, &spec, &err) < 0)
+        goto fail_err;
+    if (M->warm && lcs_pool_wait_quiet(M->spec, M->idle_timeout > 0 ? M->idle_timeout : 60) < 0)
+        goto fail; /* runs kept coming back to back for that long */
+    if (lcs_native_sandbox_start(&spec, M->id, &M->sb, &err) < 0 || write_info(M, &err) < 0 ||
         listen_on(M, &err) < 0)
         goto fail_err;
     M->ctl = lcs_native_sandbox_ctl_fd(M->sb);

@@ -12,6 +12,8 @@
  *
  *   <key>            symlink -> the session id of a ready, unclaimed one
  *   <key>.building   a successor is being started (O_EXCL: at most one)
+ *   <key>.active     touched by a run that found none ready while one was
+ *                    being started: that one builds after QUIET_NS of calm
  *
  * The key (32 hex digits) covers everything that makes two sandboxes the
  * same: the spec (policy, environment, limits, rootfs path, seccomp
@@ -39,6 +41,10 @@
 
 #define WARM_LABEL "warm: started for a run --warm, serves one run"
 #define BUILDING_STALE_S 60
+/* A warm sandbox is built only after this long without a run that found
+ * none ready: in a loop of runs back to back they all stay cold instead of
+ * competing with builds for the CPU. */
+#define QUIET_NS 25000000L
 
 /* Two 64-bit FNV-1a hashes with different offsets: 128 bits, enough that
  * two different specs of one user never meet by chance. */
@@ -130,9 +136,22 @@ int lcs_pool_run(const struct lcs_pool_req *pr, const lcs_exec_options *eo, lcs_
         return 0;
     snprintf(slot, sizeof slot, "%s/%s", pool, key);
     snprintf(claimed, sizeof claimed, "%s/.claimed-%s", pool, rnd);
-    /* The claim: whoever renames the slot owns what it names. */
-    if (rename(slot, claimed) < 0)
+    /* The claim: whoever renames the slot owns what it names. None ready:
+     * tell the one being started (if any) that runs are still coming. */
+    if (rename(slot, claimed) < 0) {
+        char marker[PATH_MAX + 16], active[PATH_MAX + 16];
+        struct stat st;
+        snprintf(marker, sizeof marker, "%s.building", slot);
+        snprintf(active, sizeof active, "%s.active", slot);
+        if (lstat(marker, &st) == 0) {
+            int fd = open(active, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd >= 0) {
+                futimens(fd, NULL);
+                close(fd);
+            }
+        }
         return 0;
+    }
     char id[LCS_SESS_ID_LEN + 2];
     ssize_t n = readlink(claimed, id, sizeof id - 1);
     unlink(claimed);
@@ -216,6 +235,7 @@ void lcs_pool_respawn(json_t *spec)
     start_successor(spec);
 }
 
+
 static int pool_paths(json_t *spec, char *slot, char *marker, size_t len)
 {
     json_t *w = json_object_get(spec, "warm");
@@ -228,6 +248,15 @@ static int pool_paths(json_t *spec, char *slot, char *marker, size_t len)
     return 0;
 }
 
+static void drop_active(json_t *spec)
+{
+    char slot[PATH_MAX], marker[PATH_MAX], active[PATH_MAX + 16];
+    if (pool_paths(spec, slot, marker, sizeof slot) == 0) {
+        snprintf(active, sizeof active, "%s.active", slot);
+        unlink(active);
+    }
+}
+
 int lcs_pool_register(json_t *spec, const char *id)
 {
     char slot[PATH_MAX], marker[PATH_MAX], build[24];
@@ -237,6 +266,7 @@ int lcs_pool_register(json_t *spec, const char *id)
     snprintf(build, sizeof build, "%016llx", lcs_build_id);
     const char *want = json_string_value(json_object_get(json_object_get(spec, "warm"), "build"));
     int rc = want && !strcmp(want, build) ? symlink(id, slot) : -1;
+    drop_active(spec);
     unlink(marker);
     return rc;
 }
@@ -255,6 +285,33 @@ void lcs_pool_unregister(json_t *spec, const char *id, int registered)
             unlink(slot);
     }
     /* A start that failed before registering: the marker is ours. */
-    if (!registered)
+    if (!registered) {
+        drop_active(spec);
         unlink(marker);
+    }
+}
+
+int lcs_pool_wait_quiet(json_t *spec, double max_seconds)
+{
+    char slot[PATH_MAX], marker[PATH_MAX], active[PATH_MAX + 16];
+    if (pool_paths(spec, slot, marker, sizeof slot) < 0)
+        return -1;
+    snprintf(active, sizeof active, "%s.active", slot);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct stat st;
+        struct timespec now, mono;
+        if (lstat(active, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+            return 0; /* no run came while this one was pending */
+        long long left = (long long)(st.st_mtim.tv_sec - now.tv_sec) * 1000000000LL +
+                         (st.st_mtim.tv_nsec - now.tv_nsec) + QUIET_NS;
+        if (left <= 0)
+            return 0;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        if (mono.tv_sec - t0.tv_sec >= max_seconds)
+            return -1; /* runs kept coming: give up, the next cold run starts one */
+        struct timespec d = {(time_t)(left / 1000000000LL), (long)(left % 1000000000LL)};
+        nanosleep(&d, NULL);
+    }
 }

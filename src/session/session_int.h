@@ -86,6 +86,10 @@ void lcs_pool_refill(const struct lcs_pool_req *pr);
 /* The monitor of a warm sandbox: register it (pool slot) now that it
  * serves; 0 registered, -1 another one is there (exit). */
 int lcs_pool_register(json_t *spec, const char *id);
+/* A warm sandbox's monitor, before it builds: wait until no run found the
+ * pool empty for a moment (runs back to back stay cold rather than compete
+ * with the build); -1 if that did not happen within max_seconds. */
+int lcs_pool_wait_quiet(json_t *spec, double max_seconds);
 /* After a claimed warm sandbox is gone: start its successor. */
 void lcs_pool_respawn(json_t *spec);
 /* A warm sandbox that ends unclaimed (idle, destroyed, failed start):

@@ -328,6 +328,20 @@ out=$("$C" run --rootfs "$RFS" --warm --json --output "$tmp/wout" -- sh -c 'echo
 sleep 0.5
 if [ "$out" = "cold ok 0 '' ''" ] && [ "$(cat "$tmp/wout/f")" = x ] && [ "$(warm_ids)" = "$before" ]; then pass warm_with_host_dirs_is_cold
 else fail warm_with_host_dirs_is_cold "$out; warm before '$before' after '$(warm_ids)'"; fi
+# back to back: runs that find none ready stay cold and start nothing more;
+# one is built once they stop
+for w in $(warm_ids); do "$C" rm "$w" >/dev/null; done
+starts=""
+for i in $(seq 1 8); do
+    starts="$starts $("$C" run --rootfs "$RFS" --warm --json -- true | python3 -c 'import json,sys; print(json.load(sys.stdin)["start"])')"
+done
+sleep 1.5
+nw=$(warm_ids | wc -w) nsess=$(ls "$LLMCORE_SANDBOX_STATE/sessions" | wc -l)
+pool=$(ls -A "$LLMCORE_SANDBOX_STATE/pool" | tr '\n' ' ')
+if [ "$nw" = 1 ] && [ "$nsess" = 1 ] && [[ "$pool" =~ ^[0-9a-f]{32}\ $ ]] && [[ "$starts" == " cold"* ]]; then
+    pass warm_back_to_back_builds_one_afterwards
+else fail warm_back_to_back_builds_one_afterwards "starts:$starts warm=$nw sessions=$nsess pool: $pool"; fi
+
 # unused warm sandboxes go after their idle time, slot and all
 for w in $(warm_ids); do "$C" rm "$w" >/dev/null; done
 "$C" run --rootfs "$RFS" --warm --warm-idle 1 -- true

@@ -83,7 +83,9 @@ else fail exec_env_addition_replaces_session_entry "$out"; fi
 # the command is in its own exec cgroup (it moved itself in before execve)
 # and holds no descriptor but its stdio (not the cgroup.procs files init got)
 v2=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources']['v2'])")
-out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; ls /proc/$$/fd | tr "\n" " "')
+# (the shell's own descriptors, checked with its builtin test: listing them
+# with ls in a pipeline would also show the pipeline's pipe while it runs)
+out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && printf "%s " $fd; done; true')
 if [ -z "$v2" ]; then skip exec_in_own_cgroup_only_stdio "no cgroup v2 directory"
 elif [[ "$(echo "$out" | head -1)" =~ ^0::/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
     pass exec_in_own_cgroup_only_stdio

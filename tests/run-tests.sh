@@ -10,8 +10,8 @@
 #   docs      the README's examples
 #   runtime   tests/runtime/run-all.sh: verdicts, tests/security attacks, build
 #             mode, tests/session (sessions), rootless
-#   sessions-san  tests/session/run.sh again with the ASan+UBSan build
-#             (reports of every process, detached monitors included)
+#   runtime-san  tests/runtime/run-all.sh again with the ASan+UBSan build
+#             (session reports of every process, detached monitors included)
 #
 # Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
 # (cmocka's TAP output is translated). A suite that exits non-zero without
@@ -98,9 +98,11 @@ fi
 for s in tests/runtime/run-all.sh tests/security/run.sh; do
     [ -x "$s" ] && run_suite "${s%/*}" "$s"
 done
-# Sessions and warm runs again with the sanitizer build (CLI, monitor and
-# helpers under ASan+UBSan; tests/runtime/run-all.sh ran them plainly).
-run_suite sessions-san tests/session/run.sh "$ROOT/build-san"
+# The runtime suite again with the sanitizer build: verdicts, attacks, build
+# mode, rootless and doctor through its lcs-native-run, sessions and warm runs
+# through its CLI, monitor and helpers (their reports collected from every
+# process, detached monitors included).
+run_suite runtime-san tests/runtime/run-all.sh "$ROOT/build-san/lcs-native-run"
 
 
 echo

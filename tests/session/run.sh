@@ -291,6 +291,10 @@ wait_warm() {
         sleep 0.1
     done
 }
+# slots: how many warm sandboxes are ready; until COND...: polls a condition
+# (a shell command) for up to 10 s (a sanitizer build starts slowly)
+slots() { find "$LLMCORE_SANDBOX_STATE/pool" -type l | wc -l; }
+until_true() { local i; for i in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 start_of() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["start"], d["verdict"], d["exit_code"], repr(d["stdout"]), repr(d["stderr"]))'; }
 out=$("$C" run --rootfs "$RFS" --warm --json -- sh -c 'echo first > /home/sandbox/work/mark; echo out' 2>"$tmp/err" | start_of)
 w1=$(wait_warm)
@@ -310,8 +314,9 @@ else fail warm_run_stdin_and_exit_status "'$out' '$out2'"; fi
 out=$("$C" run --rootfs "$RFS" --warm --json -m 256m -- true | start_of)
 if [ "$out" = "cold ok 0 '' ''" ]; then pass warm_other_policy_is_cold; else fail warm_other_policy_is_cold "$out"; fi
 # a timeout in a warm run: the verdict, and nothing of the run survives
+until_true '[ "$(slots)" -ge 2 ]' # the default policy's and -m 256m's
 "$C" run --rootfs "$RFS" --warm -m 256m --timeout 0.5 -- true
-sleep 1
+until_true '[ "$(slots)" -ge 3 ]'
 out=$("$C" run --rootfs "$RFS" --warm --json -m 256m --timeout 0.5 -- sh -c 'setsid sleep 3031 & exec sleep 3031' | start_of)
 sleep 0.3
 if [ "$out" = "warm timeout -1 '' ''" ] && ! pgrep -f 'sleep 3031' >/dev/null; then pass warm_run_timeout_kills_everything
@@ -337,7 +342,8 @@ starts=""
 for i in $(seq 1 8); do
     starts="$starts $("$C" run --rootfs "$RFS" --warm --json -- true | python3 -c 'import json,sys; print(json.load(sys.stdin)["start"])')"
 done
-sleep 1.5
+until_true '[ "$(slots)" -ge 1 ]'
+sleep 0.3 # (a second one would be there by now)
 nw=$(warm_ids | wc -w) nsess=$(ls "$LLMCORE_SANDBOX_STATE/sessions" | wc -l)
 pool=$(ls -A "$LLMCORE_SANDBOX_STATE/pool" | tr '\n' ' ')
 if [ "$nw" = 1 ] && [ "$nsess" = 1 ] && [[ "$pool" =~ ^[0-9a-f]{32}\ $ ]] && [[ "$starts" == " cold"* ]]; then
@@ -348,7 +354,7 @@ else fail warm_back_to_back_builds_one_afterwards "starts:$starts warm=$nw sessi
 for w in $(warm_ids); do "$C" rm "$w" >/dev/null; done
 "$C" run --rootfs "$RFS" --warm --warm-idle 1 -- true
 w=$(wait_warm)
-sleep 2.5
+until_true '[ -z "$(warm_ids)" ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/pool")" ]'
 if [ -n "$w" ] && [ -z "$(warm_ids)" ] && [ -z "$(leftovers "$w")" ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/pool")" ]; then
     pass warm_idle_time_ends_it
 else fail warm_idle_time_ends_it "'$w' $(warm_ids) $(leftovers "$w") pool: $(ls -A "$LLMCORE_SANDBOX_STATE/pool")"; fi

@@ -207,6 +207,9 @@ static void finish_exec(mon *M, exec_t *x)
         M->clients[x->client].exec = -1;
     memset(x, 0, sizeof *x);
     M->last_active = lcs_now();
+    /* A warm sandbox's one exec is over: it is used up. */
+    if (M->claimed)
+        M->done = 1;
 }
 
 static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
@@ -343,8 +346,6 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
                           M->policy ? M->policy : json_null());
     reply(M, x->client, r);
     finish_exec(M, x);
-    if (M->claimed)
-        M->done = 1;
 }
 
 static void from_init(mon *M)
@@ -392,8 +393,6 @@ static void from_init(mon *M)
         reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
                                       strerror(m.value)));
         finish_exec(M, x);
-        if (M->claimed)
-            M->done = 1;
         break;
     default:
         break;
@@ -784,12 +783,11 @@ int lcs_session_monitor_main(int argc, char **argv)
     M->last_active = lcs_now();
     /* A warm sandbox offers itself only now that it serves; if another one
      * got there first, nobody needs this one. */
-    if (M->warm)
+    if (M->warm) {
         warm_up(M);
-    if (M->warm && lcs_pool_register(M->spec, M->id) < 0)
-        M->done = 1;
-    else
-        M->registered = M->warm;
+        M->registered = lcs_pool_register(M->spec, M->id) == 0;
+        M->done = !M->registered;
+    }
     tell(ready, "OK\t%s%s\n", M->id, "");
     if (ready >= 0)
         close(ready);

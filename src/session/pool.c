@@ -74,26 +74,53 @@ static void kh_stat(khash *h, const char *path)
     }
 }
 
-/* spec.json of a warm sandbox for pr, with its key and pool dir; NULL on
- * error (err set). */
-static json_t *warm_spec(const struct lcs_pool_req *pr, char key[33], char *pool, size_t plen,
-                         lcs_error *err)
+/* The library's build id as text (spec.json's warm.build). */
+static void build_text(char out[24])
 {
-    json_t *spec = lcs_sess_spec_json(pr->spec, pr->idle_seconds, WARM_LABEL, pr->pol, pr->image);
-    if (!spec) {
-        lcs_fail_nomem(err);
-        return NULL;
+    snprintf(out, 24, "%016llx", lcs_build_id);
+}
+
+/* The pool's names for one key (see the top of this file). */
+typedef struct {
+    char slot[PATH_MAX], marker[PATH_MAX + 16], active[PATH_MAX + 16];
+} pool_names;
+
+static void names_of(const char *pool, const char *key, pool_names *n)
+{
+    snprintf(n->slot, sizeof n->slot, "%s/%s", pool, key);
+    snprintf(n->marker, sizeof n->marker, "%s.building", n->slot);
+    snprintf(n->active, sizeof n->active, "%s.active", n->slot);
+}
+
+/* The names of a warm sandbox's spec ("warm": {"key", "pool"}); -1 if it
+ * is not one. */
+static int spec_names(json_t *spec, pool_names *n)
+{
+    json_t *w = json_object_get(spec, "warm");
+    const char *key = json_string_value(json_object_get(w, "key"));
+    const char *pool = json_string_value(json_object_get(w, "pool"));
+    if (!key || !pool)
+        return -1;
+    names_of(pool, key, n);
+    return 0;
+}
+
+/* The pool key of pr and, if spec_out, its warm sandbox's spec.json without
+ * label, idle time and "warm" object (what the key covers); -1 (err set)
+ * when out of memory. */
+static int warm_key(const struct lcs_pool_req *pr, char key[33], json_t **spec_out,
+                    lcs_error *err)
+{
+    json_t *spec = lcs_sess_spec_json(pr->spec, 0, NULL, pr->pol, pr->image);
+    char *txt = NULL;
+    if (spec) {
+        json_object_del(spec, "label");
+        json_object_del(spec, "idle_timeout");
+        txt = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
     }
-    /* The key covers the spec without what does not change the sandbox. */
-    json_object_del(spec, "label");
-    json_object_del(spec, "idle_timeout");
-    char *txt = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
-    json_object_set_new(spec, "label", json_string(WARM_LABEL));
-    json_object_set_new(spec, "idle_timeout", json_real(pr->idle_seconds));
     if (!txt) {
         json_decref(spec);
-        lcs_fail_nomem(err);
-        return NULL;
+        return lcs_fail_nomem(err);
     }
     khash h = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
     kh_add(&h, txt, strlen(txt) + 1);
@@ -103,15 +130,11 @@ static json_t *warm_spec(const struct lcs_pool_req *pr, char key[33], char *pool
     kh_stat(&h, prof && strcmp(prof, LCS_NATIVE_SECCOMP_BUILTIN) ? prof : NULL);
     kh_add(&h, &lcs_build_id, sizeof lcs_build_id);
     snprintf(key, 33, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
-    if (lcs_sess_pool_dir(pool, plen, err) < 0) {
+    if (spec_out)
+        *spec_out = spec;
+    else
         json_decref(spec);
-        return NULL;
-    }
-    char build[24];
-    snprintf(build, sizeof build, "%016llx", lcs_build_id);
-    json_object_set_new(spec, "warm",
-                        json_pack("{s:s,s:s,s:s}", "key", key, "pool", pool, "build", build));
-    return spec;
+    return 0;
 }
 
 static int valid_id(const char *id)
@@ -127,24 +150,20 @@ static int valid_id(const char *id)
 int lcs_pool_run(const struct lcs_pool_req *pr, const lcs_exec_options *eo, lcs_run_result *res,
                  lcs_error *err)
 {
-    char key[33], pool[PATH_MAX - 128], slot[PATH_MAX], claimed[PATH_MAX], rnd[17];
-    json_t *spec = warm_spec(pr, key, pool, sizeof pool, err);
-    if (!spec)
+    char key[33], pool[PATH_MAX - 128], claimed[PATH_MAX], rnd[17];
+    pool_names nm;
+    if (warm_key(pr, key, NULL, err) < 0 || lcs_sess_pool_dir(pool, sizeof pool, err) < 0)
         return -1;
-    json_decref(spec);
     if (lcs_sess_random_id(rnd) < 0)
         return 0;
-    snprintf(slot, sizeof slot, "%s/%s", pool, key);
+    names_of(pool, key, &nm);
     snprintf(claimed, sizeof claimed, "%s/.claimed-%s", pool, rnd);
     /* The claim: whoever renames the slot owns what it names. None ready:
      * tell the one being started (if any) that runs are still coming. */
-    if (rename(slot, claimed) < 0) {
-        char marker[PATH_MAX + 16], active[PATH_MAX + 16];
+    if (rename(nm.slot, claimed) < 0) {
         struct stat st;
-        snprintf(marker, sizeof marker, "%s.building", slot);
-        snprintf(active, sizeof active, "%s.active", slot);
-        if (lstat(marker, &st) == 0) {
-            int fd = open(active, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (lstat(nm.marker, &st) == 0) {
+            int fd = open(nm.active, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
             if (fd >= 0) {
                 futimens(fd, NULL);
                 close(fd);
@@ -181,52 +200,43 @@ int lcs_pool_run(const struct lcs_pool_req *pr, const lcs_exec_options *eo, lcs_
  * is ready or being started. */
 static void start_successor(json_t *spec)
 {
-    json_t *w = json_object_get(spec, "warm");
-    const char *key = json_string_value(json_object_get(w, "key"));
-    const char *pool = json_string_value(json_object_get(w, "pool"));
-    if (!key || !pool)
+    pool_names nm;
+    if (spec_names(spec, &nm) < 0)
         return;
-    char marker[PATH_MAX], slot[PATH_MAX], root[PATH_MAX - 64];
-    snprintf(marker, sizeof marker, "%s/%s.building", pool, key);
-    snprintf(slot, sizeof slot, "%s/%s", pool, key);
     int fd = -1;
     for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
-        fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = open(nm.marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0 || errno != EEXIST)
             break;
         /* A starter that died leaves its marker: after a minute it is void. */
         struct stat st;
-        if (lstat(marker, &st) < 0 || time(NULL) - st.st_mtime < BUILDING_STALE_S)
+        if (lstat(nm.marker, &st) < 0 || time(NULL) - st.st_mtime < BUILDING_STALE_S)
             return;
-        unlink(marker);
+        unlink(nm.marker);
     }
     if (fd < 0)
         return;
     close(fd);
     struct stat st;
-    char id[LCS_SESS_ID_LEN + 1], dir[PATH_MAX], sp[PATH_MAX + 16];
-    if (lstat(slot, &st) == 0 || lcs_sess_root(root, sizeof root, NULL) < 0 ||
-        lcs_sess_random_id(id) < 0)
-        goto drop;
-    snprintf(dir, sizeof dir, "%s/%s", root, id);
-    snprintf(sp, sizeof sp, "%s/spec.json", dir);
-    if (mkdir(dir, 0700) < 0)
-        goto drop;
-    if (json_dump_file(spec, sp, JSON_COMPACT) < 0 || lcs_sess_spawn_monitor(dir, 0, NULL) < 0) {
-        lcs_sess_cleanup_dir(dir, NULL);
-        goto drop;
-    }
-    return; /* the new monitor removes the marker once it serves (or fails) */
-drop:
-    unlink(marker);
+    lcs_session *s = lstat(nm.slot, &st) == 0 ? NULL : lcs_sess_start(spec, 0, NULL);
+    if (!s)
+        unlink(nm.marker);
+    /* else the new monitor removes the marker once it serves (or fails) */
+    free(s);
 }
 
 void lcs_pool_refill(const struct lcs_pool_req *pr)
 {
-    char key[33], pool[PATH_MAX - 128];
-    json_t *spec = warm_spec(pr, key, pool, sizeof pool, NULL);
-    if (spec)
+    char key[33], pool[PATH_MAX - 128], build[24];
+    json_t *spec = NULL;
+    if (warm_key(pr, key, &spec, NULL) == 0 && lcs_sess_pool_dir(pool, sizeof pool, NULL) == 0) {
+        build_text(build);
+        json_object_set_new(spec, "label", json_string(WARM_LABEL));
+        json_object_set_new(spec, "idle_timeout", json_real(pr->idle_seconds));
+        json_object_set_new(spec, "warm",
+                            json_pack("{s:s,s:s,s:s}", "key", key, "pool", pool, "build", build));
         start_successor(spec);
+    }
     json_decref(spec);
 }
 
@@ -235,74 +245,53 @@ void lcs_pool_respawn(json_t *spec)
     start_successor(spec);
 }
 
-
-static int pool_paths(json_t *spec, char *slot, char *marker, size_t len)
-{
-    json_t *w = json_object_get(spec, "warm");
-    const char *key = json_string_value(json_object_get(w, "key"));
-    const char *pool = json_string_value(json_object_get(w, "pool"));
-    if (!key || !pool)
-        return -1;
-    snprintf(slot, len, "%s/%s", pool, key);
-    snprintf(marker, len, "%s/%s.building", pool, key);
-    return 0;
-}
-
-static void drop_active(json_t *spec)
-{
-    char slot[PATH_MAX], marker[PATH_MAX], active[PATH_MAX + 16];
-    if (pool_paths(spec, slot, marker, sizeof slot) == 0) {
-        snprintf(active, sizeof active, "%s.active", slot);
-        unlink(active);
-    }
-}
-
 int lcs_pool_register(json_t *spec, const char *id)
 {
-    char slot[PATH_MAX], marker[PATH_MAX], build[24];
-    if (pool_paths(spec, slot, marker, sizeof slot) < 0)
+    pool_names nm;
+    char build[24];
+    if (spec_names(spec, &nm) < 0)
         return -1;
     /* Only for callers of this very build (the key says which). */
-    snprintf(build, sizeof build, "%016llx", lcs_build_id);
+    build_text(build);
     const char *want = json_string_value(json_object_get(json_object_get(spec, "warm"), "build"));
-    int rc = want && !strcmp(want, build) ? symlink(id, slot) : -1;
-    drop_active(spec);
-    unlink(marker);
+    int rc = want && !strcmp(want, build) ? symlink(id, nm.slot) : -1;
+    unlink(nm.active);
+    unlink(nm.marker);
     return rc;
 }
 
 void lcs_pool_unregister(json_t *spec, const char *id, int registered)
 {
-    char slot[PATH_MAX], marker[PATH_MAX], cur[LCS_SESS_ID_LEN + 2];
-    if (pool_paths(spec, slot, marker, sizeof slot) < 0)
+    pool_names nm;
+    char cur[LCS_SESS_ID_LEN + 2];
+    if (spec_names(spec, &nm) < 0)
         return;
     /* Only our own slot (a claimer may have renamed it away already; then
      * it finds this monitor gone and runs cold). */
-    ssize_t n = readlink(slot, cur, sizeof cur - 1);
+    ssize_t n = readlink(nm.slot, cur, sizeof cur - 1);
     if (n > 0) {
         cur[n] = 0;
         if (!strcmp(cur, id))
-            unlink(slot);
+            unlink(nm.slot);
     }
     /* A start that failed before registering: the marker is ours. */
     if (!registered) {
-        drop_active(spec);
-        unlink(marker);
+        unlink(nm.active);
+        unlink(nm.marker);
     }
 }
 
 int lcs_pool_wait_quiet(json_t *spec, double max_seconds)
 {
-    char slot[PATH_MAX], marker[PATH_MAX], active[PATH_MAX + 16];
-    if (pool_paths(spec, slot, marker, sizeof slot) < 0)
+    pool_names nm;
+    if (spec_names(spec, &nm) < 0)
         return -1;
-    snprintf(active, sizeof active, "%s.active", slot);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         struct stat st;
         struct timespec now, mono;
-        if (lstat(active, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+        if (lstat(nm.active, &st) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
             return 0; /* no run came while this one was pending */
         long long left = (long long)(st.st_mtim.tv_sec - now.tv_sec) * 1000000000LL +
                          (st.st_mtim.tv_nsec - now.tv_nsec) + QUIET_NS;

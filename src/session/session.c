@@ -141,7 +141,10 @@ int lcs_sess_random_id(char *out)
     return 0;
 }
 
-int lcs_sess_spawn_monitor(const char *dir, int wait, lcs_error *err)
+/* Start the monitor for the session directory dir (spec.json written).
+ * wait: wait (bounded) for its start-up verdict; otherwise return once it
+ * runs detached. */
+static int spawn_monitor(const char *dir, int wait, lcs_error *err)
 {
     char path[PATH_MAX];
     if (lcs_sess_monitor_path(path, sizeof path, err) < 0)
@@ -239,9 +242,8 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
     lcs_policy pol;
     memset(&pol, 0, sizeof pol);
     json_t *spec = NULL;
-    lcs_session *s = NULL;
-    int rc = -1, made = 0;
-    char root[PATH_MAX - 64], real_profile[PATH_MAX];
+    int rc = -1;
+    char real_profile[PATH_MAX];
     if (lcs_resolve_image(reg, o->image, o->rootfs, o->manifest, &m, &rootfs, err) != 0 ||
         lcs_policy_compute(m, &o->overrides, &pol, err) != 0)
         goto out;
@@ -264,37 +266,10 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
         lcs_fail_nomem(err);
         goto out;
     }
-    if (lcs_sess_root(root, sizeof root, err) < 0)
+    if (!(*out = lcs_sess_start(spec, 1, err)))
         goto out;
-    if (!(s = calloc(1, sizeof *s))) {
-        lcs_fail_nomem(err);
-        goto out;
-    }
-    if (lcs_sess_random_id(s->id) < 0) {
-        lcs_fail_errno(err, "getrandom");
-        goto out;
-    }
-    snprintf(s->dir, sizeof s->dir, "%s/%s", root, s->id);
-    if (mkdir(s->dir, 0700) < 0) {
-        lcs_fail_errno(err, "create %s", s->dir);
-        goto out;
-    }
-    made = 1;
-    char sp[PATH_MAX + 64];
-    snprintf(sp, sizeof sp, "%s/spec.json", s->dir);
-    if (json_dump_file(spec, sp, JSON_COMPACT) < 0) {
-        lcs_fail_errno(err, "write %s", sp);
-        goto out;
-    }
-    if (lcs_sess_spawn_monitor(s->dir, 1, err) < 0)
-        goto out;
-    *out = s;
-    s = NULL;
     rc = 0;
 out:
-    if (rc < 0 && made)
-        lcs_sess_cleanup_dir(s->dir, NULL);
-    free(s);
     json_decref(spec);
     lcs_policy_clear(&pol);
     lcs_manifest_free(m);
@@ -311,6 +286,40 @@ lcs_session *lcs_sess_handle(const char *root, const char *id)
         snprintf(s->dir, sizeof s->dir, "%s/%.16s", root, id);
     }
     return s;
+}
+
+lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
+{
+    char root[PATH_MAX - 64], id[LCS_SESS_ID_LEN + 1];
+    if (lcs_sess_root(root, sizeof root, err) < 0)
+        return NULL;
+    if (lcs_sess_random_id(id) < 0) {
+        lcs_fail_errno(err, "getrandom");
+        return NULL;
+    }
+    lcs_session *s = lcs_sess_handle(root, id);
+    if (!s) {
+        lcs_fail_nomem(err);
+        return NULL;
+    }
+    if (mkdir(s->dir, 0700) < 0) {
+        lcs_fail_errno(err, "create %s", s->dir);
+        free(s);
+        return NULL;
+    }
+    char sp[PATH_MAX + 64];
+    snprintf(sp, sizeof sp, "%s/spec.json", s->dir);
+    if (json_dump_file(spec, sp, JSON_COMPACT) < 0) {
+        lcs_fail_errno(err, "write %s", sp);
+        goto fail;
+    }
+    if (spawn_monitor(s->dir, wait, err) < 0)
+        goto fail;
+    return s;
+fail:
+    lcs_sess_cleanup_dir(s->dir, NULL);
+    free(s);
+    return NULL;
 }
 
 lcs_session *lcs_session_open(const char *id, lcs_error *err)
@@ -345,13 +354,11 @@ lcs_session *lcs_session_open(const char *id, lcs_error *err)
                                                                  "llmcore-sandbox ps)", id);
         return NULL;
     }
-    lcs_session *s = calloc(1, sizeof *s);
+    lcs_session *s = lcs_sess_handle(root, found);
     if (!s) {
         lcs_fail_nomem(err);
         return NULL;
     }
-    snprintf(s->id, sizeof s->id, "%s", found);
-    snprintf(s->dir, sizeof s->dir, "%s/%s", root, found);
     if (!lcs_sess_alive(s->dir)) {
         lcs_fail(err, LCS_E_NOT_FOUND, "session %s is starting or gone", found);
         free(s);

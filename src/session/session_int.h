@@ -53,12 +53,13 @@ json_t *lcs_sess_spec_json(const struct lcs_native_spec *s, double idle_timeout,
                            const char *label, const lcs_policy *pol, const char *image);
 /* 16 random hex digits (+ NUL); -1 if getrandom fails. */
 int lcs_sess_random_id(char *out);
-/* Start the monitor for the session directory dir (spec.json written).
- * wait: wait (bounded) for its start-up verdict; otherwise return once it
- * runs detached. */
-int lcs_sess_spawn_monitor(const char *dir, int wait, lcs_error *err);
 /* A handle on the session id under root (no checks); NULL: no memory. */
 lcs_session *lcs_sess_handle(const char *root, const char *id);
+/* A new session for spec: its directory (a random id) with spec.json, and
+ * its monitor started; wait: for the monitor's verdict on the start-up
+ * (bounded), else only until it runs detached. Its handle, or NULL (err
+ * set, nothing left behind). */
+lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err);
 /* lcs_session_exec; final: the session's last exec (a warm sandbox's run:
  * the monitor destroys the sandbox after answering). */
 int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_result *res,

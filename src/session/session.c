@@ -1027,7 +1027,7 @@ static int scan(json_t *list, lcs_error *err)
             strlen(de->d_name) == npfx + LCS_SESS_ID_LEN) {
             /* A creator that died before naming its directory. One still
              * at work holds the lock (or has not made it yet: the age). */
-            snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
+            snprintf(dir, sizeof dir, "%s/%.24s", root, de->d_name);
             struct stat st;
             if (lcs_sess_lock_state(dir) != LCS_SESS_LIVE && lstat(dir, &st) == 0 &&
                 lcs_sess_wallclock() - (double)st.st_mtime >= LCS_SESS_LOCKLESS_AGE)

@@ -83,7 +83,13 @@ then
     tries setup_fail_dead_init_no_sigpipe "$dacl" "sandbox setup failed: .*Permission denied"
     # Through Python (SIGPIPE ignored there) the error is init's, never the
     # failed release
-    out=$(PYTHONPATH="$top/python" LLMCORE_SANDBOX_LIBRARY="$B/libllmcore-sandbox.so.0" python3 - "$dacl" $TRIES <<'EOF' 2>&1
+    # (a sanitizer build's library needs its runtime loaded first)
+    pre=
+    if ldd "$B/libllmcore-sandbox.so.0" 2>/dev/null | grep -q libasan; then
+        pre=$(ldd "$B/libllmcore-sandbox.so.0" | awk '/libasan/ {print $3}')
+    fi
+    out=$(LD_PRELOAD="$pre" ASAN_OPTIONS=detect_leaks=0 PYTHONPATH="$top/python" \
+          LLMCORE_SANDBOX_LIBRARY="$B/libllmcore-sandbox.so.0" python3 - "$dacl" $TRIES <<'EOF' 2>&1
 import sys
 import llmcore_sandbox as ls
 bad = 0

@@ -570,6 +570,22 @@ int lcs_session_read_file(lcs_session *s, const char *path, int dst_fd, lcs_erro
 /* *data is NUL-terminated for convenience; free with lcs_free. */
 int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t *len,
                           lcs_error *err);
+/* Copies out of a sandbox keep its sparse files sparse: a regular file as
+ * dst_fd gets holes where the sandbox's file has holes (and where a chunk
+ * is all zeros), so the host stores only the data; a pipe gets the zeros.
+ * The size copied is the file's size when it was opened.
+ * With a budget: at most max_bytes (0: none) written to dst_fd, else
+ * LCS_E_DENIED naming the budget (the caller removes what was written);
+ * *written (may be NULL) is the count of bytes written. */
+int lcs_session_read_file_max(lcs_session *s, const char *path, int dst_fd, uint64_t max_bytes,
+                              uint64_t *written, lcs_error *err);
+/* The first min(max, size) bytes of a file (NUL-terminated, lcs_free) and
+ * its size in *size: memory is bounded by max, whatever the file's size. */
+int lcs_session_read_prefix(lcs_session *s, const char *path, size_t max, void **data, size_t *len,
+                            uint64_t *size, lcs_error *err);
+/* The default copy budget of the command-line tool's cp, export and rm
+ * --keep-workspace (bytes the host writes; holes are free). */
+#define LCS_COPY_BUDGET_DEFAULT ((uint64_t)4 << 30)
 
 typedef struct lcs_file_info {
     char *path;         /* as inside the sandbox */
@@ -600,10 +616,21 @@ char *lcs_session_status_json(lcs_session *s, lcs_error *err);
 /* Write a tar archive of a directory of the sandbox (default: the
  * workspace) to tar_fd; symlinks are archived as links, never followed. */
 int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err);
+/* The same with a budget: at most max_bytes (0: none) of file data in the
+ * archive, else LCS_E_DENIED. Files with holes are sparse members (GNU
+ * sparse 1.0 in pax; GNU tar, bsdtar and libarchive restore the holes). */
+int lcs_session_export_max(lcs_session *s, const char *path, int tar_fd, uint64_t max_bytes,
+                           lcs_error *err);
 /* Kill everything, remove every trace (mounts, cgroups, network namespace,
  * processes, directories). If keep_workspace_dir is given, the workspace is
  * copied there first. Frees s. */
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err);
+/* The same with a budget for the workspace copy: at most max_bytes (0: none)
+ * of file data written into keep_workspace_dir, else LCS_E_DENIED and the
+ * session is kept. The copy streams (no archive is held in memory or on
+ * disk) and keeps holes. */
+int lcs_session_destroy_keep(lcs_session *s, const char *keep_workspace_dir, uint64_t max_bytes,
+                             lcs_error *err);
 
 /* All sessions of this user as a JSON array (what `ps` shows); sessions
  * whose monitor died are cleaned up first. */

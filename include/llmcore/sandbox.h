@@ -781,7 +781,16 @@ typedef struct lcs_tracker_run_options {
     const char *metadata_json;    /* custom metadata object, or NULL */
     uint32_t input_preview_chars;  /* execution log previews; default 200 */
     uint32_t output_preview_chars; /* default 500 */
+    /* Budget of lcs_tracker_copy_output over the whole run: at most this
+     * many bytes written into outputs/ (holes of sparse files are free) and
+     * this many files; past either, a copy fails with LCS_E_DENIED naming
+     * the budget and metadata.json counts it in "outputs_not_copied".
+     * Defaults 1 GiB and 1000 (LCS_TRACKER_COPY_*); 0: none. */
+    uint64_t max_copy_bytes;
+    size_t max_copy_files;
 } lcs_tracker_run_options;
+#define LCS_TRACKER_COPY_BYTES ((uint64_t)1 << 30)
+#define LCS_TRACKER_COPY_FILES 1000
 
 void lcs_tracker_run_options_init(lcs_tracker_run_options *o);
 /* Create <base>/<run_id> (LCS_E_EXISTS if it exists) and lock it. */
@@ -862,8 +871,16 @@ typedef struct lcs_tool_options {
     const char *task_description;
     bool copy_recorded_files;            /* at close, copy files saved with save_file
                                             into outputs/ (default true) */
-    uint64_t max_read_bytes;             /* load_file/replace_in_file cap; 0: none */
+    uint64_t max_read_bytes;             /* load_file returns at most this many bytes
+                                            (the rest is reported: "truncated at N of
+                                            M bytes"); replace_in_file refuses larger
+                                            files. Default LCS_TOOL_MAX_READ (1 MiB);
+                                            0: up to 1 GiB */
+    uint64_t max_copy_bytes;             /* copy-out budget of the run (see
+                                            lcs_tracker_run_options); default 1 GiB */
+    size_t max_copy_files;               /* default 1000 */
 } lcs_tool_options;
+#define LCS_TOOL_MAX_READ ((uint64_t)1 << 20)
 
 void lcs_tool_options_init(lcs_tool_options *o);
 lcs_tool_context *lcs_tool_context_new(const lcs_tool_options *o, lcs_error *err);

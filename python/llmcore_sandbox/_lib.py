@@ -251,6 +251,8 @@ class ToolOptions(ctypes.Structure):
         ("task_description", ctypes.c_char_p),
         ("copy_recorded_files", ctypes.c_bool),
         ("max_read_bytes", ctypes.c_uint64),
+        ("max_copy_bytes", ctypes.c_uint64),
+        ("max_copy_files", ctypes.c_size_t),
     ]
 
 

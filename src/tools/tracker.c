@@ -725,16 +725,13 @@ int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sand
         close(fd);
         unlinkat(r->outputs_fd, final, 0);
         free(final);
-        if (err && err->code == LCS_E_DENIED) {
-            char why[sizeof err->message];
-            snprintf(why, sizeof why, "%s", err->message);
+        if (err && err->code == LCS_E_DENIED && strstr(err->message, "copy budget"))
             return not_copied(r, err,
                               "output tracker: %s was not copied: it needs more than the %llu "
-                              "bytes left of this run's copy-out budget of %llu (max_copy_bytes): "
-                              "%s",
+                              "bytes left of this run's copy-out budget of %llu bytes "
+                              "(max_copy_bytes)",
                               sandbox_path, (unsigned long long)left,
-                              (unsigned long long)r->max_copy_bytes, why);
-        }
+                              (unsigned long long)r->max_copy_bytes);
         return -1;
     }
     r->copied_bytes += written;

@@ -730,6 +730,12 @@ static int cmd_rm(int argc, char **argv)
             int r = s_report("rm", &err);
             if (rc == S_OK)
                 rc = r;
+            /* A failed workspace copy keeps the session and its handle
+             * (sandbox.h): ours is closed, the session stays. */
+            if (s && keep &&
+                (strstr(err.message, "kept (copying its workspace out failed)") ||
+                 !strncmp(err.message, "create ", 7)))
+                lcs_session_close(s);
         }
     }
     return rc;

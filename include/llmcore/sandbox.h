@@ -623,12 +623,15 @@ int lcs_session_export_max(lcs_session *s, const char *path, int tar_fd, uint64_
                            lcs_error *err);
 /* Kill everything, remove every trace (mounts, cgroups, network namespace,
  * processes, directories). If keep_workspace_dir is given, the workspace is
- * copied there first. Frees s. */
+ * copied there first. Frees s, except when that copy fails: the session and
+ * s are then kept (close s or try again). */
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err);
 /* The same with a budget for the workspace copy: at most max_bytes (0: none)
  * of file data written into keep_workspace_dir, else LCS_E_DENIED and the
  * session is kept. The copy streams (no archive is held in memory or on
- * disk) and keeps holes. */
+ * disk) and keeps holes. As for lcs_session_destroy: when the workspace
+ * copy fails (the message says "kept (copying its workspace out failed)",
+ * or starts with "create " for the directory), s is not freed. */
 int lcs_session_destroy_keep(lcs_session *s, const char *keep_workspace_dir, uint64_t max_bytes,
                              lcs_error *err);
 

@@ -355,6 +355,8 @@ PROTOTYPES = {
     "lcs_session_write_data": (_I, [_P, _S, _P, _Z, _B, _E]),
     "lcs_session_read_file": (_I, [_P, _S, _I, _E]),
     "lcs_session_read_data": (_I, [_P, _S, ctypes.POINTER(_P), ctypes.POINTER(_Z), _E]),
+    "lcs_session_read_file_max": (_I, [_P, _S, _I, ctypes.c_uint64,
+                                       ctypes.POINTER(ctypes.c_uint64), _E]),
     "lcs_session_list_files": (_I, [_P, _S, _B, ctypes.POINTER(FileList), _E]),
     "lcs_session_stat": (_I, [_P, _S, ctypes.POINTER(FileInfo), _E]),
     "lcs_session_remove": (_I, [_P, _S, _B, _E]),
@@ -363,7 +365,9 @@ PROTOTYPES = {
     "lcs_file_list_clear": (None, [ctypes.POINTER(FileList)]),
     "lcs_session_status_json": (_P, [_P, _E]),
     "lcs_session_export": (_I, [_P, _S, _I, _E]),
+    "lcs_session_export_max": (_I, [_P, _S, _I, ctypes.c_uint64, _E]),
     "lcs_session_destroy": (_I, [_P, _S, _E]),
+    "lcs_session_destroy_keep": (_I, [_P, _S, ctypes.c_uint64, _E]),
     "lcs_sessions_list_json": (_P, [_E]),
     "lcs_sessions_cleanup_stale": (_I, [_E]),
     # doctor

@@ -660,7 +660,11 @@ int lcs_fs_copy_sparse(int fd, const char *p, uint64_t size, int dst_fd, uint64_
      * A pipe gets the zeros, and they count against the budget. */
     struct stat dst;
     off_t base = fstat(dst_fd, &dst) == 0 && S_ISREG(dst.st_mode) ? lseek(dst_fd, 0, SEEK_CUR) : -1;
-    bool seekable = base >= 0;
+    /* Seeking over a hole leaves what the file had there: only safe past
+     * its end (then the gap reads as zeros), and never with O_APPEND
+     * (writes would ignore the offset). Otherwise the zeros are written. */
+    int fl = fcntl(dst_fd, F_GETFL);
+    bool seekable = base >= 0 && dst.st_size <= base && fl >= 0 && !(fl & O_APPEND);
     char *buf = malloc(COPY_CHUNK);
     if (!buf)
         return lcs_fail_nomem(err);

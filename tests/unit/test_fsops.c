@@ -810,6 +810,36 @@ static void sparse_files_cost_the_host_what_they_cost_the_sandbox(void **state)
         fail_msg("%s", err.message);
     assert_true(written > 0 && written <= 64 * 1024);
     close(ofd);
+    /* into an existing file (its old bytes must not show through a hole)
+     * and through O_APPEND (offsets are ignored): the zeros are written */
+    fd = open(work(f, "small2"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_int_equal(pwrite(fd, "z", 1, 4096), 1);
+    assert_int_equal(ftruncate(fd, 8192), 0);
+    close(fd);
+    for (int mode = 0; mode < 2; mode++) {
+        ofd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        char junk[8192];
+        memset(junk, 'J', sizeof junk);
+        assert_int_equal(write(ofd, junk, sizeof junk), (ssize_t)sizeof junk);
+        if (mode == 0) {
+            assert_int_equal(lseek(ofd, 0, SEEK_SET), 0);
+        } else {
+            close(ofd);
+            ofd = open(out, O_WRONLY | O_APPEND | O_CLOEXEC);
+        }
+        if (lcs_fs_read(f->root_fd, "small2", ofd, &err) < 0)
+            fail_msg("%s", err.message);
+        close(ofd);
+        size_t len = 0;
+        char *got2 = slurp(out, &len);
+        const char *c = mode == 0 ? got2 : got2 + 8192;
+        assert_int_equal(len, mode == 0 ? 8192 : 16384);
+        assert_int_equal(c[0], 0);
+        assert_int_equal(c[4095], 0);
+        assert_int_equal(c[4096], 'z');
+        assert_int_equal(c[4097], 0);
+        free(got2);
+    }
     /* to a pipe: the hole would be 500 MB of zeros, over the budget */
     int p[2];
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);

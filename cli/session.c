@@ -486,7 +486,13 @@ static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budg
         return S_FAIL;
     }
     int rc = S_OK;
-    if (lcs_session_read_file_max(s, sp, fd, budget, NULL, &err) != 0) {
+    /* The replacement keeps the old file's owner when we may give it. */
+    if (exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
+        fchown(fd, st.st_uid, st.st_gid) < 0) {
+        fprintf(stderr, "llmcore-sandbox cp: %s: cannot keep its owner: %s\n", dest,
+                strerror(errno));
+        rc = S_FAIL;
+    } else if (lcs_session_read_file_max(s, sp, fd, budget, NULL, &err) != 0) {
         rc = s_report("cp", &err);
     } else if (fchmod(fd, mode) < 0 || close(fd) < 0) {
         fd = -1;

@@ -165,9 +165,10 @@ int lcs_fs_open_regular_at(int dirfd, const char *name, bool beneath_only, struc
  * SEEK_DATA support everything is data. */
 int lcs_fs_next_data(int fd, uint64_t off, uint64_t size, uint64_t *start, uint64_t *end);
 /* Copy `size` bytes of fd (a regular file, p names it in errors) to dst_fd,
- * keeping holes: when dst_fd is a regular file, holes and all-zero chunks
- * are seeked over (the host stores only data) and the file is extended to
- * its size at the end; otherwise the zeros are written. Bytes written
+ * keeping holes: when dst_fd is a regular file positioned at its end and
+ * not O_APPEND, holes and all-zero chunks are seeked over (the host stores
+ * only data) and the file is extended to its size at the end; otherwise
+ * the zeros are written. Bytes written
  * count against max_bytes (0: no budget), starting from *written (may be
  * NULL; updated), else LCS_E_DENIED. */
 int lcs_fs_copy_sparse(int fd, const char *p, uint64_t size, int dst_fd, uint64_t max_bytes,

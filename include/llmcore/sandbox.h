@@ -746,7 +746,9 @@ int lcs_state_log_event(lcs_state *s, const char *level, const char *message, lc
 /* [{"id", "timestamp", "level", "message"}], newest first; level NULL for all. */
 char *lcs_state_logs_json(lcs_state *s, const char *level, int64_t limit, int64_t offset,
                           lcs_error *err);
-/* Recorded files (what save_file wrote): insert or update by path. */
+/* Recorded files (what save_file wrote): insert or update by path; at most
+ * LCS_STATE_MAX_FILES paths (a new one past them: LCS_E_DENIED). */
+#define LCS_STATE_MAX_FILES 10000
 int lcs_state_record_file(lcs_state *s, const char *path, uint64_t size_bytes,
                           const char *description, lcs_error *err);
 /* [{"path", "created_at", "size_bytes", "description"}], newest first. */

@@ -355,6 +355,8 @@ PROTOTYPES = {
     "lcs_session_write_data": (_I, [_P, _S, _P, _Z, _B, _E]),
     "lcs_session_read_file": (_I, [_P, _S, _I, _E]),
     "lcs_session_read_data": (_I, [_P, _S, ctypes.POINTER(_P), ctypes.POINTER(_Z), _E]),
+    "lcs_session_read_prefix": (_I, [_P, _S, _Z, ctypes.POINTER(_P), ctypes.POINTER(_Z),
+                                     ctypes.POINTER(ctypes.c_uint64), _E]),
     "lcs_session_read_file_max": (_I, [_P, _S, _I, ctypes.c_uint64,
                                        ctypes.POINTER(ctypes.c_uint64), _E]),
     "lcs_session_list_files": (_I, [_P, _S, _B, ctypes.POINTER(FileList), _E]),

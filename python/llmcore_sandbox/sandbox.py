@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import _lib
-from .errors import (SandboxClosedError, SandboxError, SandboxNotFoundError, make_error)
+from .errors import (SandboxClosedError, SandboxDeniedError, SandboxError, SandboxNotFoundError,
+                     make_error)
 from .models import AccessMode, CManifest, to_access_mode
 
 __all__ = [
@@ -892,18 +893,32 @@ class Sandbox:
                                         bool(append), ctypes.byref(err)) != 0:
                 _raise(err)
 
-    def read_file(self, path):
+    def read_file(self, path, max_bytes=None):
         """The content of a file inside the sandbox, as bytes
-        (SandboxNotFoundError if it does not exist)."""
+        (SandboxNotFoundError if it does not exist).  Files above 1 GiB are
+        refused; with ``max_bytes`` at most that many bytes are read (the
+        memory a file the sandbox made huge, e.g. sparse, can take) and a
+        larger file raises SandboxDeniedError naming its size."""
         p = _path(path)
+        limit = None if max_bytes is None else int(_positive(max_bytes, "max_bytes", integer=True))
         with self._use() as h:
             ptr = ctypes.c_void_p()
             n = ctypes.c_size_t()
+            size = ctypes.c_uint64()
             err = _lib.new_error()
-            if L.lcs_session_read_data(h, p, ctypes.byref(ptr), ctypes.byref(n),
-                                       ctypes.byref(err)) != 0:
+            if limit is None:
+                rc = L.lcs_session_read_data(h, p, ctypes.byref(ptr), ctypes.byref(n),
+                                             ctypes.byref(err))
+            else:
+                rc = L.lcs_session_read_prefix(h, p, limit, ctypes.byref(ptr), ctypes.byref(n),
+                                               ctypes.byref(size), ctypes.byref(err))
+            if rc != 0:
                 _raise(err)
             try:
+                if limit is not None and size.value > n.value:
+                    raise SandboxDeniedError(
+                        "%s is %d bytes, more than max_bytes=%d" % (path, size.value, limit),
+                        _lib.E_DENIED)
                 return ctypes.string_at(ptr.value, n.value) if ptr.value else b""
             finally:
                 L.lcs_free(ptr)

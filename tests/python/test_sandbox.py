@@ -558,6 +558,12 @@ class SessionTests(SessionTestCase):
             self.assertEqual(sorted(os.listdir(d)), ["dst"])  # no temporary file left
             tar = self.sb.export()
             self.assertLess(len(tar), 1 << 20)
+            # into memory: bounded by max_bytes, whatever the file's size
+            with self.assertRaises(lcs.SandboxDeniedError) as cm:
+                self.sb.read_file("sparse.bin", max_bytes=4096)
+            self.assertIn("1073741824 bytes", str(cm.exception))
+            self.assertEqual(self.sb.read_file("dense.bin", max_bytes=8192),
+                             self.sb.read_file("dense.bin"))
             self.sb.remove("sparse.bin")
             self.sb.remove("dense.bin")
             self.sb.remove("adir")

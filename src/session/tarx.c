@@ -24,7 +24,8 @@
 /* A file's data map keeps at most this many regions; past them the rest
  * of the file is one region (stored densely, and counted in the budget). */
 #define TAR_MAX_SEGS 65536
-/* Holes are handed to libarchive in steps of at most this much. */
+/* Holes are handed to libarchive in steps of at most this much (less if
+ * the address space is limited). */
 #define TAR_ZEROS ((size_t)1 << 40)
 
 typedef struct tar_ctx {
@@ -33,6 +34,8 @@ typedef struct tar_ctx {
     const char *top; /* the exported directory, clean sandbox-absolute */
     char *buf;
     const char *zeros; /* a long read-only run of zeros: what a hole "contains" */
+    size_t zeros_len;  /* its length (mapped), or 0 when it is t->zbuf */
+    char *zbuf;        /* the fallback: TAR_CHUNK zeros */
     uint64_t max_bytes, used; /* budget of file data in the stream (0: none) */
     struct seg *segs;
 } tar_ctx;
@@ -88,8 +91,9 @@ static int copy_data(tar_ctx *t, int fd, const seg *sg, int n, uint64_t size, co
     uint64_t pos = 0;
     for (int i = 0; i <= n; i++) {
         uint64_t hole_end = i < n ? sg[i].start : size;
+        size_t step = t->zeros_len ? t->zeros_len : TAR_CHUNK;
         while (pos < hole_end) {
-            size_t k = hole_end - pos < TAR_ZEROS ? (size_t)(hole_end - pos) : TAR_ZEROS;
+            size_t k = hole_end - pos < step ? (size_t)(hole_end - pos) : step;
             if (t->al.write_data(t->a, t->zeros, k) < 0)
                 return fail_archive(t, err, path);
             pos += k;
@@ -224,9 +228,17 @@ int lcs_fs_export_tar_max(int root_fd, const char *path, int tar_fd, uint64_t ma
     t.a = t.al.write_new();
     t.buf = malloc(TAR_CHUNK);
     t.segs = malloc(TAR_MAX_SEGS * sizeof *t.segs);
-    /* Never written, never touched: reads see the shared zero page. */
-    void *z = mmap(NULL, TAR_ZEROS, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    t.zeros = z == MAP_FAILED ? NULL : z;
+    /* Never written, never touched: reads see the shared zero page. With a
+     * limited address space, shorter runs (1 GiB), else a small buffer. */
+    for (size_t len = TAR_ZEROS; len >= ((size_t)1 << 30) && !t.zeros; len >>= 10) {
+        void *z = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (z != MAP_FAILED) {
+            t.zeros = z;
+            t.zeros_len = len;
+        }
+    }
+    if (!t.zeros && (t.zbuf = calloc(1, TAR_CHUNK)))
+        t.zeros = t.zbuf;
     int rc = 0;
     if (!t.a || !t.buf || !t.segs || !t.zeros)
         rc = lcs_fail_nomem(err);
@@ -245,8 +257,9 @@ int lcs_fs_export_tar_max(int root_fd, const char *path, int tar_fd, uint64_t ma
     lcs_archive_close(&t.al);
     free(t.buf);
     free(t.segs);
-    if (t.zeros)
-        munmap((void *)t.zeros, TAR_ZEROS);
+    if (t.zeros_len)
+        munmap((void *)t.zeros, t.zeros_len);
+    free(t.zbuf);
     close(dfd);
     free(top);
     return rc;

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -922,6 +923,18 @@ int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t 
     WITH_VIEW(s, path, err, lcs_fs_read_data(fd, sub, data, len, err));
 }
 
+int lcs_session_read_file_max(lcs_session *s, const char *path, int dst_fd, uint64_t max_bytes,
+                              uint64_t *written, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read_max(fd, sub, dst_fd, max_bytes, written, err));
+}
+
+int lcs_session_read_prefix(lcs_session *s, const char *path, size_t max, void **data, size_t *len,
+                            uint64_t *size, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read_prefix(fd, sub, max, data, len, size, err));
+}
+
 static int list_fixed(int fd, const char *sub, const char *pfx, bool recursive,
                       lcs_file_list *out, lcs_error *err)
 {
@@ -971,10 +984,84 @@ int lcs_session_mkdir(lcs_session *s, const char *path, bool parents, lcs_error 
 
 int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err)
 {
-    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err, lcs_fs_export_tar(fd, sub, tar_fd, err));
+    return lcs_session_export_max(s, path, tar_fd, 0, err);
+}
+
+int lcs_session_export_max(lcs_session *s, const char *path, int tar_fd, uint64_t max_bytes,
+                           lcs_error *err)
+{
+    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err,
+              lcs_fs_export_tar_max(fd, sub, tar_fd, max_bytes, err));
+}
+
+/* The exporting half of keeping a workspace, on its own thread: it writes
+ * the tar stream into a pipe that the caller's thread unpacks, so the
+ * archive is never held anywhere (a memory file would hold all of it). */
+typedef struct export_job {
+    lcs_session *s;
+    int fd;
+    uint64_t max_bytes;
+    int rc;
+    lcs_error err;
+} export_job;
+
+static void *export_main(void *arg)
+{
+    export_job *j = arg;
+    /* An unpacker that gave up closes its end: this thread then gets EPIPE
+     * instead of a SIGPIPE that would kill the caller's process (the
+     * signal stays pending on this thread and goes with it). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    j->rc = lcs_session_export_max(j->s, NULL, j->fd, j->max_bytes, &j->err);
+    close(j->fd);
+    return NULL;
+}
+
+static int keep_workspace(lcs_session *s, const char *dir, uint64_t max_bytes, lcs_error *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return lcs_fail_errno(err, "pipe for the workspace");
+    export_job j = {.s = s, .fd = p[1], .max_bytes = max_bytes};
+    lcs_error_clear(&j.err);
+    pthread_t th;
+    int e = pthread_create(&th, NULL, export_main, &j);
+    if (e != 0) {
+        close(p[0]);
+        close(p[1]);
+        errno = e;
+        return lcs_fail_errno(err, "thread for the workspace export");
+    }
+    lcs_error xe;
+    lcs_error_clear(&xe);
+    int xrc = lcs_tar_extract_max(p[0], dir, max_bytes, &xe);
+    close(p[0]); /* unblocks the exporter if the unpacking stopped early */
+    pthread_join(th, NULL);
+    /* The exporter's own failure (its budget, a read error) is the cause;
+     * a broken stream is then only its consequence on this side. */
+    if (j.rc < 0 && j.err.sys_errno != EPIPE) {
+        if (err)
+            *err = j.err;
+        return -1;
+    }
+    if (xrc < 0 || j.rc < 0) {
+        if (err)
+            *err = xrc < 0 ? xe : j.err;
+        return -1;
+    }
+    return 0;
 }
 
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err)
+{
+    return lcs_session_destroy_keep(s, keep_workspace_dir, 0, err);
+}
+
+int lcs_session_destroy_keep(lcs_session *s, const char *keep_workspace_dir, uint64_t max_bytes,
+                             lcs_error *err)
 {
     if (!s)
         return lcs_fail(err, LCS_E_INVALID, "no session");
@@ -983,18 +1070,10 @@ int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_erro
             lcs_fail_errno(err, "create %s", keep_workspace_dir);
             return -1; /* the session is kept: nothing is lost */
         }
-        int tfd = memfd_create("lcs-workspace.tar", MFD_CLOEXEC);
-        if (tfd < 0) {
-            lcs_fail_errno(err, "memfd for the workspace");
-            return -1;
-        }
-        if (lcs_session_export(s, NULL, tfd, err) < 0 || lseek(tfd, 0, SEEK_SET) != 0 ||
-            lcs_tar_extract(tfd, keep_workspace_dir, err) < 0) {
-            close(tfd);
+        if (keep_workspace(s, keep_workspace_dir, max_bytes, err) < 0) {
             lcs_error_prefix(err, "session %s kept (copying its workspace out failed): ", s->id);
             return -1;
         }
-        close(tfd);
     }
     json_t *r = call(s, json_pack("{s:s}", "op", "destroy"), NULL, NULL, 60000, err);
     int rc = r ? 0 : -1;

@@ -57,6 +57,13 @@ h=$(hostname)
 sb "${ST[@]}" -- /bin/sh -c 'hostname pwned 2>&1; hostname'
 if [ "$(hostname)" = "$h" ] && j stdout | grep -q sandbox; then pass host_hostname_unchanged; else fail host_hostname_unchanged "$(hostname)"; fi
 
+# /proc/self/mountinfo must not name host paths: where the image lives and
+# the state directory (the overlay's layers are given by descriptor).
+sb "${ST[@]}" -- /bin/cat /proc/self/mountinfo
+mi=$(j stdout)
+if grep -q ' - overlay ' <<<"$mi" && ! grep -qF -e "$ROOTFS" -e "$STATE" <<<"$mi"; then pass mountinfo_names_no_host_path
+else fail mountinfo_names_no_host_path "$(grep ' - overlay ' <<<"$mi" | head -1)"; fi
+
 # Network: servers on the host's loopback must be unreachable.
 port=$((20000 + RANDOM % 20000))
 python3 -c "

@@ -101,13 +101,14 @@ typedef struct lcs_plan {
      * takes of a per-user budget to its uid in its user namespace and, level
      * by level, to the namespace's owner in the parent: everything a sandbox
      * takes counts against its owner on the host. */
-    uid_t owner;               /* host uid owning the sandbox's user namespace
-                                  (the caller) */
+    uid_t owner;               /* host uid owning the sandbox's user namespace:
+                                  LCS_NATIVE_HOST_ID_BASE, or the caller (rootless,
+                                  FULL network) */
     long userns_max[LCS_USERNS_LIMITS]; /* the sandbox's /proc/sys/user values,
                                            written by init; -1: not on this kernel */
     uint64_t rl[LCS_RL_BUDGETS];        /* per-sandbox hard rlimits, set by init */
-    uint64_t rl_pool[LCS_RL_BUDGETS];   /* the creator's soft limits at creation
-                                           (0 = unchanged), see userns.c */
+    uint64_t rl_pool[LCS_RL_BUDGETS];   /* owned by the caller: the creator's soft
+                                           limits at creation (0 = unchanged) */
     /* seccomp: compiled by the monitor; NULL filter = none */
     struct sock_fprog seccomp;
 } lcs_plan;
@@ -163,8 +164,8 @@ int lcs_userns_write_maps(pid_t pid, const lcs_plan *p, lcs_error *err);
  * caller's own limits; pids: the sandbox's pids limit (RLIMIT_NPROC). */
 void lcs_userns_budgets(lcs_plan *p, uint32_t pids);
 /* Child side, in the vfork'ed helper that creates the sandbox's user
- * namespace: lower the limits the namespace inherits (see userns.c). Raw
- * system calls only; -1 with errno. */
+ * namespace: become its owner or lower the limits it inherits (userns.c).
+ * Raw system calls only; -1 with errno. */
 int lcs_userns_creator_setup(const lcs_plan *p);
 /* Child side, in init: write the sandbox's /proc/sys/user limits and lower
  * its rlimits (inherited by every process of the sandbox). */

@@ -490,12 +490,13 @@ static _Noreturn void child_start(run *R)
 }
 
 /* The helper that creates the sandbox: a vfork'ed child of the caller's
- * thread, sharing its memory (it reports into R) but with rlimits of its
- * own, from which the new user namespace takes the owner-level limits of
- * its budgets (userns.c); the caller's own rlimits, shared by all its
- * threads, never change. CLONE_PARENT makes init our child, not the
- * helper's. The helper runs on the caller's stack, so init starts on a copy
- * of it exactly as with a direct clone3. */
+ * thread, sharing its memory (it reports into R) but with credentials and
+ * rlimits of its own, from which the new user namespace takes its owner and
+ * the owner-level limits of its budgets (userns.c); the caller's own
+ * credentials and rlimits, shared by all its threads, never change.
+ * CLONE_PARENT makes init our child, not the helper's. The helper runs on
+ * the caller's stack, so init starts on a copy of it exactly as with a
+ * direct clone3. */
 static _Noreturn void creator_main(run *R, struct clone_args *ca)
 {
     if (lcs_userns_creator_setup(&R->plan) < 0) {
@@ -525,6 +526,11 @@ static int spawn_child(run *R, lcs_error *err)
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &R->child_sigmask);
+    /* The helper's uid change (root mode) resets the dumpable flag of the
+     * memory it shares with us: ours is put back. init (which inherits the
+     * flag) is non-dumpable from 'G' on anyway, and before that only host
+     * root (the monitor) opens its /proc files. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
     R->spawn_errno = 0;
     R->spawn_step = 0;
     R->pid = 0;
@@ -535,6 +541,8 @@ static int spawn_child(run *R, lcs_error *err)
     if (helper > 0)
         while (waitpid(helper, NULL, 0) < 0 && errno == EINTR) {
         }
+    if (dumpable >= 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable)
+        prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
     pthread_sigmask(SIG_SETMASK, &R->child_sigmask, NULL);
     if (helper < 0) {
         errno = verr;
@@ -542,8 +550,8 @@ static int spawn_child(run *R, lcs_error *err)
     }
     if (R->spawn_step == 1) {
         errno = R->spawn_errno;
-        return lcs_fail_errno(err, "lower the limits the sandbox's user namespace "
-                                   "inherits");
+        return lcs_fail_errno(err, "prepare the owner and limits of the sandbox's user "
+                                   "namespace");
     }
     if (R->spawn_errno) {
         int e = R->spawn_errno;

@@ -14,12 +14,19 @@
  * namespace takes is charged to (namespace, U), then to the namespace's
  * owner in the parent namespace, and so on up to the host, each level
  * checked against its own maximum. So whatever a sandbox takes is also
- * taken from the host uid that owns its namespace: the caller (host root,
- * or the rootless user). Left alone, one sandbox could take all of its
- * owner's inotify instances and watches, POSIX message-queue bytes or
- * queued signals, and then no process of that user (and no other sandbox)
- * got any. The budgets and what bounds each:
+ * taken from the host uid that owns its namespace. Left alone, one sandbox
+ * could take all of its owner's inotify instances and watches, POSIX
+ * message-queue bytes or queued signals, and then no process of that user
+ * (and no other sandbox) got any. The budgets and what bounds each:
  *
+ *   - the owner: started by root, the namespace is created by a helper that
+ *     is host uid LCS_NATIVE_HOST_ID_BASE (the sandbox's own root), so
+ *     nothing a sandbox takes is charged to host root. Not with FULL
+ *     network: pasta, started by root, joins the namespace as its owner
+ *     (owned by another uid it is refused init's /proc/<pid>/ns files, and
+ *     run as that uid it cannot open a root-only /dev/net/tun), so such a
+ *     sandbox stays owned by root. Rootless, the owner can only be the
+ *     caller.
  *   - the per-user-namespace limits of /proc/sys/user (user, pid, uts, ipc,
  *     net, mnt, cgroup and time namespaces; inotify instances and watches;
  *     fanotify groups and marks) are set in the sandbox's namespace by init,
@@ -34,20 +41,24 @@
  *     hard limit: that takes CAP_SYS_RESOURCE on the host). RLIMIT_NPROC is
  *     the sandbox's pids limit, which holds even without a pids cgroup.
  *   - at the owner's level the kernel checks the rlimit-backed budgets
- *     against the rlimits the creator had when it made the namespace. The
- *     helper that creates it lowers its soft RLIMIT_MSGQUEUE and
- *     RLIMIT_SIGPENDING to half of the caller's first: all sandboxes
- *     together never take more than half of the caller's budget. (For
- *     RLIMIT_MEMLOCK the kernel compares pages there with the byte value of
- *     the rlimit, so only the per-sandbox limit bounds it.)
+ *     against the rlimits the creator had when it made the namespace.
+ *     When the owner is the caller (rootless, FULL network), the helper
+ *     lowers its soft RLIMIT_MSGQUEUE and RLIMIT_SIGPENDING to half of the
+ *     caller's first: a sandbox's charge fails once the caller's total
+ *     would pass half, so the caller keeps at least half whatever the
+ *     number of sandboxes. (For RLIMIT_MEMLOCK the kernel compares pages
+ *     there with the byte value of the rlimit, so only the per-sandbox
+ *     limit bounds it.)
  */
 #include "runtime/native/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/securebits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,7 +78,10 @@ static const uint64_t rl_unlimited_base[LCS_RL_BUDGETS] = {819200, 32768, 8u << 
 
 void lcs_userns_budgets(lcs_plan *p, uint32_t pids)
 {
-    p->owner = geteuid();
+    /* FULL network: pasta (run by root) joins the namespace as its owner;
+     * it could not join one owned by another uid (userns.c, top). */
+    p->owner = p->rootless || p->network == LCS_NATIVE_NET_FULL ? geteuid()
+                                                                : (uid_t)LCS_NATIVE_HOST_ID_BASE;
     for (int i = 0; i < LCS_USERNS_LIMITS; i++) {
         /* /proc/sys/user shows the reader's own namespace: the caller's */
         char path[64], buf[32];
@@ -95,7 +109,7 @@ void lcs_userns_budgets(lcs_plan *p, uint32_t pids)
             v = rl.rlim_max; /* init can only lower */
         p->rl[i] = v;
         p->rl_pool[i] = 0;
-        if (rl.rlim_cur != RLIM_INFINITY &&
+        if (p->owner == geteuid() && rl.rlim_cur != RLIM_INFINITY &&
             (lcs_rl_budget_res[i] == RLIMIT_MSGQUEUE ||
              lcs_rl_budget_res[i] == RLIMIT_SIGPENDING))
             p->rl_pool[i] = rl.rlim_cur / 2 > v ? rl.rlim_cur / 2 : v;
@@ -117,6 +131,20 @@ int lcs_userns_creator_setup(const lcs_plan *p)
         if (syscall(SYS_prlimit64, 0, lcs_rl_budget_res[i], &rl, NULL) < 0)
             return -1;
     }
+    if (p->owner == geteuid())
+        return 0;
+    /* Root mode: become the namespace's owner, host uid/gid
+     * LCS_NATIVE_HOST_ID_BASE (the sandbox's own root, which owns nothing
+     * else on the host), keeping every capability (no setuid fixup): to the
+     * kernel and to LSMs that restrict unprivileged user namespaces this is
+     * still root creating it; only the owner differs, and with it whom the
+     * budgets are charged to. No other host process runs as that uid. */
+    if (syscall(SYS_prctl, PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0 ||
+        syscall(SYS_setgroups, 0, NULL) < 0 ||
+        syscall(SYS_setresgid, LCS_NATIVE_HOST_ID_BASE, LCS_NATIVE_HOST_ID_BASE,
+                LCS_NATIVE_HOST_ID_BASE) < 0 ||
+        syscall(SYS_setresuid, p->owner, p->owner, p->owner) < 0)
+        return -1;
     return 0;
 }
 

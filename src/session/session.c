@@ -37,6 +37,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,10 +142,22 @@ int lcs_sess_random_id(char *out)
     return 0;
 }
 
-/* Start the monitor for the session directory dir (spec.json written).
+/* *fd moved to a descriptor >= min (close-on-exec). */
+static int replace_fd_above(int *fd, int min)
+{
+    int n = fcntl(*fd, F_DUPFD_CLOEXEC, min);
+    if (n < 0)
+        return -1;
+    close(*fd);
+    *fd = n;
+    return 0;
+}
+
+/* Start the monitor for the session directory dir (spec.json written),
+ * handing it lockfd (the session's lock, held) as its descriptor 4.
  * wait: wait (bounded) for its start-up verdict; otherwise return once it
  * runs detached. */
-static int spawn_monitor(const char *dir, int wait, lcs_error *err)
+static int spawn_monitor(const char *dir, int lockfd, int wait, lcs_error *err)
 {
     char path[PATH_MAX];
     if (lcs_sess_monitor_path(path, sizeof path, err) < 0)
@@ -152,6 +165,20 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     int rp[2] = {-1, -1};
     if (wait && pipe2(rp, O_CLOEXEC) < 0)
         return lcs_fail_errno(err, "pipe");
+    /* Sources above the targets 3 and 4, so that neither dup2 of the
+     * spawn overwrites the other's source. */
+    int lk = fcntl(lockfd, F_DUPFD_CLOEXEC, 10);
+    if (lk < 0 || (wait && replace_fd_above(&rp[1], 10) < 0)) {
+        int e = errno;
+        if (lk >= 0)
+            close(lk);
+        if (wait) {
+            close(rp[0]);
+            close(rp[1]);
+        }
+        errno = e;
+        return lcs_fail_errno(err, "descriptors for the session monitor");
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -161,6 +188,7 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (wait)
         posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
+    posix_spawn_file_actions_adddup2(&fa, lk, LCS_SESS_LOCK_FD);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -173,6 +201,7 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    close(lk);
     if (wait)
         close(rp[1]);
     if (rc != 0) {
@@ -288,6 +317,12 @@ lcs_session *lcs_sess_handle(const char *root, const char *id)
     return s;
 }
 
+/* A new session directory appears under its id only complete: it is
+ * filled under a temporary name (spec.json, the lock file, locked) and
+ * then renamed. A scan (create, open, ps) therefore never sees a session
+ * directory whose lock is not held by its creator or its monitor: the
+ * monitor inherits the locked descriptor, so the lock is held without a
+ * gap from before the name exists until the monitor exits. */
 lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
 {
     char root[PATH_MAX - 64], id[LCS_SESS_ID_LEN + 1];
@@ -302,22 +337,46 @@ lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
         lcs_fail_nomem(err);
         return NULL;
     }
-    if (mkdir(s->dir, 0700) < 0) {
-        lcs_fail_errno(err, "create %s", s->dir);
+    char tmp[PATH_MAX + 32], p[PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s/" LCS_SESS_NEW_PREFIX "%s", root, id);
+    int lockfd = -1, named = 0;
+    if (mkdir(tmp, 0700) < 0) {
+        lcs_fail_errno(err, "create %s", tmp);
         free(s);
         return NULL;
     }
-    char sp[PATH_MAX + 64];
-    snprintf(sp, sizeof sp, "%s/spec.json", s->dir);
-    if (json_dump_file(spec, sp, JSON_COMPACT) < 0) {
-        lcs_fail_errno(err, "write %s", sp);
+    snprintf(p, sizeof p, "%s/spec.json", tmp);
+    if (json_dump_file(spec, p, JSON_COMPACT) < 0) {
+        lcs_fail_errno(err, "write %s", p);
         goto fail;
     }
-    if (spawn_monitor(s->dir, wait, err) < 0)
+    snprintf(p, sizeof p, "%s/lock", tmp);
+    lockfd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        lcs_fail_errno(err, "lock %s", p);
         goto fail;
+    }
+    if (rename(tmp, s->dir) < 0) {
+        lcs_fail_errno(err, "rename %s to %s", tmp, s->dir);
+        goto fail;
+    }
+    named = 1;
+    if (spawn_monitor(s->dir, lockfd, wait, err) < 0) {
+        /* A monitor that ran and failed removed the directory itself; one
+         * that is still running holds the lock (cleanup leaves it). */
+        close(lockfd);
+        lcs_sess_cleanup_dir(s->dir, NULL);
+        free(s);
+        return NULL;
+    }
+    close(lockfd); /* the monitor holds the same lock */
     return s;
 fail:
-    lcs_sess_cleanup_dir(s->dir, NULL);
+    /* Nobody else has seen this directory (no monitor ran): remove it
+     * while we hold its lock. */
+    lcs_rm_tree(named ? s->dir : tmp);
+    if (lockfd >= 0)
+        close(lockfd);
     free(s);
     return NULL;
 }
@@ -369,6 +428,23 @@ lcs_session *lcs_session_open(const char *id, lcs_error *err)
 
 /* ------------------------------------------------------------ requests */
 
+/* Send a request; if that fails, the monitor may have refused the
+ * connection (too many clients) and said why before closing it. */
+static int send_request(const lcs_session *s, int sock, json_t *req, const int *fds, int nfds,
+                        lcs_error *err)
+{
+    if (lcs_sess_send(sock, req, fds, nfds, err) == 0)
+        return 0;
+    json_t *m = NULL;
+    if (lcs_sess_recv(sock, &m, NULL, NULL, 0, NULL) == 0 && m) {
+        const char *msg = json_string_value(json_object_get(m, "message"));
+        if (msg)
+            lcs_fail(err, LCS_E_IO, "session %s: %s", s->id, msg);
+        json_decref(m);
+    }
+    return -1;
+}
+
 static json_t *call(lcs_session *s, json_t *req, int *fds, int *nfds, int timeout_ms,
                     lcs_error *err)
 {
@@ -379,7 +455,7 @@ static json_t *call(lcs_session *s, json_t *req, int *fds, int *nfds, int timeou
     }
     int sock = lcs_sess_connect(s->dir, err);
     json_t *r = NULL;
-    if (sock >= 0 && lcs_sess_send(sock, req, NULL, 0, err) == 0 &&
+    if (sock >= 0 && send_request(s, sock, req, NULL, 0, err) == 0 &&
         lcs_sess_recv(sock, &r, fds, nfds, timeout_ms, err) == 0 && !r)
         lcs_fail(err, LCS_E_IO, "session %s: the monitor closed the connection", s->id);
     if (sock >= 0)
@@ -632,7 +708,7 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
                     "blob_len", (json_int_t)blen, "nargv", (int)nargv, "nenv", (int)nenv,
                     "final", final);
     int fds[4] = {stdin_fd, outp[1], errp[1], mfd};
-    if (lcs_sess_send(sock, req, fds, 4, err) < 0)
+    if (send_request(s, sock, req, fds, 4, err) < 0)
         goto out;
     /* The command holds the other ends now. */
     close(outp[1]);
@@ -944,19 +1020,26 @@ static int scan(json_t *list, lcs_error *err)
         return lcs_fail_errno(err, "open %s", root);
     int cleaned = 0;
     struct dirent *de;
+    size_t npfx = strlen(LCS_SESS_NEW_PREFIX);
     while ((de = readdir(d))) {
+        char dir[PATH_MAX + 32], p[PATH_MAX + 64];
+        if (!strncmp(de->d_name, LCS_SESS_NEW_PREFIX, npfx) &&
+            strlen(de->d_name) == npfx + LCS_SESS_ID_LEN) {
+            /* A creator that died before naming its directory. One still
+             * at work holds the lock (or has not made it yet: the age). */
+            snprintf(dir, sizeof dir, "%s/%.24s", root, de->d_name);
+            struct stat st;
+            if (lcs_sess_lock_state(dir) != LCS_SESS_LIVE && lstat(dir, &st) == 0 &&
+                lcs_sess_wallclock() - (double)st.st_mtime >= LCS_SESS_LOCKLESS_AGE)
+                cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
+            continue;
+        }
         if (strlen(de->d_name) != LCS_SESS_ID_LEN)
             continue;
-        char dir[PATH_MAX + 32], p[PATH_MAX + 64];
         snprintf(dir, sizeof dir, "%s/%.16s", root, de->d_name);
-        if (!lcs_sess_alive(dir)) {
-            /* A monitor that is still starting holds its lock from its
-             * first instant; one without a lock for 60 s is dead. */
-            struct stat st;
-            snprintf(p, sizeof p, "%s/lock", dir);
-            if (stat(p, &st) < 0 && stat(dir, &st) == 0 &&
-                lcs_sess_wallclock() - (double)st.st_mtime < 60)
-                continue;
+        int ls = lcs_sess_lock_state(dir);
+        if (ls == LCS_SESS_DEAD || ls == LCS_SESS_NO_LOCK) {
+            /* proven dead, or lockless (cleaned once old: proto.c) */
             cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
             continue;
         }

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -399,6 +400,74 @@ static char **copy_strv(const char *const *v)
     return out;
 }
 
+/* May host ids uid/gid search the directory st (mode bits; no
+ * supplementary groups: root-started init drops them)? mapped: the
+ * sandbox's init holds capabilities over inodes whose owner and group
+ * its namespace maps, so those always pass. */
+static int may_search(const struct stat *st, uid_t uid, gid_t gid, int mapped)
+{
+    if (mapped)
+        return 1;
+    if (st->st_uid == uid)
+        return (st->st_mode & S_IXUSR) != 0;
+    if (st->st_gid == gid)
+        return (st->st_mode & S_IXGRP) != 0;
+    return (st->st_mode & S_IXOTH) != 0;
+}
+
+/* Every directory from / down to dir (a resolved path) must be searchable
+ * by the sandbox's host ids: init (the namespace's root) mounts it, and
+ * the sandbox user enters dir itself. Checked here because the kernel's
+ * refusal would surface later as a bare EACCES of some mount inside the
+ * sandbox that names neither the directory nor the ids. A directory with
+ * an ACL is left to the kernel (its mode bits do not tell). Rootless, the
+ * ids are the caller's own: access() answers with its groups too. */
+static int check_searchable(const lcs_plan *p, const char *what, const char *dir, lcs_error *err)
+{
+    char cur[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len >= sizeof cur)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && dir[i] != '/')
+            continue;
+        size_t n = i ? i : 1; /* i == 0: the filesystem root */
+        memcpy(cur, dir, n);
+        cur[n] = 0;
+        struct stat st;
+        if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue; /* reported by whatever uses it */
+        if (getxattr(cur, "system.posix_acl_access", NULL, 0) > 0)
+            continue;
+        uid_t u = getuid();
+        if (p->rootless) {
+            if (access(cur, X_OK) == 0)
+                continue;
+        } else {
+            int mapped = st.st_uid >= LCS_NATIVE_HOST_ID_BASE &&
+                         st.st_uid - LCS_NATIVE_HOST_ID_BASE < LCS_NATIVE_ID_COUNT &&
+                         st.st_gid >= LCS_NATIVE_HOST_ID_BASE &&
+                         st.st_gid - LCS_NATIVE_HOST_ID_BASE < LCS_NATIVE_ID_COUNT;
+            /* init everywhere; the sandbox user in dir itself */
+            u = lcs_userns_host_uid(p, 0);
+            int ok = may_search(&st, u, lcs_userns_host_gid(p, 0), mapped);
+            if (ok && i == len) {
+                u = lcs_userns_host_uid(p, p->uid);
+                ok = may_search(&st, u, lcs_userns_host_gid(p, p->gid), mapped);
+            }
+            if (ok)
+                continue;
+        }
+        return lcs_fail(err, LCS_E_DENIED,
+                        "%s %s: the sandbox (host uid %u) cannot enter the directory %s "
+                        "(mode %04o, owner %u:%u); make it searchable for others "
+                        "(chmod o+x %s) or move the directory",
+                        what, dir, (unsigned)u, cur, (unsigned)(st.st_mode & 07777),
+                        (unsigned)st.st_uid, (unsigned)st.st_gid, cur);
+    }
+    return 0;
+}
+
 static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
 {
     lcs_plan *p = &R->plan;
@@ -434,6 +503,10 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
     p->keep_caps = s->keep_capabilities ? LCS_NATIVE_BUILD_CAPS : 0;
     p->exec_handshake = p->session && s->exec_handshake;
+    if (check_searchable(p, "rootfs", p->rootfs, err) < 0 ||
+        (p->input_dir[0] && check_searchable(p, "input directory", p->input_dir, err) < 0) ||
+        (p->output_dir[0] && check_searchable(p, "output directory", p->output_dir, err) < 0))
+        return -1;
     if (s->upper_dir && !p->writable_root)
         return lcs_fail(err, LCS_E_INVALID, "an upper_dir (build mode) needs a writable root");
     if (!p->rootless && (p->uid >= LCS_NATIVE_ID_COUNT || p->gid >= LCS_NATIVE_ID_COUNT))
@@ -805,9 +878,30 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
     return 0;
 }
 
+/* Send init its release byte c. The sync channel is a socket so that the
+ * send can say MSG_NOSIGNAL: init may already have died of a setup error
+ * (a write to a pipe would then kill the caller with SIGPIPE, before it
+ * could report anything or remove the cgroups). 0 sent; 1 init is gone
+ * (its own report of why waits on the status pipe for the caller to
+ * read); -1 another error. */
+static int release(run *R, char c, lcs_error *err)
+{
+    ssize_t n;
+    do
+        n = send(R->sync_p[1], &c, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n == 1)
+        return 0;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return 1;
+    return lcs_fail_errno(err, "release the sandbox's init");
+}
+
 /* Steps 1-4 (see the top of this file): everything up to init's release.
  * id: "lcs-..." name of the cgroups and the run directory, or NULL for a
- * random one. session: init serves execs instead of running argv. */
+ * random one. session: init serves execs instead of running argv.
+ * 0 released; 1 init died during setup (its report waits on the status
+ * pipe); -1 error (err). */
 static int build(run *R, const lcs_native_spec *s, const char *id, int session, lcs_error *err)
 {
     if (id) {
@@ -850,7 +944,8 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (socketpair(AF_UNIX, (session ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0,
                    R->in_sp) < 0 ||
         pipe2(R->out_p, O_CLOEXEC) < 0 || pipe2(R->err_p, O_CLOEXEC) < 0 ||
-        pipe2(R->sync_p, O_CLOEXEC) < 0 || pipe2(R->status_p, O_CLOEXEC) < 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, R->sync_p) < 0 ||
+        pipe2(R->status_p, O_CLOEXEC) < 0) {
         return lcs_fail_errno(err, "create the sandbox's pipes");
     }
     /* stdin is a socket so the monitor can write with MSG_NOSIGNAL: a
@@ -875,14 +970,15 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
      * take about as long; on two CPUs they overlap). Nothing of the
      * sandbox's own code runs before 'C' below, and until then init does
      * only what this file and mounts.c tell it to. */
-    if (write(R->sync_p[1], "G", 1) != 1)
-        return lcs_fail_errno(err, "release the sandbox's init");
+    int rel = release(R, 'G', err);
+    if (rel != 0)
+        return rel;
     if (make_cgroups(R, s, err) < 0 || lcs_cg_attach(&R->cg, R->pid, err) < 0)
         return -1;
     /* 'C': init is in every cgroup of the sandbox; it may start commands.
-     * On any failure above, the pipe closes without it and init leaves. */
-    if (write(R->sync_p[1], "C", 1) != 1)
-        return lcs_fail_errno(err, "release the sandbox's init");
+     * On any failure above, the socket closes without it and init leaves. */
+    if ((rel = release(R, 'C', err)) != 0)
+        return rel;
     close(R->sync_p[1]);
     R->sync_p[1] = -1;
     return 0;
@@ -898,6 +994,8 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     if (!R)
         return -1;
     int rc = -1;
+    /* build() returning 1: init died during setup; the monitor loop below
+     * reads its report and the run fails with it. */
     if (build(R, s, NULL, 0, err) < 0)
         goto out;
     if (!s->stdin_len) {

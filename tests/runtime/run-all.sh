@@ -8,6 +8,7 @@
 # temp dir, runs tests/runtime/verdicts.sh and tests/security/attacks.sh,
 # runs tests/runtime/buildmode.sh, tests/runtime/rootless.sh,
 # tests/runtime/cgroup_v2.sh (moves pids/cpu to cgroup v2 and back),
+# tests/runtime/budgets.sh (shared kernel budgets, root and rootless),
 # tests/runtime/setupfail.sh (setup failures: the reason, no SIGPIPE, no leak),
 # tests/session/run.sh and tests/session/copies.sh, removes everything, and
 # exits non-zero if any test failed.
@@ -32,6 +33,7 @@ rc=0
 "$top/tests/security/attacks.sh" || rc=1
 "$top/tests/runtime/buildmode.sh" || rc=1
 "$top/tests/runtime/rootless.sh" || rc=1
+"$top/tests/runtime/budgets.sh" || rc=1
 "$top/tests/runtime/cgroup_v2.sh" || rc=1
 "$top/tests/runtime/doctor.sh" || rc=1
 "$top/tests/runtime/setupfail.sh" || rc=1

@@ -34,7 +34,8 @@ shell() {
 
 for a in ptrace-init ptrace-parent ptrace-traceme keyctl bpf userfaultfd io_uring perf_event_open \
          init_module finit_module reboot kexec_load sethostname setuid0 setgid0 capset-raise mknod \
-         clone-newuser clone3 unshare-net unshare-mnt setns-init mount-tmpfs umount-proc chroot \
+         clone-newuser clone3 unshare-net unshare-mnt unshare-user unshare-pid unshare-uts \
+         unshare-ipc unshare-cgroup unshare-time fanotify_init setns-init mount-tmpfs umount-proc chroot \
          pivot_root socket-alg socket-vsock socket-packet socket-raw-icmp socket-netlink-audit \
          socket-netlink-uevent open_by_handle_at name_to_handle_at process_vm_readv kcmp \
          personality-norandom syslog swapon acct settimeofday iopl raise-nofile proc1-exe-write \

@@ -34,6 +34,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -68,6 +69,10 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
+    /* spawn_child: written by the vfork'ed helper that creates the sandbox */
+    int spawn_errno;
+    int spawn_step;                /* 1: preparing the owner/limits failed */
+    sigset_t child_sigmask;        /* the caller's signal mask, for init */
 } run;
 
 static void close2(int p[2])
@@ -523,6 +528,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     R->timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
     R->out_limit = s->output_limit_bytes ? s->output_limit_bytes : LCS_NATIVE_DEFAULT_OUTPUT_LIMIT;
     R->tmp_bytes = s->tmp_bytes ? s->tmp_bytes : LCS_NATIVE_DEFAULT_TMP_BYTES;
+    lcs_userns_budgets(p, R->pids);
     snprintf(p->tmp_opts, sizeof p->tmp_opts, "mode=1777,size=%llu,nr_inodes=65536",
              (unsigned long long)R->tmp_bytes);
     return 0;
@@ -536,6 +542,8 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
  * of the host), then becomes init. No allocation here. */
 static _Noreturn void child_start(run *R)
 {
+    /* spawn_child blocked every signal around the helper */
+    sigprocmask(SIG_SETMASK, &R->child_sigmask, NULL);
     int src[LCS_FD_COUNT] = {R->in_sp[1], R->out_p[1], R->err_p[1], R->sync_p[0], R->status_p[1]};
     int hi[LCS_FD_COUNT];
     for (int i = 0; i < LCS_FD_COUNT; i++)
@@ -554,19 +562,72 @@ static _Noreturn void child_start(run *R)
     lcs_init_main(&R->plan);
 }
 
+/* The helper that creates the sandbox: a vfork'ed child of the caller's
+ * thread, sharing its memory (it reports into R) but with credentials and
+ * rlimits of its own, from which the new user namespace takes its owner and
+ * the owner-level limits of its budgets (userns.c); the caller's own
+ * credentials and rlimits, shared by all its threads, never change.
+ * CLONE_PARENT makes init our child, not the helper's. The helper runs on
+ * the caller's stack, so init starts on a copy of it exactly as with a
+ * direct clone3. */
+static _Noreturn void creator_main(run *R, struct clone_args *ca)
+{
+    if (lcs_userns_creator_setup(&R->plan) < 0) {
+        R->spawn_errno = errno;
+        R->spawn_step = 1;
+        _exit(0);
+    }
+    long pid = syscall(SYS_clone3, ca, sizeof *ca);
+    if (pid == 0)
+        child_start(R);
+    R->spawn_errno = pid < 0 ? errno : 0;
+    R->pid = pid > 0 ? (pid_t)pid : 0;
+    _exit(0);
+}
+
 static int spawn_child(run *R, lcs_error *err)
 {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
     ca.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-               CLONE_NEWNET | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&R->pidfd;
-    ca.exit_signal = SIGCHLD;
-    long pid = syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid == 0)
-        child_start(R);
-    if (pid < 0) {
-        int e = errno;
+               CLONE_NEWNET | CLONE_PARENT;
+    /* No CLONE_PIDFD: it would land in the helper's descriptor table. The
+     * pidfd is opened below instead, without a race: init is our child and
+     * only we reap it, so its pid cannot be reused meanwhile. */
+    ca.exit_signal = 0; /* CLONE_PARENT: the helper's own, SIGCHLD */
+    /* No signal handler may run in the helper (it shares our memory). */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &R->child_sigmask);
+    /* The helper's uid change (root mode) resets the dumpable flag of the
+     * memory it shares with us: ours is put back. init (which inherits the
+     * flag) is non-dumpable from 'G' on anyway, and before that only host
+     * root (the monitor) opens its /proc files. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    R->spawn_errno = 0;
+    R->spawn_step = 0;
+    R->pid = 0;
+    pid_t helper = vfork();
+    if (helper == 0)
+        creator_main(R, &ca);
+    int verr = errno;
+    if (helper > 0)
+        while (waitpid(helper, NULL, 0) < 0 && errno == EINTR) {
+        }
+    if (dumpable >= 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable)
+        prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+    pthread_sigmask(SIG_SETMASK, &R->child_sigmask, NULL);
+    if (helper < 0) {
+        errno = verr;
+        return lcs_fail_errno(err, "start the helper that creates the sandbox");
+    }
+    if (R->spawn_step == 1) {
+        errno = R->spawn_errno;
+        return lcs_fail_errno(err, "prepare the owner and limits of the sandbox's user "
+                                   "namespace");
+    }
+    if (R->spawn_errno) {
+        int e = R->spawn_errno;
         if (e == ENOSYS)
             return lcs_fail(err, LCS_E_UNSUPPORTED,
                             "clone3 is not available: the native runtime needs Linux 5.3 or "
@@ -580,7 +641,9 @@ static int spawn_child(run *R, lcs_error *err)
         errno = e;
         return lcs_fail_errno(err, "clone3 the sandbox");
     }
-    R->pid = (pid_t)pid;
+    R->pidfd = (int)syscall(SYS_pidfd_open, R->pid, 0);
+    if (R->pidfd < 0)
+        return lcs_fail_errno(err, "open a pidfd for the sandbox's init"); /* teardown kills it */
     return 0;
 }
 
@@ -624,9 +687,27 @@ static char *enforced_json(run *R)
     if (p->layer_tmpfs)
         json_object_set_new(lim, "disk_bytes", json_integer((json_int_t)R->layer_bytes));
     json_object_set_new(o, "limits", lim);
-    json_object_set_new(o, "rlimits", json_pack("{s:i,s:I,s:I}", "core", 0, "fsize",
-                                                (json_int_t)p->fsize, "nofile",
-                                                (json_int_t)p->nofile));
+    json_t *rl = json_pack("{s:i,s:I,s:I}", "core", 0, "fsize", (json_int_t)p->fsize, "nofile",
+                           (json_int_t)p->nofile);
+    for (int i = 0; i < LCS_RL_BUDGETS; i++)
+        json_object_set_new(rl, lcs_rl_budget_names[i], json_integer((json_int_t)p->rl[i]));
+    json_object_set_new(o, "rlimits", rl);
+    /* The sandbox's share of its owner's per-user kernel budgets (userns.c) */
+    json_t *bud = json_object(), *uns = json_object(), *pool = json_object();
+    for (int i = 0; i < LCS_USERNS_LIMITS; i++)
+        if (p->userns_max[i] >= 0)
+            json_object_set_new(uns, lcs_userns_limit_names[i],
+                                json_integer((json_int_t)p->userns_max[i]));
+    for (int i = 0; i < LCS_RL_BUDGETS; i++)
+        if (p->rl_pool[i])
+            json_object_set_new(pool, lcs_rl_budget_names[i],
+                                json_integer((json_int_t)p->rl_pool[i]));
+    json_object_set_new(bud, "owner_host_uid", json_integer((json_int_t)p->owner));
+    json_object_set_new(bud, "share", json_string("1/8 of the owner's limits for each "
+                                                  "sandbox"));
+    json_object_set_new(bud, "user_namespace", uns);
+    json_object_set_new(bud, "all_sandboxes_rlimits", pool);
+    json_object_set_new(o, "budgets", bud);
     if (p->seccomp.filter)
         json_object_set_new(o, "seccomp",
                             json_pack("{s:b,s:s,s:s,s:i,s:i,s:i}", "enabled", 1, "profile",

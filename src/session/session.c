@@ -353,7 +353,10 @@ lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
     }
     snprintf(p, sizeof p, "%s/lock", tmp);
     lockfd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+    /* Waiting is safe: nobody else holds the lock of a directory this young
+     * for longer than a liveness test (scans leave it alone until it is
+     * LCS_SESS_LOCKLESS_AGE old). */
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
         lcs_fail_errno(err, "lock %s", p);
         goto fail;
     }
@@ -1105,11 +1108,15 @@ static int scan(json_t *list, lcs_error *err)
         if (!strncmp(de->d_name, LCS_SESS_NEW_PREFIX, npfx) &&
             strlen(de->d_name) == npfx + LCS_SESS_ID_LEN) {
             /* A creator that died before naming its directory. One still
-             * at work holds the lock (or has not made it yet: the age). */
+             * at work holds the lock or has not made it yet. The age is
+             * checked first: a young directory's lock is not even tested,
+             * since a test could land between the creator's creating the
+             * lock file and locking it. */
             snprintf(dir, sizeof dir, "%s/%.24s", root, de->d_name);
             struct stat st;
-            if (lcs_sess_lock_state(dir) != LCS_SESS_LIVE && lstat(dir, &st) == 0 &&
-                lcs_sess_wallclock() - (double)st.st_mtime >= LCS_SESS_LOCKLESS_AGE)
+            if (lstat(dir, &st) == 0 &&
+                lcs_sess_wallclock() - (double)st.st_mtime >= LCS_SESS_LOCKLESS_AGE &&
+                lcs_sess_lock_state(dir) != LCS_SESS_LIVE)
                 cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
             continue;
         }

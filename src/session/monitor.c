@@ -251,7 +251,7 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     x->used = 1;
     x->id = ++M->next_id;
     x->client = ci;
-    int pfds[2], npfds = 0;
+    int pfds[3], npfds = 0;
     /* A warm sandbox's one exec has the sandbox's cgroups to itself (they
      * give its verdicts; its cpu time comes from init's rusage, a timeout
      * kills its process group and the teardown right after its answer
@@ -262,12 +262,16 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
             goto fail;
         }
         x->have_cg = 1;
-        npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
-        if (npfds < 0) {
+    } else {
+        /* still into the memory cgroup, which init is not in */
+        lcs_native_execcg_memory_only(M->sb, &x->cg);
+    }
+    npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
+    if (npfds < 0) {
+        if (x->have_cg)
             lcs_native_execcg_remove(&x->cg);
-            memset(x, 0, sizeof *x);
-            goto fail;
-        }
+        memset(x, 0, sizeof *x);
+        goto fail;
     }
     double t = json_number_value(json_object_get(req, "timeout"));
     x->t0 = lcs_now();
@@ -277,7 +281,7 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
                         .nargv = nargv, .nenv = nadd};
     /* stdio, the blob, and the exec cgroup's cgroup.procs files: the
      * child moves itself in before it runs anything (session_init.c). */
-    int sendfds[6] = {fds[0], fds[1], fds[2], fds[3], -1, -1};
+    int sendfds[7] = {fds[0], fds[1], fds[2], fds[3], -1, -1, -1};
     for (int i = 0; i < npfds; i++)
         sendfds[4 + i] = pfds[i];
     ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);

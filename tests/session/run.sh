@@ -80,14 +80,16 @@ else fail exec_env_added_uid_1000 "$out"; fi
 out=$("$C" exec -e HOME=/override "$id" -- cat /proc/self/environ | tr '\0' '\n' | grep -E '^(HOME|LANG)=' | tr '\n' '|')
 if [ "$out" = 'LANG=C.UTF-8|HOME=/override|' ]; then pass exec_env_addition_replaces_session_entry
 else fail exec_env_addition_replaces_session_entry "$out"; fi
-# the command is in its own exec cgroup (it moved itself in before execve)
+# the command is in its own exec cgroup (it moved itself in before execve;
+# where memory is in cgroup v2, init is outside the session's cgroup, so the
+# path is seen from one level up)
 # and holds no descriptor but its stdio (not the cgroup.procs files init got)
 v2=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources']['v2'])")
 # (the shell's own descriptors, checked with its builtin test: listing them
 # with ls in a pipeline would also show the pipeline's pipe while it runs)
 out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && printf "%s " $fd; done; true')
 if [ -z "$v2" ]; then skip exec_in_own_cgroup_only_stdio "no cgroup v2 directory"
-elif [[ "$(echo "$out" | head -1)" =~ ^0::/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
+elif [[ "$(echo "$out" | head -1)" =~ ^0::(/lcs-[0-9a-f]+)?/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
     pass exec_in_own_cgroup_only_stdio
 else fail exec_in_own_cgroup_only_stdio "$out"; fi
 # init serves a second exec while the first still runs
@@ -136,6 +138,29 @@ if [ "$rc" = 124 ] && ! pgrep -f "/tmp/$mark.sh" >/dev/null && python3 -c "impor
 else fail exec_timeout_kills_double_forked_daemon "rc=$rc left=$(pgrep -af "$mark") $(cat "$tmp/err")"; fi
 out=$("$C" exec "$id" -- cat keep.txt)
 if [ "$out" = state ]; then pass session_survives_exec_timeout; else fail session_survives_exec_timeout "$out"; fi
+
+# ---------------------------------------------------------------- OOM
+# An exec that exceeds the session's memory limit dies alone: the OOM
+# killer must never take init (the session would die with it), on cgroup
+# v1 or v2 (where memory.oom.group must not widen the kill to the session).
+# Each try fills an unlinked workspace file (a tmpfs charged to the
+# session's memory cgroup, freed when its writer dies) from a process whose
+# resident size is smaller than init's: the case where the OOM killer, if it
+# may choose init, prefers it. A following exec must work.
+oid=$("$C" create --rootfs "$RFS" -m 32m --label oom 2>"$tmp/err"); sanitizer_check
+if [ -n "$oid" ]; then
+    bad=
+    for i in 1 2 3 4 5 6 7; do
+        v=$("$C" exec --json "$oid" -- sh -c 'exec 3>fill; rm fill; exec head -c 100m /dev/zero >&3' 2>&1 |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])' 2>/dev/null || echo 'no result')
+        out=$("$C" exec "$oid" -- echo alive 2>&1)
+        [ "$v" = memory ] && [ "$out" = alive ] || { bad="try $i: verdict '$v', then '$out'"; break; }
+    done
+    adj=$("$C" exec --json "$oid" -- true | python3 -c 'import json,sys; print(json.load(sys.stdin)["enforced"]["oom"]["init_outside_memory_cgroup"])' 2>&1)
+    if [ -z "$bad" ] && [ "$adj" = True ]; then pass session_oom_kills_exec_not_init
+    else fail session_oom_kills_exec_not_init "${bad:-enforced.oom.init_outside_memory_cgroup: $adj}"; fi
+    "$C" rm "$oid" >/dev/null 2>&1
+else fail session_oom_kills_exec_not_init "create: $(cat "$tmp/err")"; fi
 
 # ---------------------------------------------------------------- files
 head -c 10485760 /dev/urandom >"$tmp/big.bin"

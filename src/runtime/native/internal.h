@@ -153,13 +153,22 @@ typedef struct lcs_cgroup {
     char freezer[PATH_MAX];    /* v1 freezer (kill on v1-only hosts) */
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
+    int init_apart;            /* session: init is not attached to the directory
+                                  holding the memory limit (lcs_cg_attach) */
     char why_missing[512];     /* what is unavailable and why (for messages) */
 } lcs_cgroup;
+
+/* What the monitor writes into a session init's oom_score_adj where it
+ * may (CAP_SYS_RESOURCE): exempt from the OOM killer. */
+#define LCS_INIT_OOM_SCORE_ADJ "-1000"
 
 typedef struct lcs_cg_limits {
     uint64_t memory;
     double cpus;
     uint32_t pids;
+    int oom_group; /* v2 memory.oom.group=1: an OOM kill takes the whole
+                      cgroup (one-shot runs; never a session, whose init
+                      lives in it) */
 } lcs_cg_limits;
 
 typedef struct lcs_cg_stats {
@@ -174,7 +183,8 @@ typedef struct lcs_cg_stats {
 /* Create the cgroups of one sandbox (name unique) and apply limits.
  * Controllers that are missing leave their *_v at LCS_CG_NONE. */
 int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err);
-/* Move pid into every directory of the sandbox (v2 and v1). */
+/* Move pid into every directory of the sandbox (v2 and v1), except, with
+ * init_apart, the one that holds the memory limit. */
 int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err);
 /* Kill every process of the sandbox. Best effort, bounded. */
 void lcs_cg_kill(lcs_cgroup *cg);

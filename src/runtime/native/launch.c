@@ -67,6 +67,7 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
+    int init_oom_errno;            /* session: 0 if init's oom_score_adj is -1000 */
 } run;
 
 static void close2(int p[2])
@@ -572,6 +573,20 @@ static char *enforced_json(run *R)
         json_object_set_new(o, "capabilities",
                             json_string("none (bounding, ambient, inheritable, permitted, "
                                         "effective cleared; securebits locked)"));
+    if (p->session) {
+        /* How init is kept from the OOM killer: outside the memory cgroup
+         * (so a memory-limit OOM cannot choose it), and exempt from a
+         * host-wide OOM where the monitor may say so (CAP_SYS_RESOURCE);
+         * where it may not, the report gives the reason. */
+        char why[160];
+        snprintf(why, sizeof why, "not set: %s", strerror(R->init_oom_errno));
+        json_object_set_new(
+            o, "oom",
+            json_pack("{s:b,s:i,s:s}", "init_outside_memory_cgroup",
+                      R->cg.init_apart && R->cg.mem_v, "init_score_adj",
+                      R->init_oom_errno ? 0 : atoi(LCS_INIT_OOM_SCORE_ADJ), "init_score_adj_status",
+                      R->init_oom_errno ? why : "set (exempt from a host-wide OOM)"));
+    }
     if (R->upper_external)
         json_object_set_new(o, "upper_dir", json_string(p->upper));
     json_object_set_new(o, "no_new_privs", json_true());
@@ -706,10 +721,14 @@ static run *run_new(lcs_error *err)
  * unless the caller allows a degraded sandbox. */
 static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
 {
-    lcs_cg_limits lim = {R->memory, R->cpus, R->pids};
+    lcs_cg_limits lim = {R->memory, R->cpus, R->pids, !R->plan.session};
     if (lcs_cg_create(&R->cg, R->id, &lim, err) < 0)
         return -1;
     R->cg_made = 1;
+    /* A session's init never enters its memory cgroup: every exec moves
+     * itself in before it runs anything (lcs_native_execcg_open_procs), so
+     * the OOM killer of that cgroup can only ever take commands. */
+    R->cg.init_apart = R->plan.session;
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
     char fix[768];
@@ -988,17 +1007,21 @@ int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_nativ
     /* init's output pipes are unused in session mode */
     close2(R->out_p);
     close2(R->err_p);
-    if (geteuid() == 0) {
-        /* The OOM killer should pick commands, never init (host root may
-         * lower oom_score_adj; an ordinary user may not, and then init is
-         * an ordinary candidate). */
+    {
+        /* The OOM killer must pick commands, never init (its death ends the
+         * session). A memory-limit OOM cannot: init is not in the memory
+         * cgroup (make_cgroups). Against a host-wide OOM, where the monitor
+         * holds CAP_SYS_RESOURCE, init is made exempt (-1000). Without it
+         * (an ordinary user, or root in a container whose capability set
+         * drops it) the write fails: the enforced report says so ("oom"). */
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)R->pid);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
+        R->init_oom_errno = fd < 0 ? errno : 0;
         if (fd >= 0) {
-            if (write(fd, "-1000", 5) != 5) {
-                /* not fatal */
-            }
+            size_t l = sizeof LCS_INIT_OOM_SCORE_ADJ - 1;
+            if (write(fd, LCS_INIT_OOM_SCORE_ADJ, l) != (ssize_t)l)
+                R->init_oom_errno = errno ? errno : EIO;
             close(fd);
         }
     }
@@ -1090,11 +1113,27 @@ void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kil
         *procs = strtoull(buf, NULL, 10);
 }
 
+/* The session's memory cgroup when init is not in it, else "". */
+static void exec_mem_dir(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
+{
+    const lcs_cgroup *scg = &sb->R->cg;
+    cg->mem[0] = 0;
+    if (scg->init_apart && scg->mem_v)
+        snprintf(cg->mem, sizeof cg->mem, "%s", scg->mem);
+}
+
+void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    exec_mem_dir(sb, cg);
+}
+
 int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
                              lcs_error *err)
 {
     const lcs_cgroup *scg = &sb->R->cg;
     memset(cg, 0, sizeof *cg);
+    exec_mem_dir(sb, cg);
     if (scg->v2[0]) {
         snprintf(cg->v2, sizeof cg->v2, "%s/x%u", scg->v2, (unsigned)n);
         if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST) {
@@ -1117,15 +1156,24 @@ int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_nativ
     return 0;
 }
 
-int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err)
+/* The memory cgroup is joined only where the exec's own v2 directory is
+ * not already inside it (a v2 memory cgroup is the session's v2 directory,
+ * the parent of the exec's). */
+static int mem_needed(const lcs_native_execcg *cg)
 {
-    const char *dirs[2] = {cg->v2, cg->freezer};
+    size_t l = strlen(cg->mem);
+    return cg->mem[0] && !(cg->v2[0] && !strncmp(cg->v2, cg->mem, l) && cg->v2[l] == '/');
+}
+
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err)
+{
+    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
     int n = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!dirs[i][0])
             continue;
         char p[sizeof cg->v2 + 16];
-        snprintf(p, sizeof p, "%s/cgroup.procs", dirs[i]);
+        snprintf(p, sizeof p, "%.*s/cgroup.procs", (int)sizeof cg->v2 - 1, dirs[i]);
         int fd = open(p, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
             int e = errno;
@@ -1143,8 +1191,8 @@ int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%d", (int)pid);
-    const char *dirs[2] = {cg->v2, cg->freezer};
-    for (int i = 0; i < 2; i++)
+    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
+    for (int i = 0; i < 3; i++)
         if (dirs[i][0] && lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
             return lcs_fail_errno(err, "move the exec into cgroup %s", dirs[i]);
     return 0;

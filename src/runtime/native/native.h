@@ -182,14 +182,19 @@ void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kil
 typedef struct lcs_native_execcg {
     char v2[PATH_MAX + 32];
     char freezer[PATH_MAX + 32];
+    char mem[PATH_MAX + 32]; /* the session's memory cgroup (init is not in
+                                it): joined, never created or removed here */
 } lcs_native_execcg;
+/* Only the session's memory cgroup (an exec without cgroups of its own). */
+void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg);
 int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
                              lcs_error *err);
-/* Open the exec cgroup's cgroup.procs files (v2, then the v1 freezer if
- * used) for writing into fds; returns how many (0-2), -1 on error. A
+/* Open the exec cgroup's cgroup.procs files (the session's memory cgroup
+ * unless the exec's v2 directory is inside it, v2, then the v1 freezer if
+ * used) for writing into fds; returns how many (0-3), -1 on error. A
  * process that holds them moves itself in by writing "0" (the kernel checks
  * the opener's credentials and cgroup namespace: session_init.c). */
-int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err);
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err);
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err);
 void lcs_native_execcg_kill(const lcs_native_execcg *cg);
 int lcs_native_execcg_populated(const lcs_native_execcg *cg);
@@ -201,7 +206,7 @@ int lcs_native_execcg_remove(lcs_native_execcg *cg);
 /* Monitor <-> init messages (one SOCK_SEQPACKET datagram each). */
 enum {
     LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd,
-                              then the exec cgroup's open cgroup.procs files (0-2);
+                              then the exec cgroup's open cgroup.procs files (0-3);
                               value = blob length; nargv, nenv. Blob (the
                               client's memfd, as written): nargv NUL-terminated
                               argv strings, nenv environment additions (init

@@ -75,8 +75,9 @@
 #endif
 
 /* Descriptors of an EXEC request: stdin, stdout, stderr, the blob, then
- * up to two cgroup.procs files of the exec cgroup. */
-#define EXEC_FDS 6
+ * up to three cgroup.procs files (the session's memory cgroup, which init
+ * is not in; the exec's v2 cgroup; its v1 freezer cgroup). */
+#define EXEC_FDS 7
 
 typedef struct slot {
     int used;
@@ -480,7 +481,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         }
         if (!pf[0].revents)
             continue;
-        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1};
+        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1, -1};
         int nfds = 0;
         ssize_t n = lcs_recv_with_fds(LCS_FD_CTL, &m, sizeof m, fds, EXEC_FDS, &nfds, 0);
         if (n <= 0)

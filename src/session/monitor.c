@@ -212,6 +212,9 @@ static void finish_exec(mon *M, exec_t *x)
         M->done = 1;
 }
 
+static void send_result(mon *M, exec_t *x, const char *v, int exit_code, int sig, double cpu,
+                        uint64_t peak);
+
 static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
 {
     lcs_error err;
@@ -251,6 +254,18 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     x->used = 1;
     x->id = ++M->next_id;
     x->client = ci;
+    /* A session at its pids limit cannot start the command: its first
+     * process would be one too many. (Checked here too because where init
+     * is outside the session's cgroup, as with memory in cgroup v2, init's
+     * fork is not counted against the limit; elsewhere that fork fails
+     * with EAGAIN: exec_failed.) */
+    if (lcs_native_sandbox_pids_full(M->sb)) {
+        x->t0 = lcs_now();
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        send_result(M, x, "pids", -1, 0, 0.0, 0);
+        return;
+    }
     int pfds[3], npfds = 0;
     /* A warm sandbox's one exec has the sandbox's cgroups to itself (they
      * give its verdicts; its cpu time comes from init's rusage, a timeout
@@ -331,6 +346,18 @@ static pid_t pid_of_pidfd(int pfd)
     return l ? (pid_t)atoi(l + 5) : -1;
 }
 
+static void send_result(mon *M, exec_t *x, const char *v, int exit_code, int sig, double cpu,
+                        uint64_t peak)
+{
+    json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,
+                          "exit_code", exit_code, "signal", sig, "wall_seconds", lcs_now() - x->t0,
+                          "cpu_seconds", cpu, "peak_memory_bytes", (json_int_t)peak, "enforced",
+                          M->enforced ? M->enforced : json_null(), "policy",
+                          M->policy ? M->policy : json_null());
+    reply(M, x->client, r);
+    finish_exec(M, x);
+}
+
 static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
 {
     int ws = m->value;
@@ -341,14 +368,26 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
     double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
     if (cpu < 0)
         cpu = (double)(m->utime_us + m->stime_us) / 1e6;
-    json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,
-                          "exit_code", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, "signal",
-                          WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, "wall_seconds", lcs_now() - x->t0,
-                          "cpu_seconds", cpu, "peak_memory_bytes",
-                          (json_int_t)m->maxrss_kb * 1024, "enforced",
-                          M->enforced ? M->enforced : json_null(), "policy",
-                          M->policy ? M->policy : json_null());
-    reply(M, x->client, r);
+    send_result(M, x, v, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
+                cpu, (uint64_t)m->maxrss_kb * 1024);
+}
+
+/* Init could not start the exec. EAGAIN from its fork with the session at
+ * its pids limit (the limit's counter grew, or the cgroup is full) is the
+ * limit stopping the command: the pids verdict (exit 125 in the CLI), as
+ * for a command whose own fork fails; anything else is an error. */
+static void exec_failed(mon *M, exec_t *x, int e)
+{
+    if (e == EAGAIN) {
+        uint64_t oom, pids;
+        lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
+        if (pids > x->pids0 || lcs_native_sandbox_pids_full(M->sb)) {
+            send_result(M, x, "pids", -1, 0, 0.0, 0);
+            return;
+        }
+    }
+    reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
+                                  strerror(e)));
     finish_exec(M, x);
 }
 
@@ -394,9 +433,7 @@ static void from_init(mon *M)
         exec_result(M, x, &m);
         break;
     case LCS_MSG_FAILED:
-        reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
-                                      strerror(m.value)));
-        finish_exec(M, x);
+        exec_failed(M, x, m.value);
         break;
     default:
         break;

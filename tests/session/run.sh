@@ -162,6 +162,30 @@ if [ -n "$oid" ]; then
     "$C" rm "$oid" >/dev/null 2>&1
 else fail session_oom_kills_exec_not_init "create: $(cat "$tmp/err")"; fi
 
+# ---------------------------------------------------------------- pids
+# A session at its pids limit: a new exec cannot start its first process.
+# That is the limit stopping it (verdict pids, exit 125), through the CLI and
+# the C API alike, and the session stays usable once processes are gone.
+pid_s=$("$C" create --rootfs "$RFS" --pids-limit 8 --label pids 2>"$tmp/err"); sanitizer_check
+if [ -n "$pid_s" ]; then
+    # init + this exec + 6 sleeps = 8
+    "$C" exec --timeout 20 "$pid_s" -- sh -c 'for i in 1 2 3 4 5 6; do sleep 20 & done; exec sleep 20' >/dev/null 2>&1 & fillpid=$!
+    pd=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$pid_s/info.json'))['resources']['pids'])")
+    until_full() { local i; for i in $(seq 1 50); do [ "$(cat "$pd/pids.current" 2>/dev/null)" = 8 ] && return 0; sleep 0.1; done; return 1; }
+    until_full || echo "  pids.current did not reach 8: $(cat "$pd/pids.current")"
+    "$C" exec "$pid_s" -- echo hi >"$tmp/p.out" 2>"$tmp/p.err"; rc=$?
+    api=$("$H" exec-verdict "$pid_s" /bin/echo hi 2>&1)
+    jv=$("$C" exec --json "$pid_s" -- echo hi 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"])' 2>/dev/null)
+    kill $fillpid 2>/dev/null; wait $fillpid 2>/dev/null
+    for i in $(seq 1 50); do [ "$(cat "$pd/pids.current" 2>/dev/null)" -lt 8 ] && break; sleep 0.1; done
+    after=$("$C" exec "$pid_s" -- echo alive 2>&1)
+    if [ $rc = 125 ] && grep -q 'verdict pids' "$tmp/p.err" && [ ! -s "$tmp/p.out" ] &&
+       [ "$api" = "rc 0 verdict pids exit -1" ] && [ "$jv" = pids ] && [ "$after" = alive ]; then
+        pass session_exec_at_pids_limit_is_verdict_pids
+    else fail session_exec_at_pids_limit_is_verdict_pids "cli rc=$rc $(cat "$tmp/p.err"); api: $api; json: $jv; after: $after"; fi
+    "$C" rm "$pid_s" >/dev/null 2>&1
+else fail session_exec_at_pids_limit_is_verdict_pids "create: $(cat "$tmp/err")"; fi
+
 # ---------------------------------------------------------------- files
 head -c 10485760 /dev/urandom >"$tmp/big.bin"
 "$C" cp "$tmp/big.bin" "$id:big.bin" && "$C" cp "$id:big.bin" "$tmp/big.back"

@@ -1113,6 +1113,16 @@ void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kil
         *procs = strtoull(buf, NULL, 10);
 }
 
+int lcs_native_sandbox_pids_full(const lcs_native_sandbox *sb)
+{
+    const lcs_cgroup *cg = &sb->R->cg;
+    char cur[32], max[32];
+    if (!cg->pids_v || lcs_read_file(cg->pids, "pids.current", cur, sizeof cur) < 0 ||
+        lcs_read_file(cg->pids, "pids.max", max, sizeof max) < 0 || !strncmp(max, "max", 3))
+        return 0;
+    return strtoull(cur, NULL, 10) >= strtoull(max, NULL, 10);
+}
+
 /* The session's memory cgroup when init is not in it, else "". */
 static void exec_mem_dir(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
 {

@@ -176,6 +176,9 @@ int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err);
 void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kills,
                                  uint64_t *pids_hits, uint64_t *memory_bytes, uint64_t *procs);
 
+/* 1 when the session's pids cgroup holds as many tasks as its limit. */
+int lcs_native_sandbox_pids_full(const lcs_native_sandbox *sb);
+
 /* Per-exec cgroup: a child of the sandbox's cgroup2 directory (kill with
  * cgroup.kill, cpu.stat) and, on hosts without cgroup.kill, of its v1
  * freezer. */

@@ -130,4 +130,20 @@ else
     out=$(printf 'piped data' | "$CLI" run -i --rootfs "$RFS" -- cat 2>&1)
     [ "$out" = "piped data" ] && echo "PASS run_stdin" || echo "FAIL run_stdin: got '$out'"
     check run_help 0 'Exit status: the command' -- run --help
+    # --json of NUL-heavy output: each NUL is 6 bytes of JSON ("\u0000"); the
+    # CLI's peak memory must stay a small multiple of the output cap (the
+    # output is escaped straight into stdout), not ~14 times it
+    rss_kb=$(python3 - "$CLI" "$RFS" "$TMP/nul.json" <<'PY'
+import resource, subprocess, sys
+cli, rfs, out = sys.argv[1:]
+with open(out, "wb") as f:
+    subprocess.run([cli, "run", "--rootfs", rfs, "--output-limit", "20m", "--json", "--",
+                    "head", "-c", "20m", "/dev/zero"], stdout=f)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+)
+    if python3 -c "import json,sys; d=json.load(open('$TMP/nul.json')); sys.exit(0 if d['stdout'] == '\0' * 20971520 else 1)" &&
+       [ "$rss_kb" -lt $((4 * 20 * 1024)) ]; then echo "PASS run_json_nul_output_memory_bounded"
+    else echo "FAIL run_json_nul_output_memory_bounded: peak RSS ${rss_kb} KiB for a 20 MiB cap (bound 80 MiB), $(head -c 200 "$TMP/nul.json")"; fi
+    rm -f "$TMP/nul.json"
 fi

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ int cli_parse_positive(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v > 0))
+    /* "inf", "nan" and overflows are no numbers of seconds or cores */
+    if (end == s || *end || errno || !(v > 0) || !isfinite(v))
         return -1;
     *out = v;
     return 0;

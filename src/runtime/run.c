@@ -154,8 +154,9 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     /* Warm: host directories are bound when a sandbox starts, and one
      * started in advance would hold them across runs: those runs are cold. */
     int warm = req->warm && !pol.input_dir && !pol.output_dir;
-    if (warm && req->warm_idle_seconds < 0) {
-        lcs_fail(err, LCS_E_INVALID, "warm idle time must not be negative");
+    if (warm && (!(req->warm_idle_seconds >= 0) || req->warm_idle_seconds > 365 * 86400)) {
+        lcs_fail(err, LCS_E_INVALID, "warm idle time %g s is not a number of seconds from 0 to "
+                 "365 days", req->warm_idle_seconds);
         goto out;
     }
     struct lcs_pool_req pr = {&s, &pol, NULL,

@@ -121,6 +121,15 @@ if [ $ok = 1 ]; then pass exec_session_output_cap_applies; else fail exec_sessio
 "$H" stream "$id" >"$tmp/stream"
 if awk '/^chunk/ {t[++n]=$2} END {exit !(n==3 && t[1] < 0.25 && t[3]-t[1] > 0.4)}' "$tmp/stream"; then pass exec_output_streams_live
 else fail exec_output_streams_live "$(cat "$tmp/stream")"; fi
+# non-finite or out-of-range numbers are invalid input (4) with a message
+# naming the value, never "out of memory" (jansson cannot encode inf/nan)
+ok=1; msgs=
+for a in "exec --timeout inf $id -- true" "exec --timeout 1e300 $id -- true" "create --rootfs $RFS --idle-timeout inf" "create --rootfs $RFS --idle-timeout 1e300"; do
+    # shellcheck disable=SC2086
+    m=$("$C" $a 2>&1 >/dev/null); r=$?
+    { [ $r = 4 ] && grep -Eq "inf|1e\+?300" <<<"$m" && ! grep -q "out of memory" <<<"$m"; } || { ok=0; msgs="$msgs [$a: rc=$r $m]"; }
+done
+if [ $ok = 1 ]; then pass exec_and_create_reject_non_finite_numbers; else fail exec_and_create_reject_non_finite_numbers "$msgs"; fi
 out=$("$C" exec "$id" -- /no/such/program 2>&1); rc=$?
 if [ "$rc" = 127 ]; then pass exec_missing_program_127; else fail exec_missing_program_127 "rc=$rc $out"; fi
 

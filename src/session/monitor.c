@@ -376,8 +376,15 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
  * its pids limit (the limit's counter grew, or the cgroup is full) is the
  * limit stopping the command: the pids verdict (exit 125 in the CLI), as
  * for a command whose own fork fails; anything else is an error. */
-static void exec_failed(mon *M, exec_t *x, int e)
+static void exec_failed(mon *M, exec_t *x, int e, int what)
 {
+    if (what == LCS_FAILED_CWD) {
+        /* the client names the directory (it sent it) */
+        reply(M, x->client, json_pack("{s:s,s:s,s:s,s:b}", "event", "error", "code", "io",
+                                      "message", strerror(e), "cwd", 1));
+        finish_exec(M, x);
+        return;
+    }
     if (e == EAGAIN) {
         uint64_t oom, pids;
         lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
@@ -433,7 +440,7 @@ static void from_init(mon *M)
         exec_result(M, x, &m);
         break;
     case LCS_MSG_FAILED:
-        exec_failed(M, x, m.value);
+        exec_failed(M, x, m.value, (int)m.nargv);
         break;
     default:
         break;

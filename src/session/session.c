@@ -731,7 +731,14 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
             }
             if (ev && !strcmp(ev, "error")) {
                 const char *msg = json_string_value(json_object_get(m, "message"));
-                lcs_fail(err, LCS_E_IO, "session %s: exec failed: %s", s->id, msg ? msg : "?");
+                if (json_is_true(json_object_get(m, "cwd")))
+                    lcs_fail(err, LCS_E_IO,
+                             "session %s: exec failed: cannot change to the working directory "
+                             "%s: %s",
+                             s->id, o->cwd ? o->cwd : "(the session's)", msg ? msg : "?");
+                else
+                    lcs_fail(err, LCS_E_IO, "session %s: exec failed: %s", s->id,
+                             msg ? msg : "?");
                 json_decref(m);
                 goto out;
             }

@@ -158,6 +158,7 @@ else
     check run_help 0 'Exit status: the command' -- run --help
     timeout_check run_seccomp_fifo_is_refused 4 'seccomp profile .*/fifo is a FIFO, not a regular file' -- run --rootfs "$RFS" --seccomp "$TMP/fifo" -- true
     timeout_check run_seccomp_missing_is_not_found 3 'seccomp profile file not found: .*/none.json$' -- run --rootfs "$RFS" --seccomp "$TMP/none.json" -- true
+    timeout_check run_bad_workdir_is_a_failure_not_125 1 'cannot change to the working directory /no/such/dir: No such file' -- run --rootfs "$RFS" -w /no/such/dir -- true
     timeout_check run_timeout_inf_is_invalid 4 "--timeout 'inf' is not a positive number" -- run --rootfs "$RFS" --timeout inf -- true
     # --json of NUL-heavy output: each NUL is 6 bytes of JSON ("\u0000"); the
     # CLI's peak memory must stay a small multiple of the output cap (the

@@ -130,6 +130,14 @@ for a in "exec --timeout inf $id -- true" "exec --timeout 1e300 $id -- true" "cr
     { [ $r = 4 ] && grep -Eq "inf|1e\+?300" <<<"$m" && ! grep -q "out of memory" <<<"$m"; } || { ok=0; msgs="$msgs [$a: rc=$r $m]"; }
 done
 if [ $ok = 1 ]; then pass exec_and_create_reject_non_finite_numbers; else fail exec_and_create_reject_non_finite_numbers "$msgs"; fi
+# a working directory that cannot be entered: the command never ran, which
+# is an exec error naming the directory (exit 1), not 125 (limits only)
+"$C" exec -w /no/such/dir "$id" -- true >/dev/null 2>"$tmp/err"; rc=$?
+"$C" exec -w /etc/passwd "$id" -- true >/dev/null 2>"$tmp/err2"; rc2=$?
+if [ $rc = 1 ] && grep -q 'cannot change to the working directory /no/such/dir: No such file or directory' "$tmp/err" &&
+   [ $rc2 = 1 ] && grep -q 'working directory /etc/passwd: Not a directory' "$tmp/err2"; then
+    pass exec_bad_workdir_is_an_error_not_125
+else fail exec_bad_workdir_is_an_error_not_125 "rc=$rc $(cat "$tmp/err"); rc=$rc2 $(cat "$tmp/err2")"; fi
 out=$("$C" exec "$id" -- /no/such/program 2>&1); rc=$?
 if [ "$rc" = 127 ]; then pass exec_missing_program_127; else fail exec_missing_program_127 "rc=$rc $out"; fi
 

@@ -105,7 +105,7 @@ static void exec_argv(const char *const *av, const char *const *env)
  * closed, seccomp, execve. Shared by one-shot runs and session execs. */
 /* Session execs have no status pipe: setup errors go to the command's
  * stderr as text, exit status 125. */
-static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
+static _Noreturn void fail_exec_status(const lcs_child_err *e, int text_errors, int status)
 {
     if (!text_errors)
         lcs_init_fail_setup(e);
@@ -114,7 +114,12 @@ static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
     if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
         /* nothing more to do */
     }
-    _exit(125);
+    _exit(status);
+}
+
+static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
+{
+    fail_exec_status(e, text_errors, 125);
 }
 
 /* The signals this process ignores or catches (the caller's dispositions,
@@ -143,7 +148,7 @@ static uint64_t signals_to_reset(void)
 }
 
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors)
+                             const char *cwd, int text_errors, volatile int *cwd_failed)
 {
     lcs_child_err e;
     /* The caller's ignored signals and blocked mask would survive execve,
@@ -171,8 +176,17 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     if (!cwd)
         cwd = LCS_NATIVE_DEFAULT_CWD;
     if (chdir(cwd) < 0) {
-        lcs_child_fail(&e, errno, "chdir to the working directory %s", cwd);
-        fail_exec(&e, text_errors);
+        /* The command never started: not a limit (125 means one). A
+         * session's vfork child hands the errno to init (an exec error
+         * naming the directory); else a message, and status 126 ("cannot
+         * be run") for a session's handshake child. */
+        int ce = errno;
+        if (cwd_failed) {
+            *cwd_failed = LCS_CWD_FAILED + ce;
+            _exit(126);
+        }
+        lcs_child_fail(&e, ce, "cannot change to the working directory %s", cwd);
+        fail_exec_status(&e, text_errors, 126);
     }
     /* Nothing beyond stdin/stdout/stderr may cross execve. fd 4 (status) is
      * already close-on-exec; it reports a failing seccomp load. */
@@ -214,7 +228,7 @@ static pid_t spawn_command(const lcs_plan *p)
     sigprocmask(SIG_SETMASK, &all, NULL);
     pid_t pid = vfork();
     if (pid == 0)
-        lcs_init_exec(p, p->argv, p->env, p->cwd, 0);
+        lcs_init_exec(p, p->argv, p->env, p->cwd, 0, NULL);
     return pid;
 }
 

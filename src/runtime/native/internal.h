@@ -101,9 +101,13 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e);
 /* Report a setup failure on the status pipe and exit. */
 _Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
 /* The command's process from fork to execve (privileges, cwd, fds,
- * seccomp). */
+ * seccomp). cwd_failed (a session's vfork child: init's memory) gets
+ * LCS_CWD_FAILED + errno when the working directory cannot be entered, and
+ * the child exits; without it that failure is text on stderr and status
+ * 126 (session handshake child) or a setup error (one-shot run). */
+#define LCS_CWD_FAILED 0x10000
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors);
+                             const char *cwd, int text_errors, volatile int *cwd_failed);
 /* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */

@@ -223,10 +223,13 @@ enum {
                               could not move itself into its cgroup): fd = pidfd of
                               the waiting exec; value = pid inside */
     LCS_MSG_EXITED = 'Z',  /* init->monitor: value = wait status, rusage */
-    LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno */
+    LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno,
+                              nargv = LCS_FAILED_CWD when the working
+                              directory could not be entered */
     LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root */
 };
 #define LCS_NATIVE_MAX_EXECS 64
+#define LCS_FAILED_CWD 1
 
 typedef struct lcs_native_msg {
     uint32_t type;

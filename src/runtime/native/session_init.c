@@ -228,7 +228,7 @@ static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds,
         *failed = errno ? errno : EIO;
         _exit(125);
     }
-    lcs_init_exec(p, argv, env, cwd, 1);
+    lcs_init_exec(p, argv, env, cwd, 1, failed);
 }
 
 /* vfork in a function of its own: nothing of the caller's frame can be
@@ -276,7 +276,7 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
         while (n < 0 && errno == EINTR);
         if (n != 1)
             _exit(125); /* the monitor gave up on this exec */
-        lcs_init_exec(p, argv, env, cwd, 1);
+        lcs_init_exec(p, argv, env, cwd, 1, NULL);
     }
     close(gp[0]);
     *go = gp[1];
@@ -343,6 +343,12 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
             /* It never ran the command (init reaps it through the
              * signalfd; no slot, so no EXITED). A descriptor the kernel
              * would not let us write: the handshake from now on. */
+            if (failed >= LCS_CWD_FAILED) {
+                /* its working directory could not be entered */
+                r.value = failed - LCS_CWD_FAILED;
+                r.nargv = LCS_FAILED_CWD;
+                goto out;
+            }
             if (failed != EACCES && failed != EPERM) {
                 r.value = failed;
                 goto out;

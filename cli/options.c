@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,5 +121,9 @@ int cli_run_status(const lcs_run_result *r)
         return 128 + r->signal;
     if (!strcmp(r->verdict, "timeout"))
         return 124;
+    /* the seccomp filter: 128+SIGSYS when its kill action took the command,
+     * else the command never started (126, as for one that cannot run) */
+    if (!strcmp(r->verdict, "seccomp"))
+        return r->signal == SIGSYS ? 128 + SIGSYS : 126;
     return 125;
 }

@@ -472,7 +472,8 @@ void lcs_run_request_init(lcs_run_request *r);
 
 /* Verdicts: "ok" (exit 0), "exit" (non-zero), "signal", "timeout",
  * "memory" (OOM-killed), "pids" (process limit hit), "output" (output cap
- * hit), "internal". */
+ * hit), "seccomp" (killed by SIGSYS, the filter's kill action, or never
+ * started because the profile refused its execve and exit), "internal". */
 typedef struct lcs_run_result {
     char verdict[16];
     int exit_code;              /* -1 unless the command exited */

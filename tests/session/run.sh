@@ -179,6 +179,36 @@ if [ -n "$oid" ]; then
     "$C" rm "$oid" >/dev/null 2>&1
 else fail session_oom_kills_exec_not_init "create: $(cat "$tmp/err")"; fi
 
+# ---------------------------------------------------------------- seccomp
+# A profile that denies everything cannot even run the session's init (it
+# loads the filter itself): create fails, naming the profile and seccomp.
+# A profile that kills one call: the exec making it gets the seccomp verdict
+# (CLI exit 159 = 128 + SIGSYS) and the session goes on.
+printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}' >"$tmp/deny-all.json"
+"$C" create --rootfs "$RFS" --seccomp "$tmp/deny-all.json" >/dev/null 2>"$tmp/err"; rc=$?
+if [ $rc = 4 ] && grep -q "seccomp profile .*deny-all.json stopped the session's init" "$tmp/err"; then
+    pass session_deny_all_profile_names_seccomp
+else fail session_deny_all_profile_names_seccomp "rc=$rc $(cat "$tmp/err")"; fi
+python3 - "$top/container_images/seccomp.json" "$tmp/kill-sync.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for r in p["syscalls"]:
+    if r.get("action") == "SCMP_ACT_ALLOW" and "sync" in r.get("names", []):
+        r["names"].remove("sync")
+p["syscalls"].append({"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"})
+json.dump(p, open(sys.argv[2], "w"))
+PY
+sid=$("$C" create --rootfs "$RFS" --seccomp "$tmp/kill-sync.json" 2>"$tmp/err")
+if [ -n "$sid" ]; then
+    "$C" exec "$sid" -- sync >/dev/null 2>"$tmp/err"; rc=$?
+    v=$("$C" exec --json "$sid" -- sync 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"], d["signal"])' 2>/dev/null)
+    after=$("$C" exec "$sid" -- echo alive 2>&1)
+    if [ $rc = 159 ] && grep -q 'verdict seccomp' "$tmp/err" && [ "$v" = "seccomp 31" ] && [ "$after" = alive ]; then
+        pass session_exec_killed_by_filter_is_verdict_seccomp
+    else fail session_exec_killed_by_filter_is_verdict_seccomp "rc=$rc $(cat "$tmp/err") json: $v after: $after"; fi
+    "$C" rm "$sid" >/dev/null 2>&1
+else fail session_exec_killed_by_filter_is_verdict_seccomp "create: $(cat "$tmp/err")"; fi
+
 # ---------------------------------------------------------------- pids
 # A session at its pids limit: a new exec cannot start its first process.
 # That is the limit stopping it (verdict pids, exit 125), through the CLI and

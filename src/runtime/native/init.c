@@ -20,6 +20,10 @@
  * Status pipe records to the monitor: 1 type byte, 2 length bytes, payload.
  *   'E' text  - setup failed (also used by the command before execve)
  *   'R'       - the command was forked: setup is complete
+ *   'L'       - (session) the seccomp filter is being loaded into init
+ *   'D' int   - the command's execve failed with this errno under the
+ *               seccomp filter and the command then died of a signal (the
+ *               filter refused its exit too): the profile denied its start
  *   'W' int   - wait status of the command, written just before init exits
  */
 #include "runtime/native/internal.h"
@@ -148,7 +152,7 @@ static uint64_t signals_to_reset(void)
 }
 
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors, volatile int *cwd_failed)
+                             const char *cwd, int text_errors, volatile int *report)
 {
     lcs_child_err e;
     /* The caller's ignored signals and blocked mask would survive execve,
@@ -181,8 +185,8 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
          * naming the directory); else a message, and status 126 ("cannot
          * be run") for a session's handshake child. */
         int ce = errno;
-        if (cwd_failed) {
-            *cwd_failed = LCS_CWD_FAILED + ce;
+        if (report && p->session) {
+            *report = LCS_CWD_FAILED + ce;
             _exit(126);
         }
         lcs_child_fail(&e, ce, "cannot change to the working directory %s", cwd);
@@ -201,6 +205,8 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     /* A missing program is the command's failure, not the sandbox's:
      * report it like a shell does (status 127, message on stderr). */
     int saved = errno;
+    if (report)
+        *report = LCS_EXEC_FAILED + saved; /* a store: allowed whatever the filter */
     char msg[PATH_MAX + 128];
     int n = snprintf(msg, sizeof msg, "sandbox: cannot execute %s: %s\n", argv[0],
                      strerrordesc_np(saved) ? strerrordesc_np(saved) : "error");
@@ -219,16 +225,18 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
  * only in init's memory image). Its signal handlers are its own and reset
  * first; vfork runs no atfork handlers, so no lock another thread of the
  * caller held at clone time is touched. */
-static pid_t spawn_command(const lcs_plan *p)
+static pid_t __attribute__((noinline)) spawn_command(const lcs_plan *p, int *exec_errno)
 {
     /* No handler of the caller may run in the child before it has reset
      * them (lcs_init_exec unblocks); init itself only needs waitpid. */
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    volatile int report = 0; /* the child's store (shared memory until execve) */
     pid_t pid = vfork();
     if (pid == 0)
-        lcs_init_exec(p, p->argv, p->env, p->cwd, 0, NULL);
+        lcs_init_exec(p, p->argv, p->env, p->cwd, 0, &report);
+    *exec_errno = report >= LCS_EXEC_FAILED ? report - LCS_EXEC_FAILED : 0;
     return pid;
 }
 
@@ -336,11 +344,18 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
          * setres[ug]id, capset), which it does before its execve. Its
          * bounding set goes too (execs inherit it empty): init never execs,
          * so the capabilities it holds are untouched. */
-        if (lcs_privs_drop_bounding(p, &e) < 0 || lcs_seccomp_install(p, &e) < 0)
+        if (lcs_privs_drop_bounding(p, &e) < 0)
+            fail_setup(&e);
+        /* 'L' first: if init dies before its 'R', the profile refused a
+         * system call init itself needs, and the monitor can say so (init
+         * cannot: the filter may refuse the write as well). */
+        send_record('L', NULL, 0);
+        if (lcs_seccomp_install(p, &e) < 0)
             fail_setup(&e);
         lcs_init_serve(p, root_clone); /* never returns */
     }
-    pid_t cmd = spawn_command(p);
+    int exec_errno = 0;
+    pid_t cmd = spawn_command(p, &exec_errno);
     if (cmd < 0) {
         lcs_child_fail(&e, errno, "start the command");
         fail_setup(&e);
@@ -363,6 +378,8 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         if (w < 0 && errno != EINTR)
             break;
     }
+    if (exec_errno && WIFSIGNALED(status))
+        send_record('D', &exec_errno, sizeof exec_errno);
     send_record('W', &status, sizeof status);
     /* Exiting kills every remaining process of the pid namespace. */
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

@@ -101,13 +101,19 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e);
 /* Report a setup failure on the status pipe and exit. */
 _Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
 /* The command's process from fork to execve (privileges, cwd, fds,
- * seccomp). cwd_failed (a session's vfork child: init's memory) gets
- * LCS_CWD_FAILED + errno when the working directory cannot be entered, and
- * the child exits; without it that failure is text on stderr and status
- * 126 (session handshake child) or a setup error (one-shot run). */
+ * seccomp). report (a vfork child: it points into init's memory) gets, by
+ * a plain store that no seccomp filter can refuse:
+ *   LCS_CWD_FAILED + errno in a session when the working directory cannot
+ *     be entered (the child then exits); without report, or in a one-shot
+ *     run, that failure is text on stderr and status 126 (session
+ *     handshake child) or a setup error (one-shot run);
+ *   LCS_EXEC_FAILED + errno when execve failed under the seccomp filter
+ *     (the child then reports it and exits; if it dies of a signal instead,
+ *     the filter also refused its exit: the profile denied the start). */
 #define LCS_CWD_FAILED 0x10000
+#define LCS_EXEC_FAILED 0x20000
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors, volatile int *cwd_failed);
+                             const char *cwd, int text_errors, volatile int *report);
 /* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */
@@ -254,6 +260,7 @@ typedef struct lcs_monitor_out {
     char setup_error[1024];    /* text sent by the child during setup */
     int timed_out, output_exceeded, setup_timed_out;
     int wait_status;           /* of init (= of the command) */
+    int exec_denied;           /* 'D': the filter refused the command's start */
     int reaped;                /* 2: the command's exact status arrived ('W') */
     int init_reaped;           /* init was waited for (rusage_* valid) */
     double wall_s;

@@ -614,7 +614,7 @@ static void verdict(lcs_native_result *r, const lcs_monitor_out *mo, const lcs_c
     r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
     const char *v = lcs_native_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
-                                       st->pids_max_hits > 0, mo->timed_out);
+                                       st->pids_max_hits > 0, mo->timed_out, mo->exec_denied);
     snprintf(r->verdict, sizeof r->verdict, "%s", v);
 }
 
@@ -921,12 +921,36 @@ struct lcs_native_sandbox {
     run *R;
 };
 
+/* Init died after it began to load the seccomp filter and before it was
+ * ready: the profile refuses a system call init needs (every exec needs
+ * the same ones: a session cannot run under it). Its signal, when it is
+ * dead within a second, says how (SIGSYS: a kill action; SIGSEGV: its own
+ * exit was refused). */
+static int init_died_under_filter(run *R, lcs_error *err)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    struct pollfd pf = {R->pidfd, POLLIN, 0};
+    if (R->pidfd >= 0 && poll(&pf, 1, 1000) > 0)
+        waitid((idtype_t)P_PIDFD, (id_t)R->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+    char how[64] = "";
+    if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+        snprintf(how, sizeof how, " (killed by signal %d%s)", si.si_status,
+                 si.si_status == SIGSYS ? ", the filter's kill action" : "");
+    return lcs_fail(err, LCS_E_DENIED,
+                    "the seccomp profile %s stopped the session's init%s: it refuses system "
+                    "calls the runtime needs to serve execs (a session needs at least what its "
+                    "commands need)",
+                    R->seccomp_name, how);
+}
+
 /* Wait (bounded) for init's 'R' on the status pipe, then take the root
  * clone init sent on the control socket before it. */
 static int wait_ready(run *R, lcs_error *err)
 {
     unsigned char buf[1200];
     size_t len = 0;
+    int filter_loading = 0;
     double deadline = lcs_now() + 30.0;
     for (;;) {
         while (len >= 3) {
@@ -942,6 +966,8 @@ static int wait_ready(run *R, lcs_error *err)
             }
             if (buf[0] == 'R')
                 goto ready;
+            if (buf[0] == 'L')
+                filter_loading = 1;
             memmove(buf, buf + 3 + rl, len - 3 - rl);
             len -= 3 + rl;
         }
@@ -957,6 +983,8 @@ static int wait_ready(run *R, lcs_error *err)
         if (len == sizeof buf)
             len = 0;
         ssize_t n = read(R->status_p[0], buf + len, sizeof buf - len);
+        if (n == 0 && filter_loading)
+            return init_died_under_filter(R, err);
         if (n == 0)
             return lcs_fail(err, LCS_E_IO, "sandbox init exited during setup without reporting "
                                            "why");

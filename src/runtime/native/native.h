@@ -230,6 +230,8 @@ enum {
 };
 #define LCS_NATIVE_MAX_EXECS 64
 #define LCS_FAILED_CWD 1
+#define LCS_EXITED_DENIED 1 /* EXITED nargv: execve and exit refused by the filter
+                               (nenv = execve's errno): verdict seccomp */
 
 typedef struct lcs_native_msg {
     uint32_t type;
@@ -245,9 +247,12 @@ void lcs_native_result_clear(lcs_native_result *r);
 char *lcs_native_result_to_json(const lcs_native_result *r);
 /* The verdict of a finished command from its wait status and what the
  * monitor saw, for one-shot runs and session execs alike. Priority: output >
- * memory > pids > timeout > signal > ok > exit; a command that exited 0 is
- * "ok" even if an OOM kill or the pids limit hit some other process. */
+ * memory > pids > timeout > seccomp > signal > ok > exit; a command that
+ * exited 0 is "ok" even if an OOM kill or the pids limit hit some other
+ * process. "seccomp": killed by SIGSYS (the filter's kill actions), or
+ * exec_denied: its execve failed under the filter and it died of a signal
+ * (the filter refused its exit as well), so it never started. */
 const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
-                               int pids_hit, int timed_out);
+                               int pids_hit, int timed_out, int exec_denied);
 
 #endif

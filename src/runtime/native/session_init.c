@@ -84,6 +84,7 @@ typedef struct slot {
     uint32_t id;
     pid_t pid;
     int go; /* handshake mode: write end of the child's go pipe, -1 once released */
+    int exec_errno; /* its execve failed under the filter with this errno */
 } slot;
 
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
@@ -331,13 +332,19 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         goto out;
     }
     pid_t pid = -1;
-    int go = -1;
+    int go = -1, exec_errno = 0;
     if (!*handshake_mode) {
         volatile int failed = 0;
         pid = spawn_vfork(p, fds, nfds, argv, env, cwd, &failed);
         if (pid < 0) {
             r.value = errno;
             goto out;
+        }
+        if (failed >= LCS_EXEC_FAILED) {
+            /* execve failed: the child reported it and exited (or the
+             * filter refused that too and it died); EXITED follows */
+            exec_errno = failed - LCS_EXEC_FAILED;
+            failed = 0;
         }
         if (failed) {
             /* It never ran the command (init reaps it through the
@@ -368,6 +375,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     sl->id = m->id;
     sl->pid = pid;
     sl->go = go;
+    sl->exec_errno = exec_errno;
     if (go >= 0) {
         int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         lcs_native_msg s;
@@ -418,6 +426,10 @@ static void reap(slot *slots)
             r.utime_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
             r.stime_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
             r.maxrss_kb = (uint32_t)ru.ru_maxrss;
+            if (slots[i].exec_errno && WIFSIGNALED(st)) {
+                r.nargv = LCS_EXITED_DENIED; /* the filter refused its start */
+                r.nenv = (uint32_t)slots[i].exec_errno;
+            }
             if (slots[i].go >= 0)
                 close(slots[i].go);
             memset(&slots[i], 0, sizeof slots[i]);

@@ -906,6 +906,19 @@ int lcs_session_stat(lcs_session *s, const char *path, lcs_file_info *out, lcs_e
 
 int lcs_session_remove(lcs_session *s, const char *path, bool recursive, lcs_error *err)
 {
+    /* Never the workspace or a directory above it: the session's working
+     * directory would vanish under its commands. */
+    char *clean = lcs_fs_clean_path(path, err);
+    if (!clean)
+        return -1;
+    if (lcs_fs_holds_workspace(clean)) {
+        lcs_fail(err, LCS_E_DENIED, "refusing to remove %s: it is %s", clean,
+                 strcmp(clean, LCS_FS_WORKSPACE) ? "a directory the workspace is in"
+                                                 : "the workspace itself");
+        free(clean);
+        return -1;
+    }
+    free(clean);
     WITH_VIEW(s, path, err, lcs_fs_remove(fd, sub, recursive, err));
 }
 

@@ -187,6 +187,15 @@ def t_list_exists_delete_mkdir():
     err(S.call("delete_file", {"path": "lst/file.txt"}), "ERROR: File not found: lst/file.txt")
     err(S.call("delete_file", {"path": "lst/a"}))  # not empty
     ok(S.call("delete_file", {"path": "empty"}))
+    # the workspace itself, by any name, and the directories above it are
+    # refused; an empty workspace would otherwise be removed
+    ok(sh(S, "mkdir -p /tmp/keep && mv /home/sandbox/work/* /tmp/keep/"))
+    for p in [".", "./", "lst/..", "/home/sandbox/work", "/home/sandbox/work/.", "/home/sandbox",
+              "/", "../work"]:
+        err(S.call("delete_file", {"path": p}), "refusing to remove")
+    assert text_of(ok(sh(S, "pwd; [ -d /home/sandbox/work ] && echo there"))).split() == [
+        "/home/sandbox/work", "there"], "the workspace is gone"
+    ok(sh(S, "mv /tmp/keep/* /home/sandbox/work/"))
     r = ok(S.call("create_directory", {"path": "x/y/z"}))
     assert text_of(r) == "Successfully created directory: x/y/z"
 

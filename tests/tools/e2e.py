@@ -287,6 +287,34 @@ def session_ids():
         return None
 
 
+def t_closing_stdin_cancels_the_running_call_and_ends_the_server():
+    s = start()
+    ok(sh(s, "true"))  # the session exists
+    sid = ok(s.call("get_sandbox_info"))["structuredContent"]["sandbox"]["id"]
+    mark = "sleep 3%d" % (os.getpid() % 1000)
+    s.send({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "execute_shell", "arguments": {"command": mark, "timeout": 120}}})
+    deadline = time.time() + 10
+    while time.time() < deadline and subprocess.run(["pgrep", "-f", mark], stdout=subprocess.DEVNULL).returncode != 0:
+        time.sleep(0.05)
+    assert subprocess.run(["pgrep", "-f", mark], stdout=subprocess.DEVNULL).returncode == 0, "the call never started"
+    t0 = time.time()
+    try:
+        s.p.stdin.close()
+        code = s.p.wait(15)
+    except subprocess.TimeoutExpired:
+        s.p.kill()
+        s.p.wait()
+        raise AssertionError("the server still runs 15 s after its stdin was closed")
+    took = time.time() - t0
+    time.sleep(0.3)
+    left = subprocess.run(["pgrep", "-af", mark], capture_output=True, text=True).stdout
+    assert not left, "the command still runs: %s" % left
+    ids = session_ids()
+    assert ids is None or sid not in ids, "session %s still listed" % sid
+    assert code == 0 and took < 10, (code, took)
+
+
 def t_outputs_are_copied_safely_and_the_sandbox_is_gone_after_disconnect():
     shutil.rmtree(RUNS, ignore_errors=True)
     s = start()

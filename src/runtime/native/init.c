@@ -71,7 +71,7 @@ _Noreturn void lcs_init_fail_setup(const lcs_child_err *e)
 #define fail_setup lcs_init_fail_setup
 
 /* execvpe without allocation: PATH from the sandbox environment. */
-static void exec_argv(const char *const *av, const char *const *env)
+static LCS_NO_ASAN void exec_argv(const char *const *av, const char *const *env)
 {
     const char *file = av[0];
     char *const *argv = (char *const *)av;
@@ -124,6 +124,38 @@ static _Noreturn void fail_exec_status(const lcs_child_err *e, int text_errors, 
 static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
 {
     fail_exec_status(e, text_errors, 125);
+}
+
+/* Whether the session's filter, just loaded into init, lets it make the
+ * calls it serves with: each probe has a result the kernel gives when the
+ * call is allowed (an invalid descriptor, no children yet, an empty poll)
+ * and anything else means the filter answered. No allocation and no
+ * output, since either may be refused: a profile that refuses these ends
+ * init at once instead of leaving it to fail somewhere in its libc (which
+ * may not end at all when even exit is refused). */
+static LCS_NO_ASAN int filter_lets_init_serve(void)
+{
+    /* static: no stack array, which a sanitizer build may place on a heap
+     * "fake stack" it maps on demand (a refused mmap it cannot survive) */
+    static const struct {
+        long nr, a, b, c, d;
+        long ret;
+        int err;
+    } probes[] = {
+        {SYS_read, -1, 0, 0, 0, -1, EBADF},
+        {SYS_write, -1, 0, 0, 0, -1, EBADF},
+        {SYS_sendmsg, -1, 0, 0, 0, -1, EBADF},
+        {SYS_recvmsg, -1, 0, 0, 0, -1, EBADF},
+        {SYS_poll, 0, 0, 0, 0, 0, 0},
+        {SYS_wait4, -1, 0, WNOHANG, 0, -1, ECHILD},
+    };
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        errno = 0;
+        long r = syscall(probes[i].nr, probes[i].a, probes[i].b, probes[i].c, probes[i].d);
+        if (r != probes[i].ret || (r < 0 && errno != probes[i].err))
+            return 0;
+    }
+    return 1;
 }
 
 /* The signals this process ignores or catches (the caller's dispositions,
@@ -213,8 +245,9 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
         /* nothing more to do */
     }
-    _exit(saved == ENOENT ? 127 : 126);
+    LCS_RAW_EXIT(saved == ENOENT ? 127 : 126);
 }
+
 
 /* The command's process, with vfork(): it shares init's memory until its
  * execve (or _exit) and init sleeps meanwhile, so no page table is copied,
@@ -352,6 +385,8 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         send_record('L', NULL, 0);
         if (lcs_seccomp_install(p, &e) < 0)
             fail_setup(&e);
+        if (!filter_lets_init_serve())
+            LCS_RAW_EXIT(125); /* the monitor names the profile ('L', no 'R') */
         lcs_init_serve(p, root_clone); /* never returns */
     }
     int exec_errno = 0;

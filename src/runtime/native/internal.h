@@ -114,6 +114,24 @@ _Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
 #define LCS_EXEC_FAILED 0x20000
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
                              const char *cwd, int text_errors, volatile int *report);
+/* For the few functions first entered after a seccomp filter is loaded
+ * (the filter may refuse mmap): a sanitizer build would otherwise give
+ * their stack frames a "fake stack" it maps on demand, and a refused mmap
+ * ends in its report-and-exit path, which spins when exit is refused too.
+ * No effect on other builds. */
+#define LCS_NO_ASAN __attribute__((no_sanitize_address))
+
+/* exit_group by the raw system call, else a trap: under a seccomp filter
+ * exit itself may be refused, and a libc or sanitizer exit hook (a leak
+ * check) would spin on refused calls, while init may wait for this vfork
+ * child. With default dispositions the trap ends the process (SIGILL). A
+ * macro, not a _Noreturn function: a sanitizer build runs its own hook
+ * before every call of one. */
+#define LCS_RAW_EXIT(status)                                                                       \
+    do {                                                                                           \
+        syscall(SYS_exit_group, (status));                                                         \
+        __builtin_trap();                                                                          \
+    } while (0)
 /* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */

@@ -222,12 +222,12 @@ static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds,
         while (n < 0 && errno == EINTR);
         if (n != 1) {
             *failed = n < 0 && errno ? errno : EIO;
-            _exit(125);
+            LCS_RAW_EXIT(125);
         }
     }
     if (child_stdio(fds) < 0) {
         *failed = errno ? errno : EIO;
-        _exit(125);
+        LCS_RAW_EXIT(125);
     }
     lcs_init_exec(p, argv, env, cwd, 1, failed);
 }
@@ -269,14 +269,14 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
     }
     if (pid == 0) {
         if (child_stdio(fds) < 0)
-            _exit(125);
+            LCS_RAW_EXIT(125);
         char c = 0;
         ssize_t n;
         do
             n = read(gp[0], &c, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1)
-            _exit(125); /* the monitor gave up on this exec */
+            LCS_RAW_EXIT(125); /* the monitor gave up on this exec */
         lcs_init_exec(p, argv, env, cwd, 1, NULL);
     }
     close(gp[0]);
@@ -384,7 +384,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         s.id = m->id;
         s.value = pid;
         if (send_msg(&s, pfd) < 0)
-            _exit(0); /* the monitor is gone: nothing to serve */
+            LCS_RAW_EXIT(0); /* the monitor is gone: nothing to serve */
         if (pfd >= 0)
             close(pfd);
     }
@@ -434,7 +434,7 @@ static void reap(slot *slots)
                 close(slots[i].go);
             memset(&slots[i], 0, sizeof slots[i]);
             if (send_msg(&r, -1) < 0)
-                _exit(0);
+                LCS_RAW_EXIT(0);
         }
     }
 }
@@ -459,13 +459,13 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
             vfds[nv++] = views[i];
         }
     if (send_msg_fds(&m, vfds, nv) < 0)
-        _exit(0);
+        LCS_RAW_EXIT(0);
     for (int i = 0; i < nv; i++)
         close(vfds[i]);
     /* Setup is complete: 'R' on the status pipe, which then closes. */
     unsigned char rec[3] = {'R', 0, 0};
     if (write(LCS_FD_STATUS, rec, 3) != 3)
-        _exit(0);
+        LCS_RAW_EXIT(0);
     close(LCS_FD_STATUS);
 
     sigset_t set;
@@ -474,7 +474,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
-        _exit(125);
+        LCS_RAW_EXIT(125);
     slot slots[LCS_NATIVE_MAX_EXECS];
     int handshake_mode = p->exec_handshake;
     /* One populated buffer for every request that fits (a fault per page
@@ -489,7 +489,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         if (poll(pf, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            _exit(125);
+            LCS_RAW_EXIT(125);
         }
         if (pf[1].revents) {
             struct signalfd_siginfo si;
@@ -503,7 +503,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         int nfds = 0;
         ssize_t n = lcs_recv_with_fds(LCS_FD_CTL, &m, sizeof m, fds, EXEC_FDS, &nfds, 0);
         if (n <= 0)
-            _exit(0); /* the monitor is gone: so is the sandbox */
+            LCS_RAW_EXIT(0); /* the monitor is gone: so is the sandbox */
         if (n != (ssize_t)sizeof m || nfds < 0) {
             close_fds(fds, EXEC_FDS);
             continue;

@@ -215,9 +215,11 @@ else fail session_exec_killed_by_filter_is_verdict_seccomp "create: $(cat "$tmp/
 # the C API alike, and the session stays usable once processes are gone.
 pid_s=$("$C" create --rootfs "$RFS" --pids-limit 8 --label pids 2>"$tmp/err"); sanitizer_check
 if [ -n "$pid_s" ]; then
-    # init + this exec + 6 sleeps = 8
-    "$C" exec --timeout 20 "$pid_s" -- sh -c 'for i in 1 2 3 4 5 6; do sleep 20 & done; exec sleep 20' >/dev/null 2>&1 & fillpid=$!
+    # fill the session to exactly 8 tasks: what it holds already (init, where
+    # init is in the pids cgroup), this exec, and enough sleeps
     pd=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$pid_s/info.json'))['resources']['pids'])")
+    k=$((8 - $(cat "$pd/pids.current") - 1))
+    "$C" exec --timeout 20 "$pid_s" -- sh -c "for i in \$(seq $k); do sleep 20 & done; exec sleep 20" >/dev/null 2>&1 & fillpid=$!
     until_full() { local i; for i in $(seq 1 50); do [ "$(cat "$pd/pids.current" 2>/dev/null)" = 8 ] && return 0; sleep 0.1; done; return 1; }
     until_full || echo "  pids.current did not reach 8: $(cat "$pd/pids.current")"
     "$C" exec "$pid_s" -- echo hi >"$tmp/p.out" 2>"$tmp/p.err"; rc=$?

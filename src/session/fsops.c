@@ -1019,7 +1019,8 @@ bool lcs_fs_holds_workspace(const char *p)
 static bool is_workspace_dir(int root_fd, const struct stat *st)
 {
     struct stat ws;
-    return fstatat(root_fd, LCS_FS_WORKSPACE + 1, &ws, AT_SYMLINK_NOFOLLOW) == 0 &&
+    static const char ws_rel[] = LCS_FS_WORKSPACE;
+    return fstatat(root_fd, &ws_rel[1], &ws, AT_SYMLINK_NOFOLLOW) == 0 &&
            S_ISDIR(ws.st_mode) && ws.st_dev == st->st_dev && ws.st_ino == st->st_ino;
 }
 

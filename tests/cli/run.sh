@@ -121,6 +121,12 @@ done
 timeout_check mcp_unknown_option_is_usage 2 "unknown or incomplete option" -- mcp --bogus
 timeout_check tools_invalid_format_is_4 4 "use openai or mcp" -- tools --schema --format yaml
 
+# Copy budgets (no session needed: the options are checked first).
+check cp_budget_must_be_a_size 4 '--max-bytes needs a size' -- cp --max-bytes lots 0123abcd:x out
+check export_budget_must_be_a_size 4 '--max-bytes needs a size' -- export --max-bytes 0 0123abcd
+check rm_budget_needs_keep_workspace 2 '--max-bytes goes with --keep-workspace' -- rm --max-bytes 1g 0123abcd
+check cp_help_names_the_budget 0 'holes of a sparse file stay holes' -- cp --help
+
 # A store with a built image and a broken one.
 mkdir -p "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/rootfs" "$TMP/store2/images/junk/1.0"
 cp "$ROOT/container_images/specialized/shell/capabilities.json" "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/"

@@ -758,7 +758,9 @@ static int cmd_run(const globals *g, int argc, char **argv)
     }
     rc = cli_run_status(&res);
     if (json) {
-        rc = print_json(lcs_run_result_to_json(&res, &err), &err, rc);
+        /* streamed: the output is escaped into stdout, never copied */
+        if (lcs_run_result_write_json(&res, stdout, &err) < 0)
+            rc = report(&err);
     } else {
         if (res.stdout_len)
             fwrite(res.stdout_data, 1, res.stdout_len, stdout);

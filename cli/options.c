@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,8 @@ int cli_parse_positive(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || !(v > 0))
+    /* "inf", "nan" and overflows are no numbers of seconds or cores */
+    if (end == s || *end || errno || !(v > 0) || !isfinite(v))
         return -1;
     *out = v;
     return 0;
@@ -118,5 +121,9 @@ int cli_run_status(const lcs_run_result *r)
         return 128 + r->signal;
     if (!strcmp(r->verdict, "timeout"))
         return 124;
+    /* the seccomp filter: 128+SIGSYS when its kill action took the command,
+     * else the command never started (126, as for one that cannot run) */
+    if (!strcmp(r->verdict, "seccomp"))
+        return r->signal == SIGSYS ? 128 + SIGSYS : 126;
     return 125;
 }

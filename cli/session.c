@@ -362,9 +362,9 @@ static int cmd_exec(bool json, int argc, char **argv)
     lcs_session_close(s);
     rc = cli_run_status(&r);
     if (json) {
-        char *j = lcs_run_result_to_json(&r, &err);
-        puts(j ? j : "{}");
-        lcs_free(j);
+        /* streamed: the output is escaped into stdout, never copied */
+        if (lcs_run_result_write_json(&r, stdout, &err) < 0)
+            rc = s_report("exec", &err);
     } else {
         if (r.stdout_truncated || r.stderr_truncated)
             fprintf(stderr, "llmcore-sandbox: output truncated at the output limit\n");

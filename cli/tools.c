@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,17 @@ static int usage(const char *cmd, const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nTry 'llmcore-sandbox %s --help'.\n", cmd);
     return X_USAGE;
+}
+
+/* A known option with a value that is not valid: exit 4 (invalid input),
+ * as for `run` and `create`; usage errors (unknown options, missing
+ * arguments) stay 2. */
+static int invalid(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "llmcore-sandbox %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    return X_INVALID;
 }
 
 static bool has_help(int argc, char **argv)
@@ -120,7 +132,7 @@ static unsigned long long parse_size(const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 0))
+    if (end == s || errno || !(v >= 0) || !isfinite(v))
         return (unsigned long long)-1;
     double mult = 1;
     switch (*end) {
@@ -131,7 +143,7 @@ static unsigned long long parse_size(const char *s)
     }
     if (*end == 'b' || *end == 'B')
         end++;
-    if (*end)
+    if (*end || v * mult > 9e18)
         return (unsigned long long)-1;
     return (unsigned long long)(v * mult);
 }
@@ -141,7 +153,7 @@ static int parse_seconds(const char *s, double *out, bool allow_zero)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || v < 0 || (!allow_zero && v == 0))
+    if (end == s || *end || errno || !(v >= 0) || !isfinite(v) || (!allow_zero && v == 0))
         return -1;
     *out = v;
     return 0;
@@ -180,7 +192,7 @@ static int tools_runs(int argc, char **argv, bool json)
         case 'j': json = true; break;
         case 'a':
             if (parse_seconds(optarg, &max_age, true))
-                return usage("tools cleanup", "--max-age '%s' is not a number of days", optarg);
+                return invalid("tools cleanup", "--max-age '%s' is not a number of days", optarg);
             break;
         case 'k': keep = strtoul(optarg, NULL, 10); break;
         default: return usage("tools", "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -275,7 +287,7 @@ static int cmd_tools(bool json, int argc, char **argv)
             else {
                 lcs_access_mode m;
                 if (lcs_access_mode_parse(val, &m))
-                    return usage("tools", "--mode '%s': use restricted or full", val);
+                    return invalid("tools", "--mode '%s': use restricted or full", val);
                 mode = (int)m;
             }
         } else if (!strncmp(a, "--format=", 9))
@@ -284,7 +296,7 @@ static int cmd_tools(bool json, int argc, char **argv)
             return usage("tools", "unknown argument '%s'", a);
     }
     if (strcmp(format, "openai") && strcmp(format, "mcp"))
-        return usage("tools", "--format '%s': use openai or mcp", format);
+        return invalid("tools", "--format '%s': use openai or mcp", format);
     int rc = X_OK_;
     if (list) {
         for (size_t i = 0; i < LCS_TOOL_COUNT; i++)
@@ -406,22 +418,22 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         case 'M': {
             lcs_access_mode m;
             if (lcs_access_mode_parse(optarg, &m))
-                return usage("mcp", "--mode '%s': use restricted or full", optarg);
+                return invalid("mcp", "--mode '%s': use restricted or full", optarg);
             so->overrides.access_mode = (int)m;
             break;
         }
         case 't':
             if (parse_seconds(optarg, &so->overrides.timeout_seconds, false))
-                return usage("mcp", "--timeout '%s' is not a positive number of seconds", optarg);
+                return invalid("mcp", "--timeout '%s' is not a positive number of seconds", optarg);
             break;
         case 'o':
             if ((sz = parse_size(optarg)) == (unsigned long long)-1 || !sz)
-                return usage("mcp", "--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
+                return invalid("mcp", "--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
             so->overrides.output_bytes = sz;
             break;
         case 'r':
             if ((sz = parse_size(optarg)) == (unsigned long long)-1)
-                return usage("mcp", "--max-read-bytes '%s' is not a size (e.g. 10m)", optarg);
+                return invalid("mcp", "--max-read-bytes '%s' is not a size (e.g. 10m)", optarg);
             mo.tools.max_read_bytes = sz;
             break;
         case 'B':
@@ -438,13 +450,13 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         }
         case 'm':
             if ((sz = parse_size(optarg)) == (unsigned long long)-1 || sz < 1024)
-                return usage("mcp", "--max-message-size '%s' is not a size of at least 1k",
+                return invalid("mcp", "--max-message-size '%s' is not a size of at least 1k",
                              optarg);
             mo.max_message_bytes = (size_t)sz;
             break;
         case 'i':
             if (parse_seconds(optarg, &so->idle_timeout_seconds, true))
-                return usage("mcp", "--idle-timeout '%s' is not a number of seconds", optarg);
+                return invalid("mcp", "--idle-timeout '%s' is not a number of seconds", optarg);
             break;
         case 'd': mo.tools.runs_dir = optarg; break;
         case 'n': mo.tools.track = false; break;

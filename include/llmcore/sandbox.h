@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -471,7 +472,8 @@ void lcs_run_request_init(lcs_run_request *r);
 
 /* Verdicts: "ok" (exit 0), "exit" (non-zero), "signal", "timeout",
  * "memory" (OOM-killed), "pids" (process limit hit), "output" (output cap
- * hit), "internal". */
+ * hit), "seccomp" (killed by SIGSYS, the filter's kill action, or never
+ * started because the profile refused its execve and exit), "internal". */
 typedef struct lcs_run_result {
     char verdict[16];
     int exit_code;              /* -1 unless the command exited */
@@ -501,6 +503,11 @@ void lcs_run_result_clear(lcs_run_result *r);
  *  "stderr_truncated", "wall_seconds", "cpu_seconds", "peak_memory_bytes",
  *  "start": "cold"|"warm", "enforced": {...}, "policy": {...}} */
 char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err);
+/* The same document (and a newline) written to f, the output escaped in
+ * chunks: no copy of it is built, so memory stays at the output itself
+ * (lcs_run_result_to_json needs one more buffer, up to 6 bytes per byte of
+ * control characters). 0, or -1 on a write error. */
+int lcs_run_result_write_json(const lcs_run_result *r, FILE *f, lcs_error *err);
 
 /* --------------------------------------------------------------- sessions
  * A session is a sandbox that lives across calls and processes: create it

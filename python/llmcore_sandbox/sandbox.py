@@ -246,7 +246,7 @@ class ExecutionResult:
     U+FFFD; stderr ends with a note saying why a command was stopped);
     ``stdout_bytes``/``stderr_bytes`` hold the raw output.  ``metadata`` has
     the verdict ("ok", "exit", "signal", "timeout", "memory", "pids",
-    "output", "internal"), signal, per-stream truncation and byte counts,
+    "output", "seccomp", "internal"), signal, per-stream truncation and byte counts,
     cpu_seconds, peak_memory_bytes, ``start`` ("cold", or "warm" for a
     ``run(..., warm=True)`` served by a sandbox started in advance), and
     ``enforced`` (what this host applied) and ``policy`` (what was asked for).

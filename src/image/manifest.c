@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/io.h"
 #include "image/builtin.h"
 #include "image/image.h"
 #include "util/error.h"
@@ -701,22 +702,12 @@ lcs_manifest *lcs_manifest_load_file(const char *path, lcs_error *err)
         lcs_fail(err, LCS_E_INVALID, "no manifest path given");
         return NULL;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            lcs_fail(err, LCS_E_NOT_FOUND, "manifest file not found: %s", path);
-        else
-            lcs_fail_errno(err, "cannot open manifest %s", path);
+    int fd = lcs_open_input_file(path, "manifest", err);
+    if (fd < 0)
         return NULL;
-    }
     struct stat st;
     if (fstat(fd, &st) != 0) {
         lcs_fail_errno(err, "cannot stat manifest %s", path);
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        lcs_fail(err, LCS_E_INVALID, "manifest %s is not a regular file", path);
         close(fd);
         return NULL;
     }

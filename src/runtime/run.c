@@ -154,8 +154,9 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     /* Warm: host directories are bound when a sandbox starts, and one
      * started in advance would hold them across runs: those runs are cold. */
     int warm = req->warm && !pol.input_dir && !pol.output_dir;
-    if (warm && req->warm_idle_seconds < 0) {
-        lcs_fail(err, LCS_E_INVALID, "warm idle time must not be negative");
+    if (warm && (!(req->warm_idle_seconds >= 0) || req->warm_idle_seconds > 365 * 86400)) {
+        lcs_fail(err, LCS_E_INVALID, "warm idle time %g s is not a number of seconds from 0 to "
+                 "365 days", req->warm_idle_seconds);
         goto out;
     }
     struct lcs_pool_req pr = {&s, &pol, NULL,
@@ -217,7 +218,9 @@ out:
     return rc;
 }
 
-char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
+/* The result as a JSON object with "stdout" and "stderr" as placeholders
+ * (their bytes are escaped straight into the output: lcs_json_dumps_bytes). */
+static json_t *result_object(const lcs_run_result *r, lcs_error *err)
 {
     if (!r || !r->verdict[0]) {
         lcs_fail(err, LCS_E_INVALID, "no run result given");
@@ -227,9 +230,9 @@ char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
     json_object_set_new(o, "verdict", json_string(r->verdict));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     json_object_set_new(o, "signal", json_integer(r->signal));
-    json_object_set_new(o, "stdout", lcs_json_bytes(r->stdout_data, r->stdout_len));
+    json_object_set_new(o, "stdout", json_string(""));
     json_object_set_new(o, "stdout_truncated", json_boolean(r->stdout_truncated));
-    json_object_set_new(o, "stderr", lcs_json_bytes(r->stderr_data, r->stderr_len));
+    json_object_set_new(o, "stderr", json_string(""));
     json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_truncated));
     json_object_set_new(o, "wall_seconds", json_real(r->wall_seconds));
     json_object_set_new(o, "cpu_seconds", json_real(r->cpu_seconds));
@@ -239,9 +242,41 @@ char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
     json_object_set_new(o, "enforced", enf ? enf : json_null());
     json_t *pol = r->policy_json ? json_loads(r->policy_json, 0, NULL) : NULL;
     json_object_set_new(o, "policy", pol ? pol : json_null());
-    char *s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    return o;
+}
+
+static const char *const result_bytes_keys[2] = {"stdout", "stderr"};
+
+char *lcs_run_result_to_json(const lcs_run_result *r, lcs_error *err)
+{
+    json_t *o = result_object(r, err);
+    if (!o)
+        return NULL;
+    const char *data[2] = {r->stdout_data, r->stderr_data};
+    size_t lens[2] = {r->stdout_len, r->stderr_len};
+    /* one buffer of the exact size: no copy of the output but this one */
+    char *s = lcs_json_dumps_bytes(o, JSON_PRESERVE_ORDER | JSON_COMPACT, 2, result_bytes_keys,
+                                   data, lens);
     json_decref(o);
     if (!s)
         lcs_fail_nomem(err);
     return s;
+}
+
+int lcs_run_result_write_json(const lcs_run_result *r, FILE *f, lcs_error *err)
+{
+    json_t *o = result_object(r, err);
+    if (!o)
+        return -1;
+    const char *data[2] = {r->stdout_data, r->stderr_data};
+    size_t lens[2] = {r->stdout_len, r->stderr_len};
+    /* the output is escaped in chunks straight into f: no copy at all */
+    int rc = lcs_json_dumpf_bytes(o, JSON_PRESERVE_ORDER | JSON_COMPACT, 2, result_bytes_keys,
+                                  data, lens, f);
+    json_decref(o);
+    if (rc == 0 && (fputc('\n', f) == EOF || fflush(f) == EOF))
+        rc = -1;
+    if (rc < 0)
+        return lcs_fail_errno(err, "write the result");
+    return 0;
 }

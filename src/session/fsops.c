@@ -1179,6 +1179,24 @@ static int remove_entry(rm_state *rs, int dirfd, const char *name, const char *p
     return lcs_fail(err, LCS_E_IO, "cannot remove %s: it kept changing while being removed", path);
 }
 
+bool lcs_fs_holds_workspace(const char *p)
+{
+    size_t pl = strlen(p);
+    return !strcmp(p, "/") || (!strncmp(LCS_FS_WORKSPACE, p, pl) &&
+                               (LCS_FS_WORKSPACE[pl] == '/' || LCS_FS_WORKSPACE[pl] == 0));
+}
+
+/* The workspace by identity: a directory that is the workspace whatever name
+ * reached it (a bind or a second path to it). Only where this view has the
+ * workspace at its usual place. */
+static bool is_workspace_dir(int root_fd, const struct stat *st)
+{
+    struct stat ws;
+    static const char ws_rel[] = LCS_FS_WORKSPACE;
+    return fstatat(root_fd, &ws_rel[1], &ws, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISDIR(ws.st_mode) && ws.st_dev == st->st_dev && ws.st_ino == st->st_ino;
+}
+
 int lcs_fs_remove(int root_fd, const char *path, bool recursive, lcs_error *err)
 {
     char *p = lcs_fs_clean_path(path, err);
@@ -1191,6 +1209,9 @@ int lcs_fs_remove(int root_fd, const char *path, bool recursive, lcs_error *err)
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             rc = lcs_fs_fail_resolve(err, errno, "remove", p);
+        } else if (S_ISDIR(st.st_mode) && is_workspace_dir(root_fd, &st)) {
+            rc = lcs_fail(err, LCS_E_DENIED, "refusing to remove %s: it is the workspace itself",
+                          p);
         } else if (!S_ISDIR(st.st_mode)) {
             /* unlinkat on a symlink removes the link, never its target. */
             rc = unlinkat(dfd, name, 0) == 0 ? 0 : lcs_fs_fail_resolve(err, errno, "remove", p);

@@ -119,6 +119,11 @@ int lcs_fs_list(int root_fd, const char *path, bool recursive, lcs_file_list *ou
  * recursive a whole tree. Removal works on directory fds, never on path
  * strings. Missing: LCS_E_NOT_FOUND. "/" is refused. */
 int lcs_fs_remove(int root_fd, const char *path, bool recursive, lcs_error *err);
+/* A cleaned sandbox path that is the workspace or a directory it is in
+ * ("/", "/home", "/home/sandbox"): lcs_session_remove refuses those
+ * ("." and "x/.." name the workspace once cleaned); lcs_fs_remove also
+ * refuses the workspace directory by identity, whatever name reached it. */
+bool lcs_fs_holds_workspace(const char *clean_path);
 
 /* Make a directory (parents: also the missing ones; an existing directory
  * is then not an error). mode as for files (0 means 0755), set exactly

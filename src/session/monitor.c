@@ -240,6 +240,9 @@ static void finish_exec(mon *M, exec_t *x)
         M->done = 1;
 }
 
+static void send_result(mon *M, exec_t *x, const char *v, int exit_code, int sig, double cpu,
+                        uint64_t peak);
+
 static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
 {
     lcs_error err;
@@ -279,7 +282,19 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
     x->used = 1;
     x->id = ++M->next_id;
     x->client = ci;
-    int pfds[2], npfds = 0;
+    /* A session at its pids limit cannot start the command: its first
+     * process would be one too many. (Checked here too because where init
+     * is outside the session's cgroup, as with memory in cgroup v2, init's
+     * fork is not counted against the limit; elsewhere that fork fails
+     * with EAGAIN: exec_failed.) */
+    if (lcs_native_sandbox_pids_full(M->sb)) {
+        x->t0 = lcs_now();
+        for (int i = 0; i < nfds; i++)
+            close(fds[i]);
+        send_result(M, x, "pids", -1, 0, 0.0, 0);
+        return;
+    }
+    int pfds[3], npfds = 0;
     /* A warm sandbox's one exec has the sandbox's cgroups to itself (they
      * give its verdicts; its cpu time comes from init's rusage, a timeout
      * kills its process group and the teardown right after its answer
@@ -290,12 +305,16 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
             goto fail;
         }
         x->have_cg = 1;
-        npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
-        if (npfds < 0) {
+    } else {
+        /* still into the memory cgroup, which init is not in */
+        lcs_native_execcg_memory_only(M->sb, &x->cg);
+    }
+    npfds = lcs_native_execcg_open_procs(&x->cg, pfds, &err);
+    if (npfds < 0) {
+        if (x->have_cg)
             lcs_native_execcg_remove(&x->cg);
-            memset(x, 0, sizeof *x);
-            goto fail;
-        }
+        memset(x, 0, sizeof *x);
+        goto fail;
     }
     double t = json_number_value(json_object_get(req, "timeout"));
     x->t0 = lcs_now();
@@ -305,7 +324,7 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
                         .nargv = nargv, .nenv = nadd};
     /* stdio, the blob, and the exec cgroup's cgroup.procs files: the
      * child moves itself in before it runs anything (session_init.c). */
-    int sendfds[6] = {fds[0], fds[1], fds[2], fds[3], -1, -1};
+    int sendfds[7] = {fds[0], fds[1], fds[2], fds[3], -1, -1, -1};
     for (int i = 0; i < npfds; i++)
         sendfds[4 + i] = pfds[i];
     ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);
@@ -355,24 +374,56 @@ static pid_t pid_of_pidfd(int pfd)
     return l ? (pid_t)atoi(l + 5) : -1;
 }
 
+static void send_result(mon *M, exec_t *x, const char *v, int exit_code, int sig, double cpu,
+                        uint64_t peak)
+{
+    json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,
+                          "exit_code", exit_code, "signal", sig, "wall_seconds", lcs_now() - x->t0,
+                          "cpu_seconds", cpu, "peak_memory_bytes", (json_int_t)peak, "enforced",
+                          M->enforced ? M->enforced : json_null(), "policy",
+                          M->policy ? M->policy : json_null());
+    reply(M, x->client, r);
+    finish_exec(M, x);
+}
+
 static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
 {
     int ws = m->value;
     uint64_t oom, pids;
     lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
     const char *v =
-        lcs_native_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out);
+        lcs_native_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out,
+                           m->nargv == LCS_EXITED_DENIED);
     double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
     if (cpu < 0)
         cpu = (double)(m->utime_us + m->stime_us) / 1e6;
-    json_t *r = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,
-                          "exit_code", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, "signal",
-                          WIFSIGNALED(ws) ? WTERMSIG(ws) : 0, "wall_seconds", lcs_now() - x->t0,
-                          "cpu_seconds", cpu, "peak_memory_bytes",
-                          (json_int_t)m->maxrss_kb * 1024, "enforced",
-                          M->enforced ? M->enforced : json_null(), "policy",
-                          M->policy ? M->policy : json_null());
-    reply(M, x->client, r);
+    send_result(M, x, v, WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0,
+                cpu, (uint64_t)m->maxrss_kb * 1024);
+}
+
+/* Init could not start the exec. EAGAIN from its fork with the session at
+ * its pids limit (the limit's counter grew, or the cgroup is full) is the
+ * limit stopping the command: the pids verdict (exit 125 in the CLI), as
+ * for a command whose own fork fails; anything else is an error. */
+static void exec_failed(mon *M, exec_t *x, int e, int what)
+{
+    if (what == LCS_FAILED_CWD) {
+        /* the client names the directory (it sent it) */
+        reply(M, x->client, json_pack("{s:s,s:s,s:s,s:b}", "event", "error", "code", "io",
+                                      "message", strerror(e), "cwd", 1));
+        finish_exec(M, x);
+        return;
+    }
+    if (e == EAGAIN) {
+        uint64_t oom, pids;
+        lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
+        if (pids > x->pids0 || lcs_native_sandbox_pids_full(M->sb)) {
+            send_result(M, x, "pids", -1, 0, 0.0, 0);
+            return;
+        }
+    }
+    reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
+                                  strerror(e)));
     finish_exec(M, x);
 }
 
@@ -418,9 +469,7 @@ static void from_init(mon *M)
         exec_result(M, x, &m);
         break;
     case LCS_MSG_FAILED:
-        reply(M, x->client, json_pack("{s:s,s:s,s:s}", "event", "error", "code", "io", "message",
-                                      strerror(m.value)));
-        finish_exec(M, x);
+        exec_failed(M, x, m.value, (int)m.nargv);
         break;
     default:
         break;

@@ -283,13 +283,21 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
     ns.seccomp_profile = LCS_NATIVE_SECCOMP_BUILTIN;
     if (o->seccomp_profile) {
         if (!realpath(o->seccomp_profile, real_profile)) {
-            lcs_fail_errno(err, "seccomp profile %s", o->seccomp_profile);
+            if (errno == ENOENT || errno == ENOTDIR)
+                lcs_fail(err, LCS_E_NOT_FOUND, "seccomp profile file not found: %s",
+                         o->seccomp_profile);
+            else
+                lcs_fail_errno(err, "seccomp profile %s", o->seccomp_profile);
             goto out;
         }
         ns.seccomp_profile = real_profile;
     }
-    if (o->idle_timeout_seconds < 0) {
-        lcs_fail(err, LCS_E_INVALID, "idle timeout must not be negative");
+    /* jansson cannot encode inf or nan (the spec would fail as "out of
+     * memory"): a bounded, finite number only */
+    if (!(o->idle_timeout_seconds >= 0) || o->idle_timeout_seconds > LCS_SESS_IDLE_MAX) {
+        lcs_fail(err, LCS_E_INVALID,
+                 "idle timeout %g s is not a number of seconds from 0 to %d (365 days)",
+                 o->idle_timeout_seconds, LCS_SESS_IDLE_MAX);
         goto out;
     }
     if (!(spec = lcs_sess_spec_json(&ns, o->idle_timeout_seconds, o->label, &pol, image))) {
@@ -649,6 +657,12 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
     if (!res)
         return lcs_fail(err, LCS_E_INVALID, "no result given");
     memset(res, 0, sizeof *res);
+    /* 0 = the session's default; else as a policy's timeout. (jansson
+     * cannot encode inf or nan: the request would fail as "out of memory".) */
+    if (o && (!(o->timeout_seconds >= 0) || o->timeout_seconds > LCS_SESS_EXEC_TIMEOUT_MAX ||
+              (o->timeout_seconds > 0 && o->timeout_seconds < 0.01)))
+        return lcs_fail(err, LCS_E_INVALID, "exec timeout %g s is outside 0.01 s..7 days",
+                        o->timeout_seconds);
     if (!s || !o || (!o->shell_command && (!o->argv || !o->argv[0] || !o->argv[0][0])))
         return lcs_fail(err, LCS_E_INVALID, "exec needs a session and a command");
     if (o->cwd && o->cwd[0] != '/')
@@ -797,7 +811,14 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
             }
             if (ev && !strcmp(ev, "error")) {
                 const char *msg = json_string_value(json_object_get(m, "message"));
-                lcs_fail(err, LCS_E_IO, "session %s: exec failed: %s", s->id, msg ? msg : "?");
+                if (json_is_true(json_object_get(m, "cwd")))
+                    lcs_fail(err, LCS_E_IO,
+                             "session %s: exec failed: cannot change to the working directory "
+                             "%s: %s",
+                             s->id, o->cwd ? o->cwd : "(the session's)", msg ? msg : "?");
+                else
+                    lcs_fail(err, LCS_E_IO, "session %s: exec failed: %s", s->id,
+                             msg ? msg : "?");
                 json_decref(m);
                 goto out;
             }
@@ -977,6 +998,19 @@ int lcs_session_stat(lcs_session *s, const char *path, lcs_file_info *out, lcs_e
 
 int lcs_session_remove(lcs_session *s, const char *path, bool recursive, lcs_error *err)
 {
+    /* Never the workspace or a directory above it: the session's working
+     * directory would vanish under its commands. */
+    char *clean = lcs_fs_clean_path(path, err);
+    if (!clean)
+        return -1;
+    if (lcs_fs_holds_workspace(clean)) {
+        lcs_fail(err, LCS_E_DENIED, "refusing to remove %s: it is %s", clean,
+                 strcmp(clean, LCS_FS_WORKSPACE) ? "a directory the workspace is in"
+                                                 : "the workspace itself");
+        free(clean);
+        return -1;
+    }
+    free(clean);
     WITH_VIEW(s, path, err, lcs_fs_remove(fd, sub, recursive, err));
 }
 

@@ -25,6 +25,8 @@
 
 #define LCS_SESS_MSG_MAX (256 * 1024)
 #define LCS_SESS_ID_LEN 16
+#define LCS_SESS_IDLE_MAX (365 * 86400) /* longest idle timeout, seconds */
+#define LCS_SESS_EXEC_TIMEOUT_MAX (7 * 86400) /* as a policy's timeout */
 
 /* <state>/sessions, created 0700 if missing. */
 int lcs_sess_root(char *out, size_t len, lcs_error *err);

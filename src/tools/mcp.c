@@ -15,6 +15,12 @@
  * them ends the connection. Tool failures (denied, bad arguments, a command
  * that failed) are results with isError true, as the MCP spec asks, so the
  * model sees them. Requests are served one at a time, in order.
+ *
+ * End of input while a tool call runs (the client closed our stdin, or
+ * went away) is the client's shutdown, as the MCP stdio transport defines
+ * it: a watcher thread, alive only during the call, sees the hang-up and
+ * stops the server, which destroys the sandbox and with it the running
+ * command; the call returns and the server exits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +54,7 @@ struct lcs_mcp_server {
     atomic_bool stopping;
     bool initialized;
     char protocol[16];
-    int out_fd;
+    int in_fd, out_fd;
     bool out_broken;
 };
 
@@ -242,6 +248,59 @@ static void do_tools_list(lcs_mcp_server *s, json_t *id)
     send_result(s, id, json_pack("{s:o}", "tools", tools));
 }
 
+/* The hang-up watcher of one tool call: polls the input for POLLHUP
+ * only (events 0 plus POLLRDHUP: pending requests are not read, and a
+ * regular file never hangs up), and a pipe of its own that ends it. */
+typedef struct hup_watch {
+    lcs_mcp_server *s;
+    int done[2];
+    pthread_t th;
+    bool running;
+} hup_watch;
+
+static void *watch_hangup(void *arg)
+{
+    hup_watch *w = arg;
+    for (;;) {
+        struct pollfd pf[2] = {{w->s->in_fd, POLLRDHUP, 0}, {w->done[0], POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        if (pf[1].revents)
+            return NULL; /* the call is over */
+        if (pf[0].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLNVAL)) {
+            lcs_mcp_server_stop(w->s);
+            return NULL;
+        }
+    }
+}
+
+static void watch_start(lcs_mcp_server *s, hup_watch *w)
+{
+    w->s = s;
+    w->running = false;
+    if (pipe2(w->done, O_CLOEXEC) != 0)
+        return;
+    w->running = pthread_create(&w->th, NULL, watch_hangup, w) == 0;
+    if (!w->running) {
+        close(w->done[0]);
+        close(w->done[1]);
+    }
+}
+
+static void watch_end(hup_watch *w)
+{
+    if (!w->running)
+        return;
+    ssize_t n = write(w->done[1], "x", 1);
+    (void)n;
+    pthread_join(w->th, NULL);
+    close(w->done[0]);
+    close(w->done[1]);
+}
+
 static void do_tools_call(lcs_mcp_server *s, json_t *id, json_t *params)
 {
     const char *name = json_string_value(json_object_get(params, "name"));
@@ -264,7 +323,10 @@ static void do_tools_call(lcs_mcp_server *s, json_t *id, json_t *params)
     lcs_tool_result r;
     lcs_error e;
     lcs_error_clear(&e);
+    hup_watch w;
+    watch_start(s, &w);
     int rc = lcs_tool_call(s->ctx, name, atext, &r, &e);
+    watch_end(&w);
     free(atext);
     if (rc != 0) {
         send_error(s, id, e.code == LCS_E_NOT_FOUND ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR,
@@ -368,6 +430,7 @@ int lcs_mcp_serve(lcs_mcp_server *s, int in_fd, int out_fd, lcs_error *err)
 {
     if (!s)
         return lcs_fail(err, LCS_E_INVALID, "MCP server: no server given");
+    s->in_fd = in_fd;
     s->out_fd = out_fd;
     size_t max = s->o.max_message_bytes, cap = 65536, len = 0;
     char *buf = malloc(cap);

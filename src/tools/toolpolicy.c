@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "util/io.h"
 #include "tools/common.h"
 #include "tools/internal.h"
 
@@ -298,19 +300,16 @@ lcs_tool_policy *lcs_tool_policy_from_json(const char *text, lcs_error *err)
 
 lcs_tool_policy *lcs_tool_policy_load_file(const char *path, lcs_error *err)
 {
-    FILE *f = path ? fopen(path, "re") : NULL;
-    if (!f) {
-        if (!path)
-            lcs_fail(err, LCS_E_INVALID, "tool policy: no file given");
-        else if (errno == ENOENT)
-            lcs_fail(err, LCS_E_NOT_FOUND, "tool policy file %s does not exist", path);
-        else
-            lcs_fail_errno(err, "cannot open tool policy file %s", path);
+    if (!path) {
+        lcs_fail(err, LCS_E_INVALID, "tool policy: no file given");
         return NULL;
     }
+    int fd = lcs_open_input_file(path, "tool policy", err);
+    if (fd < 0)
+        return NULL;
     json_error_t je;
-    json_t *root = json_loadf(f, 0, &je);
-    fclose(f);
+    json_t *root = json_loadfd(fd, 0, &je);
+    close(fd);
     if (!root) {
         if (err) {
             lcs_fail(err, LCS_E_PARSE,

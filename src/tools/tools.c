@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,12 @@ static int make_view(const lcs_run_result *r, double timeout, exec_view *v)
         note = "Killed: the sandbox's memory limit was reached";
     else if (!strcmp(r->verdict, "pids"))
         note = "Stopped: the sandbox's process limit was reached";
+    else if (!strcmp(r->verdict, "seccomp")) {
+        snprintf(buf, sizeof buf, "%s", r->signal == SIGSYS
+                     ? "Killed by the seccomp profile: it forbids a system call the command made"
+                     : "Not started: the seccomp profile refuses the calls needed to run it");
+        note = buf;
+    }
     else if (!strcmp(r->verdict, "signal")) {
         snprintf(buf, sizeof buf, "Killed by signal %d", r->signal);
         note = buf;

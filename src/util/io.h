@@ -10,4 +10,14 @@
  * 0, or -1 with errno of the failed write. */
 int lcs_write_all(int fd, const void *p, size_t n);
 
+struct lcs_error;
+/* Open an input file the caller names (a manifest, a seccomp profile, a
+ * tool policy: "what" names it in messages) for reading, refusing anything
+ * but a regular file: a FIFO would block the open or the read forever, a
+ * device could stream without end. Opened O_NONBLOCK, so even the open of
+ * a FIFO returns at once, then checked with fstat. The descriptor, or -1
+ * with err set: LCS_E_NOT_FOUND when it does not exist, LCS_E_INVALID when
+ * it is not a regular file, LCS_E_IO otherwise. */
+int lcs_open_input_file(const char *path, const char *what, struct lcs_error *err);
+
 #endif

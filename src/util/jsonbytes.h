@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes left: 1-4), or 0
  * if ill-formed (overlong forms, surrogates, above U+10FFFF). */
@@ -20,6 +21,26 @@ char *lcs_utf8_sanitize(const char *s, size_t n, size_t *out_len);
  * U+FFFD, since JSON strings cannot carry them. NULL data gives "".
  * Returns NULL only when out of memory. */
 json_t *lcs_json_bytes(const char *data, size_t len);
+
+/* The same JSON string (quotes included, the text jansson would dump with
+ * JSON_COMPACT) without building it in memory: its length, written into
+ * dst (lcs_json_bytes_len bytes; returns that length), or to f (0, -1 on a
+ * write error). For output up to its cap, where copies cost the host
+ * several times the cap. */
+size_t lcs_json_bytes_len(const char *data, size_t len);
+size_t lcs_json_bytes_put(char *dst, const char *data, size_t len);
+int lcs_json_bytes_write(FILE *f, const char *data, size_t len);
+
+/* json_dumps(o, flags) with the top-level members keys[0..n-1] (n <= 4)
+ * holding data[k] (lens[k] bytes) as JSON strings, the bytes escaped
+ * straight into the one result buffer (or written to f): o gets those keys
+ * as "" placeholders first, so they keep the order o gives them. No member
+ * before keys[k] may hold an object with a member named like it. NULL / -1
+ * when out of memory or on a write error. */
+char *lcs_json_dumps_bytes(json_t *o, size_t flags, size_t n, const char *const *keys,
+                           const char *const *data, const size_t *lens);
+int lcs_json_dumpf_bytes(json_t *o, size_t flags, size_t n, const char *const *keys,
+                         const char *const *data, const size_t *lens, FILE *f);
 
 /* Code points that are invisible yet change how the text around them is
  * shown: bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E,

@@ -95,6 +95,32 @@ check manifest_unknown_subcommand 2 "unknown subcommand 'lint'" -- manifest lint
 printf '{"name": "up", "version": "1.0.0", "tier": "base", "capabilities": ["shell"], "default_access_mode": "restricted", "resource_limits": {"memory_limit": "2g", "pids_limit": 10}}' > "$TMP/up.json"
 check manifest_show_normalises_upstream_schema 0 '"memory_mb": 2048' -- manifest show "$TMP/up.json"
 
+# Input files that are not regular files: refused at once (a FIFO would
+# block the open forever), a missing one is "not found" (3).
+mkfifo "$TMP/fifo"
+# timeout_check NAME EXPECTED_EXIT PATTERN -- ARGS...: check, bounded to 10 s
+timeout_check() {
+    local name=$1 want=$2 pattern=$3; shift 4
+    local out rc
+    out=$(timeout 10 "$CLI" "$@" 2>&1 </dev/null); rc=$?
+    if [ $rc = 124 ]; then echo "FAIL $name: still running after 10 s (blocked on the FIFO)"
+    elif [ $rc != "$want" ] || ! printf '%s' "$out" | grep -Eq -- "$pattern"; then
+        echo "FAIL $name: exit $rc, want $want /$pattern/: $(printf '%s' "$out" | head -c 300)"
+    else echo "PASS $name"; fi
+}
+timeout_check manifest_validate_fifo_is_refused 4 'manifest .*/fifo is a FIFO, not a regular file' -- manifest validate "$TMP/fifo"
+timeout_check tools_policy_fifo_is_refused 4 'tool policy .*/fifo is a FIFO, not a regular file' -- tools --schema --policy "$TMP/fifo"
+timeout_check mcp_policy_fifo_is_refused 4 'tool policy .*/fifo is a FIFO, not a regular file' -- mcp --policy "$TMP/fifo"
+timeout_check tools_policy_missing_is_not_found 3 'tool policy file not found' -- tools --schema --policy "$TMP/none.json"
+# invalid option values of mcp and tools are invalid input (4), as for run;
+# an unknown option stays a usage error (2)
+for v in "--timeout x" "--timeout inf" "--mode sideways" "--output-limit 1q" "--idle-timeout nan" "--max-message-size 1e300" "--max-read-bytes -1"; do
+    # shellcheck disable=SC2086
+    timeout_check "mcp_invalid_value_is_4_$(echo "$v" | tr -c 'a-z0-9\n' _)" 4 "is not|use restricted" -- mcp $v
+done
+timeout_check mcp_unknown_option_is_usage 2 "unknown or incomplete option" -- mcp --bogus
+timeout_check tools_invalid_format_is_4 4 "use openai or mcp" -- tools --schema --format yaml
+
 # Copy budgets (no session needed: the options are checked first).
 check cp_budget_must_be_a_size 4 '--max-bytes needs a size' -- cp --max-bytes lots 0123abcd:x out
 check export_budget_must_be_a_size 4 '--max-bytes needs a size' -- export --max-bytes 0 0123abcd
@@ -136,4 +162,24 @@ else
     out=$(printf 'piped data' | "$CLI" run -i --rootfs "$RFS" -- cat 2>&1)
     [ "$out" = "piped data" ] && echo "PASS run_stdin" || echo "FAIL run_stdin: got '$out'"
     check run_help 0 'Exit status: the command' -- run --help
+    timeout_check run_seccomp_fifo_is_refused 4 'seccomp profile .*/fifo is a FIFO, not a regular file' -- run --rootfs "$RFS" --seccomp "$TMP/fifo" -- true
+    timeout_check run_seccomp_missing_is_not_found 3 'seccomp profile file not found: .*/none.json$' -- run --rootfs "$RFS" --seccomp "$TMP/none.json" -- true
+    timeout_check run_bad_workdir_is_a_failure_not_125 1 'cannot change to the working directory /no/such/dir: No such file' -- run --rootfs "$RFS" -w /no/such/dir -- true
+    timeout_check run_timeout_inf_is_invalid 4 "--timeout 'inf' is not a positive number" -- run --rootfs "$RFS" --timeout inf -- true
+    # --json of NUL-heavy output: each NUL is 6 bytes of JSON ("\u0000"); the
+    # CLI's peak memory must stay a small multiple of the output cap (the
+    # output is escaped straight into stdout), not ~14 times it
+    rss_kb=$(python3 - "$CLI" "$RFS" "$TMP/nul.json" <<'PY'
+import resource, subprocess, sys
+cli, rfs, out = sys.argv[1:]
+with open(out, "wb") as f:
+    subprocess.run([cli, "run", "--rootfs", rfs, "--output-limit", "20m", "--json", "--",
+                    "head", "-c", "20m", "/dev/zero"], stdout=f)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+)
+    if python3 -c "import json,sys; d=json.load(open('$TMP/nul.json')); sys.exit(0 if d['stdout'] == '\0' * 20971520 else 1)" &&
+       [ "$rss_kb" -lt $((4 * 20 * 1024)) ]; then echo "PASS run_json_nul_output_memory_bounded"
+    else echo "FAIL run_json_nul_output_memory_bounded: peak RSS ${rss_kb} KiB for a 20 MiB cap (bound 80 MiB), $(head -c 200 "$TMP/nul.json")"; fi
+    rm -f "$TMP/nul.json"
 fi

@@ -266,12 +266,13 @@ def t_eof_without_anything_exits_zero():
 
 def t_usage_errors():
     import subprocess
+    # an invalid option value is invalid input (4); a usage error stays 2
     r = subprocess.run([CLI, "mcp", "--mode", "superuser"], capture_output=True, text=True)
-    assert r.returncode == 2 and "restricted or full" in r.stderr, r
+    assert r.returncode == 4 and "restricted or full" in r.stderr, r
     r = subprocess.run([CLI, "mcp", "--image", "a", "--rootfs", "b"], capture_output=True, text=True)
     assert r.returncode == 2, r
     r = subprocess.run([CLI, "mcp", "--policy", "/nonexistent.json"], capture_output=True, text=True)
-    assert r.returncode == 3 and "does not exist" in r.stderr, r
+    assert r.returncode == 3 and "tool policy file not found" in r.stderr, r
     r = subprocess.run([CLI, "mcp", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "mcpServers" in r.stdout
 
@@ -292,7 +293,7 @@ def t_tools_schema_command():
                        capture_output=True, text=True)
     assert [t["function"]["name"] for t in json.loads(r.stdout)] == ["load_file"], r.stdout
     r = subprocess.run([CLI, "tools", "--schema", "--format", "xml"], capture_output=True, text=True)
-    assert r.returncode == 2
+    assert r.returncode == 4, r
     r = subprocess.run([CLI, "tools", "policy"], capture_output=True, text=True)
     assert "sudo_execute" in json.loads(r.stdout)["denied"]
     r = subprocess.run([CLI, "tools", "runs", "--runs-dir", RUNS, "--json"], capture_output=True, text=True)

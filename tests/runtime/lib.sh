@@ -38,15 +38,19 @@ expect() {
 }
 # leftovers: prints whatever a finished run must not leave behind: run dirs
 # in our private state dir, mounts under it, runner processes, and sandbox
-# cgroups that stay empty for a second (a concurrent sandbox of another
-# process on the same host is never empty for that long).
+# cgroups that stay empty for a second (a concurrent one-shot sandbox of
+# another process on the same host is never empty for that long). A live
+# session's cgroups are not leftovers even when empty (its memory cgroup
+# holds only execs, none while it is idle): its monitor still runs.
 empty_lcs_cgroups() {
     local cg d
     for cg in /sys/fs/cgroup/unified /sys/fs/cgroup/memory /sys/fs/cgroup/pids \
               /sys/fs/cgroup/cpu /sys/fs/cgroup/freezer /sys/fs/cgroup; do
         [ -d "$cg" ] || continue
         find "$cg" -maxdepth 4 -type d -name 'lcs-*' 2>/dev/null | while read -r d; do
-            [ -s "$d/cgroup.procs" ] || [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] || echo "$d"
+            [ -s "$d/cgroup.procs" ] || [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] && continue
+            pgrep -f "llmcore-sandbox-monitor .*/sessions/${d##*/lcs-}\$" >/dev/null && continue
+            echo "$d"
         done
     done | sort -u
 }

@@ -29,6 +29,8 @@ leaked() {
     for d in $(comm -13 "$1" <(cgdirs)); do
         [ -n "$(find "$d" -name cgroup.procs -size +0 2>/dev/null | head -1)" ] && continue
         [ -s "$d/cgroup.procs" ] && continue
+        # a live session's memory cgroup holds only its execs: empty when idle
+        pgrep -f "llmcore-sandbox-monitor .*/sessions/${d##*/lcs-}\$" >/dev/null && continue
         n=$((n + 1))
     done
     echo $n

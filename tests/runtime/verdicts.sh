@@ -10,6 +10,27 @@ expect nonzero_exit_code_is_reported exit_code 3
 sb "${ST[@]}" -- /bin/sh -c 'kill -SEGV $$'; expect self_signal_is_verdict_signal verdict signal
 expect signal_number_is_reported signal 11
 sb "${ST[@]}" -- /bin/no-such-program; expect missing_program_exits_127 exit_code 127
+# A profile that denies everything: the command never starts (its execve and
+# then its exit are refused, so it dies of SIGSEGV) or the kill action takes
+# it (SIGSYS). Either way the verdict names seccomp, not a mere signal.
+printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}' >"$WORK/deny-all.json"
+printf '{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[]}' >"$WORK/kill-all.json"
+sb "${ST[@]}" --seccomp "$WORK/deny-all.json" -- /bin/true; expect deny_all_profile_is_verdict_seccomp verdict seccomp
+sb "${ST[@]}" --seccomp "$WORK/kill-all.json" -- /bin/true; expect kill_all_profile_is_verdict_seccomp verdict seccomp
+expect kill_all_profile_signal_is_sigsys signal 31
+# the shipped profile with one call turned into a kill: the command starts,
+# makes that call and is killed with SIGSYS: seccomp too
+python3 - "$SECCOMP" "$WORK/kill-sync.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for r in p["syscalls"]:
+    if r.get("action") == "SCMP_ACT_ALLOW" and "sync" in r.get("names", []):
+        r["names"].remove("sync")
+p["syscalls"].append({"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"})
+json.dump(p, open(sys.argv[2], "w"))
+PY
+sb "${ST[@]}" --seccomp "$WORK/kill-sync.json" -- /bin/sync; expect killed_by_filter_is_verdict_seccomp verdict seccomp
+sb "${ST[@]}" --seccomp "$WORK/kill-sync.json" -- /bin/sh -c 'kill -SEGV $$'; expect own_signal_under_custom_profile_is_signal verdict signal
 
 t0=$(date +%s.%N)
 sb "${ST[@]}" --timeout 1 -- /bin/sleep 1000; expect sleep_past_timeout_is_verdict_timeout verdict timeout

@@ -114,6 +114,29 @@ int main(int argc, char **argv)
         puts(t.id);
         return 0;
     }
+    if (argc >= 4 && !strcmp(argv[1], "exec-verdict")) {
+        /* one exec through the C API: its return, verdict, exit code */
+        lcs_error err;
+        lcs_error_clear(&err);
+        lcs_session *s = lcs_session_open(argv[2], &err);
+        if (!s) {
+            fprintf(stderr, "%s\n", err.message);
+            return 1;
+        }
+        lcs_exec_options o;
+        lcs_exec_options_init(&o);
+        o.argv = (const char *const *)argv + 3;
+        lcs_run_result r;
+        int rc = lcs_session_exec(s, &o, &r, &err);
+        if (rc == 0) {
+            printf("rc 0 verdict %s exit %d\n", r.verdict, r.exit_code);
+            lcs_run_result_clear(&r);
+        } else {
+            printf("rc %d error %s\n", rc, err.message);
+        }
+        lcs_session_close(s);
+        return 0;
+    }
     if (argc >= 4 && !strcmp(argv[1], "exec-loop")) {
         int n = atoi(argv[3]);
         lcs_error err;

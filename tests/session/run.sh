@@ -80,14 +80,16 @@ else fail exec_env_added_uid_1000 "$out"; fi
 out=$("$C" exec -e HOME=/override "$id" -- cat /proc/self/environ | tr '\0' '\n' | grep -E '^(HOME|LANG)=' | tr '\n' '|')
 if [ "$out" = 'LANG=C.UTF-8|HOME=/override|' ]; then pass exec_env_addition_replaces_session_entry
 else fail exec_env_addition_replaces_session_entry "$out"; fi
-# the command is in its own exec cgroup (it moved itself in before execve)
+# the command is in its own exec cgroup (it moved itself in before execve;
+# where memory is in cgroup v2, init is outside the session's cgroup, so the
+# path is seen from one level up)
 # and holds no descriptor but its stdio (not the cgroup.procs files init got)
 v2=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources']['v2'])")
 # (the shell's own descriptors, checked with its builtin test: listing them
 # with ls in a pipeline would also show the pipeline's pipe while it runs)
 out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && printf "%s " $fd; done; true')
 if [ -z "$v2" ]; then skip exec_in_own_cgroup_only_stdio "no cgroup v2 directory"
-elif [[ "$(echo "$out" | head -1)" =~ ^0::/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
+elif [[ "$(echo "$out" | head -1)" =~ ^0::(/lcs-[0-9a-f]+)?/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
     pass exec_in_own_cgroup_only_stdio
 else fail exec_in_own_cgroup_only_stdio "$out"; fi
 # init serves a second exec while the first still runs
@@ -119,6 +121,23 @@ if [ $ok = 1 ]; then pass exec_session_output_cap_applies; else fail exec_sessio
 "$H" stream "$id" >"$tmp/stream"
 if awk '/^chunk/ {t[++n]=$2} END {exit !(n==3 && t[1] < 0.25 && t[3]-t[1] > 0.4)}' "$tmp/stream"; then pass exec_output_streams_live
 else fail exec_output_streams_live "$(cat "$tmp/stream")"; fi
+# non-finite or out-of-range numbers are invalid input (4) with a message
+# naming the value, never "out of memory" (jansson cannot encode inf/nan)
+ok=1; msgs=
+for a in "exec --timeout inf $id -- true" "exec --timeout 1e300 $id -- true" "create --rootfs $RFS --idle-timeout inf" "create --rootfs $RFS --idle-timeout 1e300"; do
+    # shellcheck disable=SC2086
+    m=$("$C" $a 2>&1 >/dev/null); r=$?
+    { [ $r = 4 ] && grep -Eq "inf|1e\+?300" <<<"$m" && ! grep -q "out of memory" <<<"$m"; } || { ok=0; msgs="$msgs [$a: rc=$r $m]"; }
+done
+if [ $ok = 1 ]; then pass exec_and_create_reject_non_finite_numbers; else fail exec_and_create_reject_non_finite_numbers "$msgs"; fi
+# a working directory that cannot be entered: the command never ran, which
+# is an exec error naming the directory (exit 1), not 125 (limits only)
+"$C" exec -w /no/such/dir "$id" -- true >/dev/null 2>"$tmp/err"; rc=$?
+"$C" exec -w /etc/passwd "$id" -- true >/dev/null 2>"$tmp/err2"; rc2=$?
+if [ $rc = 1 ] && grep -q 'cannot change to the working directory /no/such/dir: No such file or directory' "$tmp/err" &&
+   [ $rc2 = 1 ] && grep -q 'working directory /etc/passwd: Not a directory' "$tmp/err2"; then
+    pass exec_bad_workdir_is_an_error_not_125
+else fail exec_bad_workdir_is_an_error_not_125 "rc=$rc $(cat "$tmp/err"); rc=$rc2 $(cat "$tmp/err2")"; fi
 out=$("$C" exec "$id" -- /no/such/program 2>&1); rc=$?
 if [ "$rc" = 127 ]; then pass exec_missing_program_127; else fail exec_missing_program_127 "rc=$rc $out"; fi
 
@@ -136,6 +155,85 @@ if [ "$rc" = 124 ] && ! pgrep -f "/tmp/$mark.sh" >/dev/null && python3 -c "impor
 else fail exec_timeout_kills_double_forked_daemon "rc=$rc left=$(pgrep -af "$mark") $(cat "$tmp/err")"; fi
 out=$("$C" exec "$id" -- cat keep.txt)
 if [ "$out" = state ]; then pass session_survives_exec_timeout; else fail session_survives_exec_timeout "$out"; fi
+
+# ---------------------------------------------------------------- OOM
+# An exec that exceeds the session's memory limit dies alone: the OOM
+# killer must never take init (the session would die with it), on cgroup
+# v1 or v2 (where memory.oom.group must not widen the kill to the session).
+# Each try fills an unlinked workspace file (a tmpfs charged to the
+# session's memory cgroup, freed when its writer dies) from a process whose
+# resident size is smaller than init's: the case where the OOM killer, if it
+# may choose init, prefers it. A following exec must work.
+oid=$("$C" create --rootfs "$RFS" -m 32m --label oom 2>"$tmp/err"); sanitizer_check
+if [ -n "$oid" ]; then
+    bad=
+    for i in 1 2 3 4 5 6 7; do
+        v=$("$C" exec --json "$oid" -- sh -c 'exec 3>fill; rm fill; exec head -c 100m /dev/zero >&3' 2>&1 |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["verdict"])' 2>/dev/null || echo 'no result')
+        out=$("$C" exec "$oid" -- echo alive 2>&1)
+        [ "$v" = memory ] && [ "$out" = alive ] || { bad="try $i: verdict '$v', then '$out'"; break; }
+    done
+    adj=$("$C" exec --json "$oid" -- true | python3 -c 'import json,sys; print(json.load(sys.stdin)["enforced"]["oom"]["init_outside_memory_cgroup"])' 2>&1)
+    if [ -z "$bad" ] && [ "$adj" = True ]; then pass session_oom_kills_exec_not_init
+    else fail session_oom_kills_exec_not_init "${bad:-enforced.oom.init_outside_memory_cgroup: $adj}"; fi
+    "$C" rm "$oid" >/dev/null 2>&1
+else fail session_oom_kills_exec_not_init "create: $(cat "$tmp/err")"; fi
+
+# ---------------------------------------------------------------- seccomp
+# A profile that denies everything cannot even run the session's init (it
+# loads the filter itself): create fails, naming the profile and seccomp.
+# A profile that kills one call: the exec making it gets the seccomp verdict
+# (CLI exit 159 = 128 + SIGSYS) and the session goes on.
+printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}' >"$tmp/deny-all.json"
+"$C" create --rootfs "$RFS" --seccomp "$tmp/deny-all.json" >/dev/null 2>"$tmp/err"; rc=$?
+if [ $rc = 4 ] && grep -q "seccomp profile .*deny-all.json stopped the session's init" "$tmp/err"; then
+    pass session_deny_all_profile_names_seccomp
+else fail session_deny_all_profile_names_seccomp "rc=$rc $(cat "$tmp/err")"; fi
+python3 - "$top/container_images/seccomp.json" "$tmp/kill-sync.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for r in p["syscalls"]:
+    if r.get("action") == "SCMP_ACT_ALLOW" and "sync" in r.get("names", []):
+        r["names"].remove("sync")
+p["syscalls"].append({"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"})
+json.dump(p, open(sys.argv[2], "w"))
+PY
+sid=$("$C" create --rootfs "$RFS" --seccomp "$tmp/kill-sync.json" 2>"$tmp/err")
+if [ -n "$sid" ]; then
+    "$C" exec "$sid" -- sync >/dev/null 2>"$tmp/err"; rc=$?
+    v=$("$C" exec --json "$sid" -- sync 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"], d["signal"])' 2>/dev/null)
+    after=$("$C" exec "$sid" -- echo alive 2>&1)
+    if [ $rc = 159 ] && grep -q 'verdict seccomp' "$tmp/err" && [ "$v" = "seccomp 31" ] && [ "$after" = alive ]; then
+        pass session_exec_killed_by_filter_is_verdict_seccomp
+    else fail session_exec_killed_by_filter_is_verdict_seccomp "rc=$rc $(cat "$tmp/err") json: $v after: $after"; fi
+    "$C" rm "$sid" >/dev/null 2>&1
+else fail session_exec_killed_by_filter_is_verdict_seccomp "create: $(cat "$tmp/err")"; fi
+
+# ---------------------------------------------------------------- pids
+# A session at its pids limit: a new exec cannot start its first process.
+# That is the limit stopping it (verdict pids, exit 125), through the CLI and
+# the C API alike, and the session stays usable once processes are gone.
+pid_s=$("$C" create --rootfs "$RFS" --pids-limit 8 --label pids 2>"$tmp/err"); sanitizer_check
+if [ -n "$pid_s" ]; then
+    # fill the session to exactly 8 tasks: what it holds already (init, where
+    # init is in the pids cgroup), this exec, and enough sleeps
+    pd=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$pid_s/info.json'))['resources']['pids'])")
+    k=$((8 - $(cat "$pd/pids.current") - 1))
+    "$C" exec --timeout 20 "$pid_s" -- sh -c "for i in \$(seq $k); do sleep 20 & done; exec sleep 20" >/dev/null 2>&1 & fillpid=$!
+    until_full() { local i; for i in $(seq 1 50); do [ "$(cat "$pd/pids.current" 2>/dev/null)" = 8 ] && return 0; sleep 0.1; done; return 1; }
+    until_full || echo "  pids.current did not reach 8: $(cat "$pd/pids.current")"
+    "$C" exec "$pid_s" -- echo hi >"$tmp/p.out" 2>"$tmp/p.err"; rc=$?
+    api=$("$H" exec-verdict "$pid_s" /bin/echo hi 2>&1)
+    jv=$("$C" exec --json "$pid_s" -- echo hi 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"])' 2>/dev/null)
+    kill $fillpid 2>/dev/null; wait $fillpid 2>/dev/null
+    for i in $(seq 1 50); do [ "$(cat "$pd/pids.current" 2>/dev/null)" -lt 8 ] && break; sleep 0.1; done
+    after=$("$C" exec "$pid_s" -- echo alive 2>&1)
+    if [ $rc = 125 ] && grep -q 'verdict pids' "$tmp/p.err" && [ ! -s "$tmp/p.out" ] &&
+       [ "$api" = "rc 0 verdict pids exit -1" ] && [ "$jv" = pids ] && [ "$after" = alive ]; then
+        pass session_exec_at_pids_limit_is_verdict_pids
+    else fail session_exec_at_pids_limit_is_verdict_pids "cli rc=$rc $(cat "$tmp/p.err"); api: $api; json: $jv; after: $after"; fi
+    "$C" rm "$pid_s" >/dev/null 2>&1
+else fail session_exec_at_pids_limit_is_verdict_pids "create: $(cat "$tmp/err")"; fi
 
 # ---------------------------------------------------------------- files
 head -c 10485760 /dev/urandom >"$tmp/big.bin"

@@ -190,6 +190,15 @@ def t_list_exists_delete_mkdir():
     err(S.call("delete_file", {"path": "lst/file.txt"}), "ERROR: File not found: lst/file.txt")
     err(S.call("delete_file", {"path": "lst/a"}))  # not empty
     ok(S.call("delete_file", {"path": "empty"}))
+    # the workspace itself, by any name, and the directories above it are
+    # refused; an empty workspace would otherwise be removed
+    ok(sh(S, "mkdir -p /tmp/keep && mv /home/sandbox/work/* /tmp/keep/"))
+    for p in [".", "./", "lst/..", "/home/sandbox/work", "/home/sandbox/work/.", "/home/sandbox",
+              "/", "../work"]:
+        err(S.call("delete_file", {"path": p}), "refusing to remove")
+    assert text_of(ok(sh(S, "pwd; [ -d /home/sandbox/work ] && echo there"))).split() == [
+        "/home/sandbox/work", "there"], "the workspace is gone"
+    ok(sh(S, "mv /tmp/keep/* /home/sandbox/work/"))
     r = ok(S.call("create_directory", {"path": "x/y/z"}))
     assert text_of(r) == "Successfully created directory: x/y/z"
 
@@ -279,6 +288,34 @@ def session_ids():
         return {x.get("id") for x in json.loads(r.stdout)}
     except ValueError:
         return None
+
+
+def t_closing_stdin_cancels_the_running_call_and_ends_the_server():
+    s = start()
+    ok(sh(s, "true"))  # the session exists
+    sid = ok(s.call("get_sandbox_info"))["structuredContent"]["sandbox"]["id"]
+    mark = "sleep 3%d" % (os.getpid() % 1000)
+    s.send({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "execute_shell", "arguments": {"command": mark, "timeout": 120}}})
+    deadline = time.time() + 10
+    while time.time() < deadline and subprocess.run(["pgrep", "-f", mark], stdout=subprocess.DEVNULL).returncode != 0:
+        time.sleep(0.05)
+    assert subprocess.run(["pgrep", "-f", mark], stdout=subprocess.DEVNULL).returncode == 0, "the call never started"
+    t0 = time.time()
+    try:
+        s.p.stdin.close()
+        code = s.p.wait(15)
+    except subprocess.TimeoutExpired:
+        s.p.kill()
+        s.p.wait()
+        raise AssertionError("the server still runs 15 s after its stdin was closed")
+    took = time.time() - t0
+    time.sleep(0.3)
+    left = subprocess.run(["pgrep", "-af", mark], capture_output=True, text=True).stdout
+    assert not left, "the command still runs: %s" % left
+    ids = session_ids()
+    assert ids is None or sid not in ids, "session %s still listed" % sid
+    assert code == 0 and took < 10, (code, took)
 
 
 def t_outputs_are_copied_safely_and_the_sandbox_is_gone_after_disconnect():

@@ -313,7 +313,10 @@ int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err)
         int dup = 0;
         for (int j = 0; j < i; j++)
             dup |= !strcmp(dirs[i], dirs[j]);
-        if (dup)
+        /* A session's init stays out of the memory cgroup: an OOM there
+         * then has only commands to choose from, whatever their sizes
+         * (init's own memory is the runtime's, small and bounded). */
+        if (dup || (cg->init_apart && cg->mem_v && !strcmp(dirs[i], cg->mem)))
             continue;
         if (lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
             return lcs_fail_errno(err, "move the sandbox into cgroup %s", dirs[i]);

@@ -2,9 +2,11 @@
  * cgroup_v2.c - host side: limits, kill and statistics in the sandbox's
  * cgroup2 directory.
  *
- * memory.max with memory.swap.max=0 (no paging past the limit) and
- * memory.oom.group=1 (an OOM kill takes the whole sandbox, not a random
- * victim); cgroup.kill (Linux 5.14+) kills every process of the tree in one
+ * memory.max with memory.swap.max=0 (no paging past the limit) and, for a
+ * one-shot run, memory.oom.group=1 (an OOM kill takes the whole sandbox,
+ * not a random victim). A session's cgroup also holds its init: there
+ * oom.group is 0, so an OOM kill takes the victim alone (execs make
+ * themselves the preferred victims: session_init.c); cgroup.kill (Linux 5.14+) kills every process of the tree in one
  * write, including daemons that left their session.
  */
 #include "runtime/native/internal.h"
@@ -22,7 +24,9 @@ int lcs_cg_v2_limits(lcs_cgroup *cg, const lcs_cg_limits *lim, lcs_error *err)
             return lcs_fail_errno(err, "set memory.max=%s in %s", v, cg->mem);
         if (lcs_write_file(cg->mem, "memory.swap.max", "0") < 0 && errno != ENOENT)
             return lcs_fail_errno(err, "set memory.swap.max=0 in %s", cg->mem);
-        lcs_write_file(cg->mem, "memory.oom.group", "1");
+        if (lcs_write_file(cg->mem, "memory.oom.group", lim->oom_group ? "1" : "0") < 0 &&
+            errno != ENOENT && !lim->oom_group)
+            return lcs_fail_errno(err, "set memory.oom.group=0 in %s", cg->mem);
     }
     if (cg->pids_v == LCS_CG_V2) {
         snprintf(v, sizeof v, "%u", (unsigned)lim->pids);

@@ -20,6 +20,10 @@
  * Status pipe records to the monitor: 1 type byte, 2 length bytes, payload.
  *   'E' text  - setup failed (also used by the command before execve)
  *   'R'       - the command was forked: setup is complete
+ *   'L'       - (session) the seccomp filter is being loaded into init
+ *   'D' int   - the command's execve failed with this errno under the
+ *               seccomp filter and the command then died of a signal (the
+ *               filter refused its exit too): the profile denied its start
  *   'W' int   - wait status of the command, written just before init exits
  */
 #include "runtime/native/internal.h"
@@ -67,7 +71,7 @@ _Noreturn void lcs_init_fail_setup(const lcs_child_err *e)
 #define fail_setup lcs_init_fail_setup
 
 /* execvpe without allocation: PATH from the sandbox environment. */
-static void exec_argv(const char *const *av, const char *const *env)
+static LCS_NO_ASAN void exec_argv(const char *const *av, const char *const *env)
 {
     const char *file = av[0];
     char *const *argv = (char *const *)av;
@@ -105,7 +109,7 @@ static void exec_argv(const char *const *av, const char *const *env)
  * closed, seccomp, execve. Shared by one-shot runs and session execs. */
 /* Session execs have no status pipe: setup errors go to the command's
  * stderr as text, exit status 125. */
-static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
+static _Noreturn void fail_exec_status(const lcs_child_err *e, int text_errors, int status)
 {
     if (!text_errors)
         lcs_init_fail_setup(e);
@@ -114,7 +118,44 @@ static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
     if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
         /* nothing more to do */
     }
-    _exit(125);
+    _exit(status);
+}
+
+static _Noreturn void fail_exec(const lcs_child_err *e, int text_errors)
+{
+    fail_exec_status(e, text_errors, 125);
+}
+
+/* Whether the session's filter, just loaded into init, lets it make the
+ * calls it serves with: each probe has a result the kernel gives when the
+ * call is allowed (an invalid descriptor, no children yet, an empty poll)
+ * and anything else means the filter answered. No allocation and no
+ * output, since either may be refused: a profile that refuses these ends
+ * init at once instead of leaving it to fail somewhere in its libc (which
+ * may not end at all when even exit is refused). */
+static LCS_NO_ASAN int filter_lets_init_serve(void)
+{
+    /* static: no stack array, which a sanitizer build may place on a heap
+     * "fake stack" it maps on demand (a refused mmap it cannot survive) */
+    static const struct {
+        long nr, a, b, c, d;
+        long ret;
+        int err;
+    } probes[] = {
+        {SYS_read, -1, 0, 0, 0, -1, EBADF},
+        {SYS_write, -1, 0, 0, 0, -1, EBADF},
+        {SYS_sendmsg, -1, 0, 0, 0, -1, EBADF},
+        {SYS_recvmsg, -1, 0, 0, 0, -1, EBADF},
+        {SYS_poll, 0, 0, 0, 0, 0, 0},
+        {SYS_wait4, -1, 0, WNOHANG, 0, -1, ECHILD},
+    };
+    for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+        errno = 0;
+        long r = syscall(probes[i].nr, probes[i].a, probes[i].b, probes[i].c, probes[i].d);
+        if (r != probes[i].ret || (r < 0 && errno != probes[i].err))
+            return 0;
+    }
+    return 1;
 }
 
 /* The signals this process ignores or catches (the caller's dispositions,
@@ -143,7 +184,7 @@ static uint64_t signals_to_reset(void)
 }
 
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors)
+                             const char *cwd, int text_errors, volatile int *report)
 {
     lcs_child_err e;
     /* The caller's ignored signals and blocked mask would survive execve,
@@ -171,8 +212,17 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     if (!cwd)
         cwd = LCS_NATIVE_DEFAULT_CWD;
     if (chdir(cwd) < 0) {
-        lcs_child_fail(&e, errno, "chdir to the working directory %s", cwd);
-        fail_exec(&e, text_errors);
+        /* The command never started: not a limit (125 means one). A
+         * session's vfork child hands the errno to init (an exec error
+         * naming the directory); else a message, and status 126 ("cannot
+         * be run") for a session's handshake child. */
+        int ce = errno;
+        if (report && p->session) {
+            *report = LCS_CWD_FAILED + ce;
+            _exit(126);
+        }
+        lcs_child_fail(&e, ce, "cannot change to the working directory %s", cwd);
+        fail_exec_status(&e, text_errors, 126);
     }
     /* Nothing beyond stdin/stdout/stderr may cross execve. fd 4 (status) is
      * already close-on-exec; it reports a failing seccomp load. */
@@ -187,14 +237,17 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
     /* A missing program is the command's failure, not the sandbox's:
      * report it like a shell does (status 127, message on stderr). */
     int saved = errno;
+    if (report)
+        *report = LCS_EXEC_FAILED + saved; /* a store: allowed whatever the filter */
     char msg[PATH_MAX + 128];
     int n = snprintf(msg, sizeof msg, "sandbox: cannot execute %s: %s\n", argv[0],
                      strerrordesc_np(saved) ? strerrordesc_np(saved) : "error");
     if (n > 0 && write(LCS_FD_STDERR, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg) < 0) {
         /* nothing more to do */
     }
-    _exit(saved == ENOENT ? 127 : 126);
+    LCS_RAW_EXIT(saved == ENOENT ? 127 : 126);
 }
+
 
 /* The command's process, with vfork(): it shares init's memory until its
  * execve (or _exit) and init sleeps meanwhile, so no page table is copied,
@@ -205,16 +258,18 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
  * only in init's memory image). Its signal handlers are its own and reset
  * first; vfork runs no atfork handlers, so no lock another thread of the
  * caller held at clone time is touched. */
-static pid_t spawn_command(const lcs_plan *p)
+static pid_t __attribute__((noinline)) spawn_command(const lcs_plan *p, int *exec_errno)
 {
     /* No handler of the caller may run in the child before it has reset
      * them (lcs_init_exec unblocks); init itself only needs waitpid. */
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    volatile int report = 0; /* the child's store (shared memory until execve) */
     pid_t pid = vfork();
     if (pid == 0)
-        lcs_init_exec(p, p->argv, p->env, p->cwd, 0);
+        lcs_init_exec(p, p->argv, p->env, p->cwd, 0, &report);
+    *exec_errno = report >= LCS_EXEC_FAILED ? report - LCS_EXEC_FAILED : 0;
     return pid;
 }
 
@@ -327,11 +382,20 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
          * setres[ug]id, capset), which it does before its execve. Its
          * bounding set goes too (execs inherit it empty): init never execs,
          * so the capabilities it holds are untouched. */
-        if (lcs_privs_drop_bounding(p, &e) < 0 || lcs_seccomp_install(p, &e) < 0)
+        if (lcs_privs_drop_bounding(p, &e) < 0)
             fail_setup(&e);
+        /* 'L' first: if init dies before its 'R', the profile refused a
+         * system call init itself needs, and the monitor can say so (init
+         * cannot: the filter may refuse the write as well). */
+        send_record('L', NULL, 0);
+        if (lcs_seccomp_install(p, &e) < 0)
+            fail_setup(&e);
+        if (!filter_lets_init_serve())
+            LCS_RAW_EXIT(125); /* the monitor names the profile ('L', no 'R') */
         lcs_init_serve(p, root_clone); /* never returns */
     }
-    pid_t cmd = spawn_command(p);
+    int exec_errno = 0;
+    pid_t cmd = spawn_command(p, &exec_errno);
     if (cmd < 0) {
         lcs_child_fail(&e, errno, "start the command");
         fail_setup(&e);
@@ -354,6 +418,8 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         if (w < 0 && errno != EINTR)
             break;
     }
+    if (exec_errno && WIFSIGNALED(status))
+        send_record('D', &exec_errno, sizeof exec_errno);
     send_record('W', &status, sizeof status);
     /* Exiting kills every remaining process of the pid namespace. */
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));

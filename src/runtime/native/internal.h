@@ -125,9 +125,37 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e);
 /* Report a setup failure on the status pipe and exit. */
 _Noreturn void lcs_init_fail_setup(const lcs_child_err *e);
 /* The command's process from fork to execve (privileges, cwd, fds,
- * seccomp). */
+ * seccomp). report (a vfork child: it points into init's memory) gets, by
+ * a plain store that no seccomp filter can refuse:
+ *   LCS_CWD_FAILED + errno in a session when the working directory cannot
+ *     be entered (the child then exits); without report, or in a one-shot
+ *     run, that failure is text on stderr and status 126 (session
+ *     handshake child) or a setup error (one-shot run);
+ *   LCS_EXEC_FAILED + errno when execve failed under the seccomp filter
+ *     (the child then reports it and exits; if it dies of a signal instead,
+ *     the filter also refused its exit: the profile denied the start). */
+#define LCS_CWD_FAILED 0x10000
+#define LCS_EXEC_FAILED 0x20000
 _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const char *const *env,
-                             const char *cwd, int text_errors);
+                             const char *cwd, int text_errors, volatile int *report);
+/* For the few functions first entered after a seccomp filter is loaded
+ * (the filter may refuse mmap): a sanitizer build would otherwise give
+ * their stack frames a "fake stack" it maps on demand, and a refused mmap
+ * ends in its report-and-exit path, which spins when exit is refused too.
+ * No effect on other builds. */
+#define LCS_NO_ASAN __attribute__((no_sanitize_address))
+
+/* exit_group by the raw system call, else a trap: under a seccomp filter
+ * exit itself may be refused, and a libc or sanitizer exit hook (a leak
+ * check) would spin on refused calls, while init may wait for this vfork
+ * child. With default dispositions the trap ends the process (SIGILL). A
+ * macro, not a _Noreturn function: a sanitizer build runs its own hook
+ * before every call of one. */
+#define LCS_RAW_EXIT(status)                                                                       \
+    do {                                                                                           \
+        syscall(SYS_exit_group, (status));                                                         \
+        __builtin_trap();                                                                          \
+    } while (0)
 /* Session mode: init serves exec requests on LCS_FD_CTL (session_init.c). */
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */
@@ -187,13 +215,22 @@ typedef struct lcs_cgroup {
     char freezer[PATH_MAX];    /* v1 freezer (kill on v1-only hosts) */
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
+    int init_apart;            /* session: init is not attached to the directory
+                                  holding the memory limit (lcs_cg_attach) */
     char why_missing[512];     /* what is unavailable and why (for messages) */
 } lcs_cgroup;
+
+/* What the monitor writes into a session init's oom_score_adj where it
+ * may (CAP_SYS_RESOURCE): exempt from the OOM killer. */
+#define LCS_INIT_OOM_SCORE_ADJ "-1000"
 
 typedef struct lcs_cg_limits {
     uint64_t memory;
     double cpus;
     uint32_t pids;
+    int oom_group; /* v2 memory.oom.group=1: an OOM kill takes the whole
+                      cgroup (one-shot runs; never a session, whose init
+                      lives in it) */
 } lcs_cg_limits;
 
 typedef struct lcs_cg_stats {
@@ -208,7 +245,8 @@ typedef struct lcs_cg_stats {
 /* Create the cgroups of one sandbox (name unique) and apply limits.
  * Controllers that are missing leave their *_v at LCS_CG_NONE. */
 int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err);
-/* Move pid into every directory of the sandbox (v2 and v1). */
+/* Move pid into every directory of the sandbox (v2 and v1), except, with
+ * init_apart, the one that holds the memory limit. */
 int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err);
 /* Kill every process of the sandbox. Best effort, bounded. */
 void lcs_cg_kill(lcs_cgroup *cg);
@@ -274,6 +312,7 @@ typedef struct lcs_monitor_out {
     char setup_error[1024];    /* text sent by the child during setup */
     int timed_out, output_exceeded, setup_timed_out;
     int wait_status;           /* of init (= of the command) */
+    int exec_denied;           /* 'D': the filter refused the command's start */
     int reaped;                /* 2: the command's exact status arrived ('W') */
     int init_reaped;           /* init was waited for (rusage_* valid) */
     double wall_s;

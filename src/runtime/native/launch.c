@@ -69,6 +69,7 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
+    int init_oom_errno;            /* session: 0 if init's oom_score_adj is -1000 */
     /* spawn_child: written by the vfork'ed helper that creates the sandbox */
     int spawn_errno;
     int spawn_step;                /* 1: preparing the owner/limits failed */
@@ -726,6 +727,20 @@ static char *enforced_json(run *R)
         json_object_set_new(o, "capabilities",
                             json_string("none (bounding, ambient, inheritable, permitted, "
                                         "effective cleared; securebits locked)"));
+    if (p->session) {
+        /* How init is kept from the OOM killer: outside the memory cgroup
+         * (so a memory-limit OOM cannot choose it), and exempt from a
+         * host-wide OOM where the monitor may say so (CAP_SYS_RESOURCE);
+         * where it may not, the report gives the reason. */
+        char why[160];
+        snprintf(why, sizeof why, "not set: %s", strerror(R->init_oom_errno));
+        json_object_set_new(
+            o, "oom",
+            json_pack("{s:b,s:i,s:s}", "init_outside_memory_cgroup",
+                      R->cg.init_apart && R->cg.mem_v, "init_score_adj",
+                      R->init_oom_errno ? 0 : atoi(LCS_INIT_OOM_SCORE_ADJ), "init_score_adj_status",
+                      R->init_oom_errno ? why : "set (exempt from a host-wide OOM)"));
+    }
     if (R->upper_external)
         json_object_set_new(o, "upper_dir", json_string(p->upper));
     json_object_set_new(o, "no_new_privs", json_true());
@@ -753,7 +768,7 @@ static void verdict(lcs_native_result *r, const lcs_monitor_out *mo, const lcs_c
     r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
     const char *v = lcs_native_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
-                                       st->pids_max_hits > 0, mo->timed_out);
+                                       st->pids_max_hits > 0, mo->timed_out, mo->exec_denied);
     snprintf(r->verdict, sizeof r->verdict, "%s", v);
 }
 
@@ -860,10 +875,14 @@ static run *run_new(lcs_error *err)
  * unless the caller allows a degraded sandbox. */
 static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
 {
-    lcs_cg_limits lim = {R->memory, R->cpus, R->pids};
+    lcs_cg_limits lim = {R->memory, R->cpus, R->pids, !R->plan.session};
     if (lcs_cg_create(&R->cg, R->id, &lim, err) < 0)
         return -1;
     R->cg_made = 1;
+    /* A session's init never enters its memory cgroup: every exec moves
+     * itself in before it runs anything (lcs_native_execcg_open_procs), so
+     * the OOM killer of that cgroup can only ever take commands. */
+    R->cg.init_apart = R->plan.session;
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
     char fix[768];
@@ -1081,12 +1100,36 @@ struct lcs_native_sandbox {
     run *R;
 };
 
+/* Init died after it began to load the seccomp filter and before it was
+ * ready: the profile refuses a system call init needs (every exec needs
+ * the same ones: a session cannot run under it). Its signal, when it is
+ * dead within a second, says how (SIGSYS: a kill action; SIGSEGV: its own
+ * exit was refused). */
+static int init_died_under_filter(run *R, lcs_error *err)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    struct pollfd pf = {R->pidfd, POLLIN, 0};
+    if (R->pidfd >= 0 && poll(&pf, 1, 1000) > 0)
+        waitid((idtype_t)P_PIDFD, (id_t)R->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+    char how[64] = "";
+    if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+        snprintf(how, sizeof how, " (killed by signal %d%s)", si.si_status,
+                 si.si_status == SIGSYS ? ", the filter's kill action" : "");
+    return lcs_fail(err, LCS_E_DENIED,
+                    "the seccomp profile %s stopped the session's init%s: it refuses system "
+                    "calls the runtime needs to serve execs (a session needs at least what its "
+                    "commands need)",
+                    R->seccomp_name, how);
+}
+
 /* Wait (bounded) for init's 'R' on the status pipe, then take the root
  * clone init sent on the control socket before it. */
 static int wait_ready(run *R, lcs_error *err)
 {
     unsigned char buf[1200];
     size_t len = 0;
+    int filter_loading = 0;
     double deadline = lcs_now() + 30.0;
     for (;;) {
         while (len >= 3) {
@@ -1102,6 +1145,8 @@ static int wait_ready(run *R, lcs_error *err)
             }
             if (buf[0] == 'R')
                 goto ready;
+            if (buf[0] == 'L')
+                filter_loading = 1;
             memmove(buf, buf + 3 + rl, len - 3 - rl);
             len -= 3 + rl;
         }
@@ -1117,6 +1162,8 @@ static int wait_ready(run *R, lcs_error *err)
         if (len == sizeof buf)
             len = 0;
         ssize_t n = read(R->status_p[0], buf + len, sizeof buf - len);
+        if (n == 0 && filter_loading)
+            return init_died_under_filter(R, err);
         if (n == 0)
             return lcs_fail(err, LCS_E_IO, "sandbox init exited during setup without reporting "
                                            "why");
@@ -1167,17 +1214,21 @@ int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_nativ
     /* init's output pipes are unused in session mode */
     close2(R->out_p);
     close2(R->err_p);
-    if (geteuid() == 0) {
-        /* The OOM killer should pick commands, never init (host root may
-         * lower oom_score_adj; an ordinary user may not, and then init is
-         * an ordinary candidate). */
+    {
+        /* The OOM killer must pick commands, never init (its death ends the
+         * session). A memory-limit OOM cannot: init is not in the memory
+         * cgroup (make_cgroups). Against a host-wide OOM, where the monitor
+         * holds CAP_SYS_RESOURCE, init is made exempt (-1000). Without it
+         * (an ordinary user, or root in a container whose capability set
+         * drops it) the write fails: the enforced report says so ("oom"). */
         char path[64];
         snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)R->pid);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
+        R->init_oom_errno = fd < 0 ? errno : 0;
         if (fd >= 0) {
-            if (write(fd, "-1000", 5) != 5) {
-                /* not fatal */
-            }
+            size_t l = sizeof LCS_INIT_OOM_SCORE_ADJ - 1;
+            if (write(fd, LCS_INIT_OOM_SCORE_ADJ, l) != (ssize_t)l)
+                R->init_oom_errno = errno ? errno : EIO;
             close(fd);
         }
     }
@@ -1269,11 +1320,37 @@ void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kil
         *procs = strtoull(buf, NULL, 10);
 }
 
+int lcs_native_sandbox_pids_full(const lcs_native_sandbox *sb)
+{
+    const lcs_cgroup *cg = &sb->R->cg;
+    char cur[32], max[32];
+    if (!cg->pids_v || lcs_read_file(cg->pids, "pids.current", cur, sizeof cur) < 0 ||
+        lcs_read_file(cg->pids, "pids.max", max, sizeof max) < 0 || !strncmp(max, "max", 3))
+        return 0;
+    return strtoull(cur, NULL, 10) >= strtoull(max, NULL, 10);
+}
+
+/* The session's memory cgroup when init is not in it, else "". */
+static void exec_mem_dir(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
+{
+    const lcs_cgroup *scg = &sb->R->cg;
+    cg->mem[0] = 0;
+    if (scg->init_apart && scg->mem_v)
+        snprintf(cg->mem, sizeof cg->mem, "%s", scg->mem);
+}
+
+void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
+{
+    memset(cg, 0, sizeof *cg);
+    exec_mem_dir(sb, cg);
+}
+
 int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
                              lcs_error *err)
 {
     const lcs_cgroup *scg = &sb->R->cg;
     memset(cg, 0, sizeof *cg);
+    exec_mem_dir(sb, cg);
     if (scg->v2[0]) {
         snprintf(cg->v2, sizeof cg->v2, "%s/x%u", scg->v2, (unsigned)n);
         if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST) {
@@ -1296,15 +1373,24 @@ int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_nativ
     return 0;
 }
 
-int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err)
+/* The memory cgroup is joined only where the exec's own v2 directory is
+ * not already inside it (a v2 memory cgroup is the session's v2 directory,
+ * the parent of the exec's). */
+static int mem_needed(const lcs_native_execcg *cg)
 {
-    const char *dirs[2] = {cg->v2, cg->freezer};
+    size_t l = strlen(cg->mem);
+    return cg->mem[0] && !(cg->v2[0] && !strncmp(cg->v2, cg->mem, l) && cg->v2[l] == '/');
+}
+
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err)
+{
+    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
     int n = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!dirs[i][0])
             continue;
         char p[sizeof cg->v2 + 16];
-        snprintf(p, sizeof p, "%s/cgroup.procs", dirs[i]);
+        snprintf(p, sizeof p, "%.*s/cgroup.procs", (int)sizeof cg->v2 - 1, dirs[i]);
         int fd = open(p, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
             int e = errno;
@@ -1322,8 +1408,8 @@ int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *
 {
     char buf[32];
     snprintf(buf, sizeof buf, "%d", (int)pid);
-    const char *dirs[2] = {cg->v2, cg->freezer};
-    for (int i = 0; i < 2; i++)
+    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
+    for (int i = 0; i < 3; i++)
         if (dirs[i][0] && lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
             return lcs_fail_errno(err, "move the exec into cgroup %s", dirs[i]);
     return 0;

@@ -116,6 +116,10 @@ static size_t parse_records(const unsigned char *buf, size_t len, lcs_monitor_ou
         case 'R':
             mo->started = 1;
             break;
+        case 'D':
+            if (rl == sizeof(int))
+                memcpy(&mo->exec_denied, d, sizeof(int));
+            break;
         case 'W':
             if (rl == sizeof(int)) {
                 memcpy(&mo->wait_status, d, sizeof(int));

@@ -176,20 +176,28 @@ int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err);
 void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kills,
                                  uint64_t *pids_hits, uint64_t *memory_bytes, uint64_t *procs);
 
+/* 1 when the session's pids cgroup holds as many tasks as its limit. */
+int lcs_native_sandbox_pids_full(const lcs_native_sandbox *sb);
+
 /* Per-exec cgroup: a child of the sandbox's cgroup2 directory (kill with
  * cgroup.kill, cpu.stat) and, on hosts without cgroup.kill, of its v1
  * freezer. */
 typedef struct lcs_native_execcg {
     char v2[PATH_MAX + 32];
     char freezer[PATH_MAX + 32];
+    char mem[PATH_MAX + 32]; /* the session's memory cgroup (init is not in
+                                it): joined, never created or removed here */
 } lcs_native_execcg;
+/* Only the session's memory cgroup (an exec without cgroups of its own). */
+void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg);
 int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
                              lcs_error *err);
-/* Open the exec cgroup's cgroup.procs files (v2, then the v1 freezer if
- * used) for writing into fds; returns how many (0-2), -1 on error. A
+/* Open the exec cgroup's cgroup.procs files (the session's memory cgroup
+ * unless the exec's v2 directory is inside it, v2, then the v1 freezer if
+ * used) for writing into fds; returns how many (0-3), -1 on error. A
  * process that holds them moves itself in by writing "0" (the kernel checks
  * the opener's credentials and cgroup namespace: session_init.c). */
-int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[2], lcs_error *err);
+int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err);
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err);
 void lcs_native_execcg_kill(const lcs_native_execcg *cg);
 int lcs_native_execcg_populated(const lcs_native_execcg *cg);
@@ -201,7 +209,7 @@ int lcs_native_execcg_remove(lcs_native_execcg *cg);
 /* Monitor <-> init messages (one SOCK_SEQPACKET datagram each). */
 enum {
     LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd,
-                              then the exec cgroup's open cgroup.procs files (0-2);
+                              then the exec cgroup's open cgroup.procs files (0-3);
                               value = blob length; nargv, nenv. Blob (the
                               client's memfd, as written): nargv NUL-terminated
                               argv strings, nenv environment additions (init
@@ -215,10 +223,15 @@ enum {
                               could not move itself into its cgroup): fd = pidfd of
                               the waiting exec; value = pid inside */
     LCS_MSG_EXITED = 'Z',  /* init->monitor: value = wait status, rusage */
-    LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno */
+    LCS_MSG_FAILED = 'F',  /* init->monitor: could not start; value = errno,
+                              nargv = LCS_FAILED_CWD when the working
+                              directory could not be entered */
     LCS_MSG_ROOT = 'T'     /* init->monitor, once: fd = detached clone of the root */
 };
 #define LCS_NATIVE_MAX_EXECS 64
+#define LCS_FAILED_CWD 1
+#define LCS_EXITED_DENIED 1 /* EXITED nargv: execve and exit refused by the filter
+                               (nenv = execve's errno): verdict seccomp */
 
 typedef struct lcs_native_msg {
     uint32_t type;
@@ -234,9 +247,12 @@ void lcs_native_result_clear(lcs_native_result *r);
 char *lcs_native_result_to_json(const lcs_native_result *r);
 /* The verdict of a finished command from its wait status and what the
  * monitor saw, for one-shot runs and session execs alike. Priority: output >
- * memory > pids > timeout > signal > ok > exit; a command that exited 0 is
- * "ok" even if an OOM kill or the pids limit hit some other process. */
+ * memory > pids > timeout > seccomp > signal > ok > exit; a command that
+ * exited 0 is "ok" even if an OOM kill or the pids limit hit some other
+ * process. "seccomp": killed by SIGSYS (the filter's kill actions), or
+ * exec_denied: its execve failed under the filter and it died of a signal
+ * (the filter refused its exit as well), so it never started. */
 const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
-                               int pids_hit, int timed_out);
+                               int pids_hit, int timed_out, int exec_denied);
 
 #endif

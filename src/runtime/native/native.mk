@@ -17,10 +17,10 @@ $(B)/lcs-native-run: tests/runtime/run_main.c $(B)/libllmcore-sandbox.a src/runt
 # the generated table). The generator uses the runtime's own compiler, built
 # without sanitizers: it only runs at build time.
 $(B)/tools/seccomp-bpf-gen: src/runtime/native/gen/seccomp_bpf_gen.c src/runtime/native/seccomp.c \
-		src/util/error.c src/runtime/native/internal.h
+		src/util/error.c src/util/io.c src/runtime/native/internal.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -Iinclude -Isrc $(PKG_CFLAGS) -o $@ \
-	  src/runtime/native/gen/seccomp_bpf_gen.c src/runtime/native/seccomp.c src/util/error.c $(PKG_LIBS)
+	  src/runtime/native/gen/seccomp_bpf_gen.c src/runtime/native/seccomp.c src/util/error.c src/util/io.c $(PKG_LIBS)
 
 $(B)/gen/seccomp_bpf.inc: $(B)/tools/seccomp-bpf-gen container_images/seccomp.json
 	@mkdir -p $(dir $@)

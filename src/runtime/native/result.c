@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 void lcs_native_result_clear(lcs_native_result *r)
@@ -42,7 +43,7 @@ char *lcs_native_result_to_json(const lcs_native_result *r)
 }
 
 const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
-                               int pids_hit, int timed_out)
+                               int pids_hit, int timed_out, int exec_denied)
 {
     int clean_exit = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
     if (output_exceeded)
@@ -53,6 +54,10 @@ const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_kil
         return "pids";
     if (timed_out)
         return "timeout";
+    /* The seccomp filter's doing: SIGSYS is the signal of its kill actions,
+     * and a command whose execve and exit it refused never started. */
+    if (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGSYS || exec_denied))
+        return "seccomp";
     if (WIFSIGNALED(wait_status))
         return "signal";
     return clean_exit ? "ok" : "exit";

@@ -14,6 +14,7 @@
  * privileged containers and are skipped: sandboxes never hold capabilities.
  * Names unknown to this libseccomp/architecture are skipped and counted.
  */
+#include "util/io.h"
 #include "runtime/native/internal.h"
 
 #include <errno.h>
@@ -163,7 +164,11 @@ int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_in
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    int pfd = lcs_open_input_file(path, "seccomp profile", err);
+    if (pfd < 0)
+        return -1;
+    json_t *root = json_loadfd(pfd, 0, &je);
+    close(pfd);
     if (!root) {
         if (err) {
             lcs_fail(err, LCS_E_PARSE, "seccomp profile %s: %s (line %d, column %d)", path,

@@ -75,14 +75,16 @@
 #endif
 
 /* Descriptors of an EXEC request: stdin, stdout, stderr, the blob, then
- * up to two cgroup.procs files of the exec cgroup. */
-#define EXEC_FDS 6
+ * up to three cgroup.procs files (the session's memory cgroup, which init
+ * is not in; the exec's v2 cgroup; its v1 freezer cgroup). */
+#define EXEC_FDS 7
 
 typedef struct slot {
     int used;
     uint32_t id;
     pid_t pid;
     int go; /* handshake mode: write end of the child's go pipe, -1 once released */
+    int exec_errno; /* its execve failed under the filter with this errno */
 } slot;
 
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
@@ -220,14 +222,14 @@ static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds,
         while (n < 0 && errno == EINTR);
         if (n != 1) {
             *failed = n < 0 && errno ? errno : EIO;
-            _exit(125);
+            LCS_RAW_EXIT(125);
         }
     }
     if (child_stdio(fds) < 0) {
         *failed = errno ? errno : EIO;
-        _exit(125);
+        LCS_RAW_EXIT(125);
     }
-    lcs_init_exec(p, argv, env, cwd, 1);
+    lcs_init_exec(p, argv, env, cwd, 1, failed);
 }
 
 /* vfork in a function of its own: nothing of the caller's frame can be
@@ -267,15 +269,15 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
     }
     if (pid == 0) {
         if (child_stdio(fds) < 0)
-            _exit(125);
+            LCS_RAW_EXIT(125);
         char c = 0;
         ssize_t n;
         do
             n = read(gp[0], &c, 1);
         while (n < 0 && errno == EINTR);
         if (n != 1)
-            _exit(125); /* the monitor gave up on this exec */
-        lcs_init_exec(p, argv, env, cwd, 1);
+            LCS_RAW_EXIT(125); /* the monitor gave up on this exec */
+        lcs_init_exec(p, argv, env, cwd, 1, NULL);
     }
     close(gp[0]);
     *go = gp[1];
@@ -330,7 +332,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         goto out;
     }
     pid_t pid = -1;
-    int go = -1;
+    int go = -1, exec_errno = 0;
     if (!*handshake_mode) {
         volatile int failed = 0;
         pid = spawn_vfork(p, fds, nfds, argv, env, cwd, &failed);
@@ -338,10 +340,22 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
             r.value = errno;
             goto out;
         }
+        if (failed >= LCS_EXEC_FAILED) {
+            /* execve failed: the child reported it and exited (or the
+             * filter refused that too and it died); EXITED follows */
+            exec_errno = failed - LCS_EXEC_FAILED;
+            failed = 0;
+        }
         if (failed) {
             /* It never ran the command (init reaps it through the
              * signalfd; no slot, so no EXITED). A descriptor the kernel
              * would not let us write: the handshake from now on. */
+            if (failed >= LCS_CWD_FAILED) {
+                /* its working directory could not be entered */
+                r.value = failed - LCS_CWD_FAILED;
+                r.nargv = LCS_FAILED_CWD;
+                goto out;
+            }
             if (failed != EACCES && failed != EPERM) {
                 r.value = failed;
                 goto out;
@@ -361,6 +375,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     sl->id = m->id;
     sl->pid = pid;
     sl->go = go;
+    sl->exec_errno = exec_errno;
     if (go >= 0) {
         int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         lcs_native_msg s;
@@ -369,7 +384,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         s.id = m->id;
         s.value = pid;
         if (send_msg(&s, pfd) < 0)
-            _exit(0); /* the monitor is gone: nothing to serve */
+            LCS_RAW_EXIT(0); /* the monitor is gone: nothing to serve */
         if (pfd >= 0)
             close(pfd);
     }
@@ -411,11 +426,15 @@ static void reap(slot *slots)
             r.utime_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
             r.stime_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
             r.maxrss_kb = (uint32_t)ru.ru_maxrss;
+            if (slots[i].exec_errno && WIFSIGNALED(st)) {
+                r.nargv = LCS_EXITED_DENIED; /* the filter refused its start */
+                r.nenv = (uint32_t)slots[i].exec_errno;
+            }
             if (slots[i].go >= 0)
                 close(slots[i].go);
             memset(&slots[i], 0, sizeof slots[i]);
             if (send_msg(&r, -1) < 0)
-                _exit(0);
+                LCS_RAW_EXIT(0);
         }
     }
 }
@@ -440,13 +459,13 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
             vfds[nv++] = views[i];
         }
     if (send_msg_fds(&m, vfds, nv) < 0)
-        _exit(0);
+        LCS_RAW_EXIT(0);
     for (int i = 0; i < nv; i++)
         close(vfds[i]);
     /* Setup is complete: 'R' on the status pipe, which then closes. */
     unsigned char rec[3] = {'R', 0, 0};
     if (write(LCS_FD_STATUS, rec, 3) != 3)
-        _exit(0);
+        LCS_RAW_EXIT(0);
     close(LCS_FD_STATUS);
 
     sigset_t set;
@@ -455,7 +474,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0)
-        _exit(125);
+        LCS_RAW_EXIT(125);
     slot slots[LCS_NATIVE_MAX_EXECS];
     int handshake_mode = p->exec_handshake;
     /* One populated buffer for every request that fits (a fault per page
@@ -470,7 +489,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         if (poll(pf, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            _exit(125);
+            LCS_RAW_EXIT(125);
         }
         if (pf[1].revents) {
             struct signalfd_siginfo si;
@@ -480,11 +499,11 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         }
         if (!pf[0].revents)
             continue;
-        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1};
+        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1, -1};
         int nfds = 0;
         ssize_t n = lcs_recv_with_fds(LCS_FD_CTL, &m, sizeof m, fds, EXEC_FDS, &nfds, 0);
         if (n <= 0)
-            _exit(0); /* the monitor is gone: so is the sandbox */
+            LCS_RAW_EXIT(0); /* the monitor is gone: so is the sandbox */
         if (n != (ssize_t)sizeof m || nfds < 0) {
             close_fds(fds, EXEC_FDS);
             continue;

@@ -385,7 +385,10 @@ def t_load_file_of_a_huge_sparse_file_is_capped_and_says_so():
         assert sc["truncated"] is True and sc["size_bytes"] == size and sc["returned_bytes"] == 1048576, \
             {k: v for k, v in sc.items() if k != "content"}
         hwm = vm_hwm_kb(s.p.pid)
-        assert 0 < hwm <= 64 * 1024, "the MCP server peaked at %d KiB for a capped read" % hwm
+        # AddressSanitizer's shadow memory and quarantine add ~60 MiB to
+        # the sanitizer build; an uncapped read took several GiB.
+        bound = (192 if "build-san" in CLI else 64) * 1024
+        assert 0 < hwm <= bound, "the MCP server peaked at %d KiB for a capped read" % hwm
         # A cut inside a UTF-8 character ends at the last whole one.
         ok(s.call("save_file", {"path": "accents.txt", "content": "\u00e9" * 600000}))
         r = ok(s.call("load_file", {"path": "accents.txt"}))

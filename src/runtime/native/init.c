@@ -295,7 +295,12 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         fail_setup(&e);
     }
     int root_clone[LCS_NATIVE_VIEWS];
-    if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, p->session ? root_clone : NULL, &e) < 0)
+    /* FULL network: the filter that keeps the host out of reach is loaded
+     * here, while init still sees the host's nft and holds CAP_NET_ADMIN of
+     * its user namespace, before any sandbox code exists. */
+    if (lcs_net_loopback_up(&e) < 0 ||
+        (p->network == LCS_NATIVE_NET_FULL && lcs_net_filter_install(p, &e) < 0) ||
+        lcs_mounts_setup(p, p->session ? root_clone : NULL, &e) < 0)
         fail_setup(&e);
 
     hide_host_cmdline();

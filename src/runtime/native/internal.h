@@ -68,8 +68,10 @@ typedef struct lcs_plan {
     char resolv[PATH_MAX];     /* FULL network: host path of the generated
                                   resolv.conf bound over /etc/resolv.conf */
     char resolv_text[512];     /* its contents (lcs_net_resolv_text) */
-    int dns_forward;           /* pasta forwards LCS_NATIVE_DNS_ADDR to the host's
-                                  resolver (the host's is on loopback) */
+    char *net_filter;          /* FULL network: the nftables rules init loads
+                                  (lcs_net_filter_rules; owned by the run) */
+    unsigned net_host_addrs;   /* host addresses in it besides the ranges */
+    char nft[64];              /* path of the nft program */
     int session;               /* 1: init serves exec requests (session_init.c) */
     int exec_handshake;        /* session: move execs into their cgroups by the
                                   STARTED/GO handshake from the first one on */
@@ -108,6 +110,9 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */
 int lcs_net_loopback_up(lcs_child_err *e);
+/* FULL network, child side: load p->net_filter with nft in the current
+ * network namespace (before any sandbox code runs). */
+int lcs_net_filter_install(const lcs_plan *p, lcs_child_err *e);
 /* Become the sandbox user with no privilege at all; then rlimits. Called in
  * the command's process right before seccomp and execve. */
 int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e);
@@ -213,12 +218,14 @@ typedef struct lcs_pasta {
 
 /* Attach pasta to the network namespace of pid (waits until it is
  * configured, bounded). */
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns_forward,
-                        lcs_error *err);
-/* The sandbox's resolv.conf for FULL network: the host's nameservers when
- * they are reachable through pasta's NAT (not loopback), else
- * LCS_NATIVE_DNS_ADDR with *dns_forward set. */
-void lcs_net_resolv_text(char *out, size_t len, int *dns_forward);
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err);
+/* The sandbox's resolv.conf for FULL network: LCS_NATIVE_DNS_ADDR, pasta's
+ * forwarder to the host's resolver. */
+void lcs_net_resolv_text(char *out, size_t len);
+/* FULL network, host side: the nftables rules that keep the host out of
+ * reach (*out malloc'ed; *host_addrs: host addresses listed besides the
+ * ranges). */
+int lcs_net_filter_rules(char **out, unsigned *host_addrs, lcs_error *err);
 void lcs_net_pasta_stop(lcs_pasta *ps);
 
 /* --------------------------------------------------------------- monitor */
@@ -262,5 +269,7 @@ int lcs_rm_tree(const char *path);
 double lcs_now(void);
 /* Is name an executable in /usr/local/bin, /usr/bin, /bin, /usr/sbin or /sbin? */
 int lcs_native_in_path(const char *name);
+/* The same, writing its path to out (len bytes); 0 if found, else -1. */
+int lcs_native_find(const char *name, char *out, size_t len);
 
 #endif

@@ -423,7 +423,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->writable_root = s->writable_root != 0;
     p->network = s->network;
     if (p->network == LCS_NATIVE_NET_FULL)
-        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text, &p->dns_forward);
+        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text);
     p->rootless = geteuid() != 0;
     p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
@@ -578,6 +578,19 @@ static char *enforced_json(run *R)
     json_object_set_new(o, "network", json_string(p->network == LCS_NATIVE_NET_FULL
                                                       ? (R->pasta.pid > 0 ? "full (pasta)" : "none")
                                                       : "none (loopback only)"));
+    if (p->network == LCS_NATIVE_NET_FULL)
+        json_object_set_new(
+            o, "network_blocked",
+            json_pack("{s:s,s:s,s:s,s:i,s:s}", "by",
+                      "nftables output filter in the sandbox's network namespace, loaded "
+                      "before the command; the command has no CAP_NET_ADMIN",
+                      "ipv4",
+                      "0/8 10/8 100.64/10 127/8 169.254/16 172.16/12 192.0.0/24 192.168/16 "
+                      "198.18/15 224/3 (multicast, reserved, broadcast)",
+                      "ipv6", "::/127 ::ffff:0:0/96 fc00::/7 fe80::/10 fec0::/10 ff00::/8",
+                      "host_addresses", (int)p->net_host_addrs, "dns",
+                      LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the host's "
+                      "first resolver"));
     json_object_set_new(o, "rootfs", json_string(p->writable_root
                                                      ? "overlay, copy-on-write root"
                                                      : "overlay, read-only root; writable "
@@ -662,6 +675,8 @@ static void teardown(run *R)
     }
     free(R->plan.seccomp.filter);
     R->plan.seccomp.filter = NULL;
+    free(R->plan.net_filter);
+    R->plan.net_filter = NULL;
     json_decref(R->degraded);
     R->degraded = NULL;
     free(R->argv_copy);
@@ -762,6 +777,19 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
             return -1;
         R->plan.network = LCS_NATIVE_NET_NONE;
     }
+    /* FULL without its filter would reach the host's own services (net.c):
+     * no nft means no FULL network. */
+    if (R->plan.network == LCS_NATIVE_NET_FULL &&
+        lcs_native_find("nft", R->plan.nft, sizeof R->plan.nft) < 0) {
+        if (degrade(R, s, err, "network-full",
+                    "FULL network needs nft to keep the host out of reach: apt-get install "
+                    "nftables") < 0)
+            return -1;
+        R->plan.network = LCS_NATIVE_NET_NONE;
+    }
+    if (R->plan.network == LCS_NATIVE_NET_FULL &&
+        lcs_net_filter_rules(&R->plan.net_filter, &R->plan.net_host_addrs, err) < 0)
+        return -1;
     if (prepare_run_dir(R, s, err) < 0)
         return -1;
 
@@ -788,7 +816,7 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (lcs_userns_write_maps(R->pid, &R->plan, err) < 0)
         return -1;
     if (R->plan.network == LCS_NATIVE_NET_FULL &&
-        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, R->plan.dns_forward, err) < 0)
+        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, err) < 0)
         return -1;
     /* 'G': init builds the filesystem while we make the cgroups (the two
      * take about as long; on two CPUs they overlap). Nothing of the

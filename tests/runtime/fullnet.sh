@@ -231,9 +231,11 @@ B=$(dirname "$RUN")
 if [ -x "$B/llmcore-sandbox" ]; then
     export LLMCORE_SANDBOX_STATE=$WORK/fn-sessions
     id=$(inH "$B/llmcore-sandbox" create --rootfs "$ROOTFS" --network full 2>"$WORK/s.err")
-    out=$(inH "$B/llmcore-sandbox" exec "$id" -- /bin/sh -c '/bin/attack net tcp fe80::1%uplink0 7001; /bin/attack net udp 203.0.113.77 7004; /bin/attack net tcp 2001:db8:99::1 7001; /bin/attack nft-delete' 2>&1)
+    # an address the host gains while the session lives, in a /64 it had
+    h addr add 2001:db8:77::99/64 dev dock0 nodad
+    out=$(inH "$B/llmcore-sandbox" exec "$id" -- /bin/sh -c '/bin/attack net tcp fe80::1%uplink0 7001; /bin/attack net udp 203.0.113.77 7004; /bin/attack net tcp 2001:db8:77::99 7001; /bin/attack net tcp 2001:db8:99::1 7001; /bin/attack nft-delete' 2>&1)
     inH "$B/llmcore-sandbox" rm "$id" >/dev/null 2>&1
-    if [ "$(grep -c '^NOREPLY' <<<"$out")" = 2 ] && grep -q '^REPLY OUTSIDE' <<<"$out" \
+    if [ "$(grep -c '^NOREPLY' <<<"$out")" = 3 ] && grep -q '^REPLY OUTSIDE' <<<"$out" \
         && grep -q '^DENIED nft-delete' <<<"$out" && [ ! -s "$WORK/host.log" ]; then
         pass full_network_session_filtered
     else fail full_network_session_filtered "id=$id $out $(cat "$WORK/s.err")"; fi

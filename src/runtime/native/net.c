@@ -144,6 +144,14 @@ static const unsigned char *addr_of(const struct ifaddrs *i, int af)
         ->sin6_addr;
 }
 
+static const unsigned char *addr_of_mask(const struct ifaddrs *i)
+{
+    if (!i->ifa_netmask || i->ifa_netmask->sa_family != AF_INET6)
+        return NULL;
+    return (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)i->ifa_netmask)
+        ->sin6_addr;
+}
+
 /* Append "{ a, b, ... }" of the ranges plus the host's addresses of family
  * af outside them (each once). */
 static void put_set(char **buf, size_t *len, size_t *off, int af, const char *const *r, size_t n,
@@ -163,8 +171,20 @@ static void put_set(char **buf, size_t *len, size_t *off, int af, const char *co
         }
         if (dup)
             continue;
-        char txt[INET6_ADDRSTRLEN];
+        /* An IPv6 address stands for its whole /64 (or the narrower
+         * prefix of its interface): the addresses the host makes up later
+         * in the same prefix (temporary SLAAC addresses, which change every
+         * day) are out of reach too. nft merges the overlaps. */
+        char txt[INET6_ADDRSTRLEN + 16];
         inet_ntop(af, a, txt, sizeof txt);
+        if (af == AF_INET6) {
+            const unsigned char *m = addr_of_mask(i);
+            int plen = 0;
+            for (int k = 0; m && k < 16; k++)
+                plen += __builtin_popcount(m[k]);
+            size_t tl = strlen(txt);
+            snprintf(txt + tl, sizeof txt - tl, "/%d", plen < 64 ? 64 : plen);
+        }
         put_list(buf, len, off, txt, 0);
         (*hosts)++;
     }

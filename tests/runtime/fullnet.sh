@@ -184,6 +184,7 @@ wait
 fullsb() {
     inH "$RUN" --rootfs "$ROOTFS" --seccomp "$SECCOMP" --state-dir "$STATE" \
         --network full --timeout 30 "$@" >"$WORK/r.json" 2>"$WORK/r.err"
+    if grep -q 'Sanitizer' "$WORK/r.err"; then fail sanitizer_clean "$(head -c 600 "$WORK/r.err")"; fi
 }
 fullsb -- /bin/sh -c "$script"
 out=$(j stdout)

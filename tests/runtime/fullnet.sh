@@ -221,7 +221,8 @@ if [ "$n" = 4 ]; then pass full_network_report_names_filter
 else fail full_network_report_names_filter "host_addresses=$n: $(j enforced 2>/dev/null | head -c 400)"; fi
 
 # Build mode (root of the namespace, the build capability set) and a
-# session (init keeps its capabilities; execs do not) get the same filter.
+# session (init keeps its capabilities; execs do not) get the same filter;
+# a session's also takes the addresses the host gains while it lives.
 rm -f "$WORK/host.log"
 fullsb --root --keep-caps --writable -- /bin/sh -c '/bin/attack net tcp 10.77.0.1 7002; /bin/attack net tcp 203.0.113.200 7002; /bin/attack nft-delete'
 out=$(j stdout)
@@ -232,14 +233,17 @@ B=$(dirname "$RUN")
 if [ -x "$B/llmcore-sandbox" ]; then
     export LLMCORE_SANDBOX_STATE=$WORK/fn-sessions
     id=$(inH "$B/llmcore-sandbox" create --rootfs "$ROOTFS" --network full 2>"$WORK/s.err")
-    # an address the host gains while the session lives, in a /64 it had
+    # addresses the host gains while the session lives: in a /64 it had,
+    # a new public IPv4, an IPv6 in a new prefix (the monitor adds them)
     h addr add 2001:db8:77::99/64 dev dock0 nodad
-    out=$(inH "$B/llmcore-sandbox" exec "$id" -- /bin/sh -c '/bin/attack net tcp fe80::1%uplink0 7001; /bin/attack net udp 203.0.113.77 7004; /bin/attack net tcp 2001:db8:77::99 7001; /bin/attack net tcp 2001:db8:99::1 7001; /bin/attack nft-delete' 2>&1)
+    h addr add 203.0.113.99/32 dev dock0
+    h addr add 2001:db8:88::1/64 dev dock0 nodad
+    out=$(inH "$B/llmcore-sandbox" exec "$id" -- /bin/sh -c 'for t in "tcp fe80::1%uplink0 7001" "udp 203.0.113.77 7004" "tcp 2001:db8:77::99 7001" "tcp 203.0.113.99 7002" "udp 203.0.113.99 7004" "tcp 2001:db8:88::1 7001"; do echo "$t: $(/bin/attack net $t)"; done; /bin/attack net tcp 2001:db8:99::1 7001; /bin/attack nft-delete' 2>&1)
     inH "$B/llmcore-sandbox" rm "$id" >/dev/null 2>&1
-    if [ "$(grep -c '^NOREPLY' <<<"$out")" = 3 ] && grep -q '^REPLY OUTSIDE' <<<"$out" \
+    if [ "$(grep -c ': NOREPLY' <<<"$out")" = 6 ] && grep -q '^REPLY OUTSIDE' <<<"$out" \
         && grep -q '^DENIED nft-delete' <<<"$out" && [ ! -s "$WORK/host.log" ]; then
         pass full_network_session_filtered
-    else fail full_network_session_filtered "id=$id $out $(cat "$WORK/s.err")"; fi
+    else fail full_network_session_filtered "id=$id $out $(cat "$WORK/s.err") host saw: $(cat "$WORK/host.log" 2>/dev/null | tr '\n' ';')"; fi
     unset LLMCORE_SANDBOX_STATE
 fi
 summary

@@ -1056,6 +1056,14 @@ void lcs_native_sandbox_destroy(lcs_native_sandbox *sb)
 int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb) { return sb->R->in_sp[0]; }
 int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb) { return sb->R->pidfd; }
 pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb) { return sb->R->pid; }
+int lcs_native_addr_watch_open(lcs_error *err) { return lcs_net_addr_watch_open(err); }
+int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *err)
+{
+    run *R = sb->R;
+    if (!lcs_net_addr_watch_read(fd) || R->plan.network != LCS_NATIVE_NET_FULL)
+        return 0;
+    return lcs_net_filter_add_hosts(R->pid, R->plan.rootless, R->plan.nft, err);
+}
 const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
                                                              "/home/sandbox/output"};
 int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }

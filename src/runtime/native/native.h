@@ -154,6 +154,14 @@ void lcs_native_sandbox_destroy(lcs_native_sandbox *sb);
 int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb);   /* the socketpair */
 int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb);    /* init's pidfd */
 pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb);
+/* FULL network: the host's addresses change while a session lives. Open the
+ * watch (a non-blocking fd to poll) before lcs_native_sandbox_start, so that
+ * no change between the filter's making and the watch is missed; when the
+ * fd is readable, lcs_native_sandbox_addr_changed adds the host's current
+ * addresses to the sandbox's filter (error: the filter could not be
+ * brought up to date). Single-threaded callers. */
+int lcs_native_addr_watch_open(lcs_error *err);
+int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *err);
 /* Detached, non-recursive clones of the sandbox's mounts (borrowed), the
  * root_fds for src/session/fsops.c: view 0 is the overlay root "/", then
  * "/tmp", "/home/sandbox/input", "/home/sandbox/output" (-1 if absent). */

@@ -25,9 +25,13 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,21 +120,38 @@ static int in_ranges(int af, const unsigned char *a, const char *const *r, size_
     return 0;
 }
 
-static void put_list(char **buf, size_t *len, size_t *off, const char *s, int first)
+/* A growing text buffer; on allocation failure it is freed and stays NULL. */
+typedef struct tbuf {
+    char *s;
+    size_t len, off;
+} tbuf;
+
+static void put(tbuf *t, const char *fmt, ...) LCS_PRINTF(2, 3);
+static void put(tbuf *t, const char *fmt, ...)
 {
-    size_t need = *off + strlen(s) + 4;
-    if (need > *len) {
-        size_t nl = need * 2;
-        char *nb = realloc(*buf, nl);
-        if (!nb) {
-            free(*buf);
-            *buf = NULL;
+    for (int pass = 0; t->s && pass < 2; pass++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->s + t->off, t->len - t->off, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->s[t->off] = 0;
             return;
         }
-        *buf = nb;
-        *len = nl;
+        if ((size_t)n < t->len - t->off) {
+            t->off += (size_t)n;
+            return;
+        }
+        size_t nl = (t->off + (size_t)n + 1) * 2;
+        char *ns = realloc(t->s, nl);
+        if (!ns) {
+            free(t->s);
+            t->s = NULL;
+            return;
+        }
+        t->s = ns;
+        t->len = nl;
     }
-    *off += (size_t)snprintf(*buf + *off, *len - *off, "%s%s", first ? "" : ", ", s);
 }
 
 static const unsigned char *addr_of(const struct ifaddrs *i, int af)
@@ -152,15 +173,15 @@ static const unsigned char *addr_of_mask(const struct ifaddrs *i)
         ->sin6_addr;
 }
 
-/* Append "{ a, b, ... }" of the ranges plus the host's addresses of family
- * af outside them (each once). */
-static void put_set(char **buf, size_t *len, size_t *off, int af, const char *const *r, size_t n,
-                    const struct ifaddrs *ifs, unsigned *hosts)
+/* Append the host's addresses of family af that no range covers, each once,
+ * comma-separated; returns how many. */
+static unsigned put_hosts(tbuf *t, int af, const struct ifaddrs *ifs)
 {
-    put_list(buf, len, off, "{ ", 1);
-    for (size_t i = 0; *buf && i < n; i++)
-        put_list(buf, len, off, r[i], i == 0);
-    for (const struct ifaddrs *i = ifs; *buf && i; i = i->ifa_next) {
+    const char *const *r = af == AF_INET ? blocked4 : blocked6;
+    size_t n = af == AF_INET ? sizeof blocked4 / sizeof blocked4[0]
+                             : sizeof blocked6 / sizeof blocked6[0];
+    unsigned count = 0;
+    for (const struct ifaddrs *i = ifs; t->s && i; i = i->ifa_next) {
         const unsigned char *a = addr_of(i, af);
         if (!a || in_ranges(af, a, r, n))
             continue;
@@ -171,146 +192,287 @@ static void put_set(char **buf, size_t *len, size_t *off, int af, const char *co
         }
         if (dup)
             continue;
+        char txt[INET6_ADDRSTRLEN];
+        inet_ntop(af, a, txt, sizeof txt);
         /* An IPv6 address stands for its whole /64 (or the narrower
          * prefix of its interface): the addresses the host makes up later
          * in the same prefix (temporary SLAAC addresses, which change every
          * day) are out of reach too. nft merges the overlaps. */
-        char txt[INET6_ADDRSTRLEN + 16];
-        inet_ntop(af, a, txt, sizeof txt);
-        if (af == AF_INET6) {
-            const unsigned char *m = addr_of_mask(i);
-            int plen = 0;
-            for (int k = 0; m && k < 16; k++)
-                plen += __builtin_popcount(m[k]);
-            size_t tl = strlen(txt);
-            snprintf(txt + tl, sizeof txt - tl, "/%d", plen < 64 ? 64 : plen);
-        }
-        put_list(buf, len, off, txt, 0);
-        (*hosts)++;
+        int plen = af == AF_INET ? 32 : 0;
+        const unsigned char *m = af == AF_INET6 ? addr_of_mask(i) : NULL;
+        for (int k = 0; m && k < 16; k++)
+            plen += __builtin_popcount(m[k]);
+        if (af == AF_INET6 && plen < 64)
+            plen = 64;
+        put(t, "%s%s/%d", count ? ", " : "", txt, plen);
+        count++;
     }
-    if (*buf)
-        put_list(buf, len, off, " }", 1);
+    return count;
+}
+
+static void put_ranges(tbuf *t, const char *const *r, size_t n)
+{
+    put(t, "{ ");
+    for (size_t i = 0; i < n; i++)
+        put(t, "%s%s", i ? ", " : "", r[i]);
+    put(t, " }");
+}
+
+/* nft commands adding the host's current addresses to the sets host4 and
+ * host6 (nothing for an empty family). */
+static int put_host_elements(tbuf *t, unsigned *count, lcs_error *err)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return lcs_fail_errno(err, "list the host's addresses for the FULL network filter");
+    for (int v = 0; v < 2; v++) {
+        int af = v ? AF_INET6 : AF_INET;
+        size_t mark = t->off;
+        put(t, "add element inet llmcore_sandbox host%d { ", v ? 6 : 4);
+        unsigned n = put_hosts(t, af, ifs);
+        if (t->s && n) {
+            put(t, " }\n");
+            *count += n;
+        } else if (t->s) {
+            t->off = mark; /* none of this family */
+            t->s[mark] = 0;
+        }
+    }
+    freeifaddrs(ifs);
+    return t->s ? 0 : lcs_fail_nomem(err);
 }
 
 int lcs_net_filter_rules(char **out, unsigned *host_addrs, lcs_error *err)
 {
     *out = NULL;
     *host_addrs = 0;
-    /* Every address of every interface of the host, read in the host's
-     * network namespace before the sandbox exists. */
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) < 0)
-        return lcs_fail_errno(err, "list the host's addresses for the FULL network filter");
-    size_t len = 4096, off = 0;
-    char *buf = malloc(len);
+    tbuf t = {malloc(4096), 4096, 0};
+    if (t.s)
+        t.s[0] = 0;
     /* Local traffic (the sandbox's own loopback and addresses) goes out on
      * lo and never reaches pasta. DNS to the forwarder passes. Neighbour
      * discovery passes (IPv6 would not find its gateway without it).
      * Everything else to a blocked destination is refused at once: TCP
      * with a reset, the rest with "administratively prohibited", so a
-     * caller gets an error instead of a stall. */
-    if (buf)
-        off = (size_t)snprintf(buf, len,
-                               "table inet llmcore_sandbox {\n"
-                               " chain deny {\n"
-                               "  meta l4proto tcp reject with tcp reset\n"
-                               "  reject with icmpx type admin-prohibited\n"
-                               " }\n"
-                               " chain out {\n"
-                               "  type filter hook output priority filter; policy accept;\n"
-                               "  oif \"lo\" accept\n"
-                               "  ip daddr %s meta l4proto { tcp, udp } th dport 53 accept\n"
-                               "  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, "
-                               "nd-router-solicit } accept\n"
-                               "  ip daddr ",
-                               LCS_NATIVE_DNS_ADDR);
-    if (buf)
-        put_set(&buf, &len, &off, AF_INET, blocked4, sizeof blocked4 / sizeof blocked4[0], ifs,
-                host_addrs);
-    if (buf)
-        put_list(&buf, &len, &off, " goto deny\n  ip6 daddr ", 1);
-    if (buf)
-        put_set(&buf, &len, &off, AF_INET6, blocked6, sizeof blocked6 / sizeof blocked6[0], ifs,
-                host_addrs);
-    if (buf)
-        put_list(&buf, &len, &off, " goto deny\n }\n}\n", 1);
-    freeifaddrs(ifs);
-    if (!buf)
+     * caller gets an error instead of a stall. The host's own addresses
+     * are sets, so that a session can add those the host gains later. */
+    put(&t,
+        "table inet llmcore_sandbox {\n"
+        " set host4 { type ipv4_addr; flags interval; auto-merge; }\n"
+        " set host6 { type ipv6_addr; flags interval; auto-merge; }\n"
+        " chain deny {\n"
+        "  meta l4proto tcp reject with tcp reset\n"
+        "  reject with icmpx type admin-prohibited\n"
+        " }\n"
+        " chain out {\n"
+        "  type filter hook output priority filter; policy accept;\n"
+        "  oif \"lo\" accept\n"
+        "  ip daddr %s meta l4proto { tcp, udp } th dport 53 accept\n"
+        "  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n"
+        "  ip daddr ",
+        LCS_NATIVE_DNS_ADDR);
+    put_ranges(&t, blocked4, sizeof blocked4 / sizeof blocked4[0]);
+    put(&t, " goto deny\n  ip6 daddr ");
+    put_ranges(&t, blocked6, sizeof blocked6 / sizeof blocked6[0]);
+    put(&t, " goto deny\n"
+            "  ip daddr @host4 goto deny\n"
+            "  ip6 daddr @host6 goto deny\n"
+            " }\n"
+            "}\n");
+    if (!t.s)
         return lcs_fail_nomem(err);
-    *out = buf;
+    if (put_host_elements(&t, host_addrs, err) < 0) {
+        free(t.s);
+        return -1;
+    }
+    *out = t.s;
     return 0;
+}
+
+/* In a child about to become nft: CAP_NET_ADMIN as an ambient capability,
+ * so nft keeps it across execve also when this process is not uid 0 of the
+ * sandbox's user namespace (rootless); the rules on stdin, errors to log. */
+static _Noreturn void exec_nft(const char *nft, int in, int log)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (syscall(SYS_capget, &hdr, d) == 0) {
+        d[0].inheritable |= 1u << CAP_NET_ADMIN;
+        if (syscall(SYS_capset, &hdr, d) == 0)
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
+    }
+    if (dup2(in, 0) < 0 || dup2(devnull, 1) < 0 || dup2(log, 2) < 0)
+        _exit(127);
+    char *const argv[] = {"nft", "-f", "/dev/stdin", NULL};
+    char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    execve(nft, argv, envp);
+    _exit(127);
+}
+
+/* Two memfds: the rules (written, rewound) and nft's error output. */
+static int nft_fds(const char *text, int *in, int *log)
+{
+    *in = (int)syscall(SYS_memfd_create, "nft-rules", MFD_CLOEXEC);
+    *log = (int)syscall(SYS_memfd_create, "nft-errors", MFD_CLOEXEC);
+    size_t n = strlen(text);
+    if (*in < 0 || *log < 0 || write(*in, text, n) != (ssize_t)n || lseek(*in, 0, SEEK_SET) < 0)
+        return -1;
+    return 0;
+}
+
+/* Wait for nft; 0 if it succeeded, else its first error line in msg. */
+static int nft_wait(pid_t pid, int log, char *msg, size_t len)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            snprintf(msg, len, "wait for nft: %s", strerror(errno));
+            return -1;
+        }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    char out[300];
+    ssize_t r = pread(log, out, sizeof out - 1, 0);
+    out[r > 0 ? r : 0] = 0;
+    for (char *c = out; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    snprintf(msg, len, "status %d: %s", st, out[0] ? out : "no message");
+    return -1;
 }
 
 /* Child side (init, still holding CAP_NET_ADMIN of its user namespace and
  * the host's filesystem view): load the rules with nft. Raw system calls and
  * vfork as elsewhere in init: this process is a copy of a possibly
- * multithreaded caller. nft gets CAP_NET_ADMIN as an ambient capability, so
- * it keeps it across execve also when init is not uid 0 of the namespace
- * (rootless). */
+ * multithreaded caller. */
 int lcs_net_filter_install(const lcs_plan *p, lcs_child_err *e)
 {
-    int in = (int)syscall(SYS_memfd_create, "nft-rules", MFD_CLOEXEC);
-    int log = (int)syscall(SYS_memfd_create, "nft-errors", MFD_CLOEXEC);
-    if (in < 0 || log < 0) {
-        lcs_child_fail(e, errno, "memfd for the FULL network filter");
-        goto fail;
-    }
-    size_t n = strlen(p->net_filter);
-    if (write(in, p->net_filter, n) != (ssize_t)n || lseek(in, 0, SEEK_SET) < 0) {
-        lcs_child_fail(e, errno, "write the FULL network filter");
-        goto fail;
+    int in = -1, log = -1, rc = -1;
+    char msg[400];
+    if (nft_fds(p->net_filter, &in, &log) < 0) {
+        lcs_child_fail(e, errno, "write the FULL network filter to a memfd");
+        goto out;
     }
     pid_t pid = vfork();
-    if (pid == 0) {
-        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-        struct __user_cap_data_struct d[2];
-        memset(d, 0, sizeof d);
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-        if (syscall(SYS_capget, &hdr, d) == 0) {
-            d[0].inheritable |= 1u << CAP_NET_ADMIN;
-            if (syscall(SYS_capset, &hdr, d) == 0)
-                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
-        }
-        if (dup2(in, 0) < 0 || dup2(devnull, 1) < 0 || dup2(log, 2) < 0)
-            _exit(127);
-        char *const argv[] = {"nft", "-f", "/dev/stdin", NULL};
-        char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
-        execve(p->nft, argv, envp);
-        _exit(127);
-    }
+    if (pid == 0)
+        exec_nft(p->nft, in, log);
     if (pid < 0) {
         lcs_child_fail(e, errno, "start nft for the FULL network filter");
-        goto fail;
+        goto out;
     }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            lcs_child_fail(e, errno, "wait for nft");
-            goto fail;
-        }
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char msg[300] = "";
-        ssize_t r = pread(log, msg, sizeof msg - 1, 0);
-        msg[r > 0 ? r : 0] = 0;
-        for (char *c = msg; *c; c++)
-            if (*c == '\n')
-                *c = ' ';
+    if (nft_wait(pid, log, msg, sizeof msg) < 0) {
         lcs_child_fail(e, 0,
-                       "load the FULL network's filter with %s (status %d): %s; the kernel "
-                       "needs nf_tables (modprobe nf_tables), or use the RESTRICTED network",
-                       p->nft, st, msg[0] ? msg : "no message");
-        goto fail;
+                       "load the FULL network's filter with %s (%s); the kernel needs nf_tables "
+                       "(modprobe nf_tables), or use the RESTRICTED network",
+                       p->nft, msg);
+        goto out;
     }
-    close(in);
-    close(log);
-    return 0;
-fail:
+    rc = 0;
+out:
     if (in >= 0)
         close(in);
     if (log >= 0)
         close(log);
-    return -1;
+    return rc;
+}
+
+int lcs_net_filter_add_hosts(pid_t init_pid, int rootless, const char *nft, lcs_error *err)
+{
+    tbuf t = {malloc(1024), 1024, 0};
+    if (t.s)
+        t.s[0] = 0;
+    unsigned n = 0;
+    if (!t.s)
+        return lcs_fail_nomem(err);
+    if (put_host_elements(&t, &n, err) < 0) {
+        free(t.s);
+        return -1;
+    }
+    int in = -1, log = -1, ufd = -1, nfd = -1, rc = -1;
+    char path[64], msg[400];
+    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)init_pid);
+    ufd = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)init_pid);
+    nfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!n) {
+        rc = 0;
+        goto out;
+    }
+    if (ufd < 0 || nfd < 0) {
+        lcs_fail_errno(err, "open the sandbox's namespaces (init %d)", (int)init_pid);
+        goto out;
+    }
+    if (nft_fds(t.s, &in, &log) < 0) {
+        lcs_fail_errno(err, "write the host addresses for nft to a memfd");
+        goto out;
+    }
+    /* The caller (the session monitor) is single-threaded: a plain fork.
+     * Root reaches the sandbox's network namespace from its own user
+     * namespace; a rootless caller first enters the sandbox's, which it
+     * owns (and then holds CAP_NET_ADMIN there). */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if ((rootless && setns(ufd, CLONE_NEWUSER) < 0) || setns(nfd, CLONE_NEWNET) < 0)
+            _exit(126);
+        exec_nft(nft, in, log);
+    }
+    if (pid < 0) {
+        lcs_fail_errno(err, "fork for nft");
+        goto out;
+    }
+    if (nft_wait(pid, log, msg, sizeof msg) < 0) {
+        lcs_fail(err, LCS_E_IO, "add the host's new addresses to the FULL network filter (%s)",
+                 msg);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(t.s);
+    int fds[4] = {in, log, ufd, nfd};
+    for (int i = 0; i < 4; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return rc;
+}
+
+int lcs_net_addr_watch_open(lcs_error *err)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                             .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return lcs_fail_errno(err, "watch the host's addresses (rtnetlink)");
+    }
+    return fd;
+}
+
+int lcs_net_addr_watch_read(int fd)
+{
+    /* Drain; any new address (or a lost message: ENOBUFS) means "update". */
+    int changed = 0;
+    char buf[8192];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == ENOBUFS) {
+                changed = 1;
+                continue;
+            }
+            if (errno == EINTR)
+                continue;
+            return changed;
+        }
+        if (n == 0)
+            return changed;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)(void *)buf; NLMSG_OK(h, (unsigned)n);
+             h = NLMSG_NEXT(h, n))
+            if (h->nlmsg_type == RTM_NEWADDR)
+                changed = 1;
+    }
 }
 
 int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err)

@@ -65,6 +65,52 @@ except Exception: pass
         pass rootless_full_network_host_unreachable
     else fail rootless_full_network_host_unreachable "host saw: $(cat "$WORK/rl.got" 2>/dev/null) $(j stdout) $(cat "$WORK/r.err")"; fi
 fi
+# A rootless FULL session: the monitor adds an address the host gains
+# while the session lives (it entered the sandbox's user namespace to do
+# so). The "host" is a network namespace made here; the new address gets a
+# listener on [::].
+B=$(dirname "$RUN")
+if [ ! -e "$rl/tun" ] || [ ! -x "$B/llmcore-sandbox" ]; then
+    skip rootless_full_session_new_host_address "needs the FULL set-up above and the CLI"
+else
+    hn=lcs-rlh-$$
+    ip netns add "$hn"; ip -n "$hn" link set lo up
+    ip -n "$hn" link add up0 type veth peer name up1
+    ip -n "$hn" addr add 198.51.100.1/24 dev up0
+    ip -n "$hn" link set up0 up; ip -n "$hn" link set up1 up
+    ip -n "$hn" route add default via 198.51.100.2
+    rm -f "$WORK/rl.got" "$WORK/rl.ready"
+    ip netns exec "$hn" python3 -c "
+import socket
+t=socket.socket(socket.AF_INET6); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); t.bind(('::',7009)); t.listen(5); t.settimeout(10)
+open('$WORK/rl.ready','w').close()
+try:
+    c,a=t.accept(); open('$WORK/rl.got','w').write(str(a)); c.sendall(b'HOST')
+except Exception: pass
+" & srv=$!
+    for i in $(seq 50); do [ -e "$WORK/rl.ready" ] && break; sleep 0.1; done
+    mkdir -p "$rl/sess"; chown "$user" "$rl/sess"; : >"$WORK/rl.out"; chmod 666 "$WORK/rl.out"
+    cat >"$rl/sess.sh" <<EOF
+export LLMCORE_SANDBOX_STATE=$rl/sess/state
+id=\$("$B/llmcore-sandbox" create --rootfs "$rl/rootfs" --network full --allow-degraded) || exit 1
+echo created >"$rl/sess/created"
+for i in \$(seq 50); do [ -e "$rl/sess/added" ] && break; sleep 0.1; done
+"$B/llmcore-sandbox" exec "\$id" -- /bin/attack net tcp 203.0.113.99 7009
+"$B/llmcore-sandbox" rm "\$id"
+EOF
+    chmod 755 "$rl/sess.sh"
+    ( for i in $(seq 100); do [ -e "$rl/sess/created" ] && break; sleep 0.1; done
+      ip -n "$hn" addr add 203.0.113.99/32 dev up1; touch "$rl/sess/added" ) &
+    nsenter --net="/run/netns/$hn" unshare -m --propagation private \
+        sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$rl/tun" \
+        runuser -u "$user" -- sh "$rl/sess.sh" >"$WORK/rl.out" 2>&1
+    kill $srv 2>/dev/null; wait $srv 2>/dev/null
+    ip netns del "$hn"
+    if grep -q '^NOREPLY' "$WORK/rl.out" && [ ! -e "$WORK/rl.got" ]; then
+        pass rootless_full_session_new_host_address
+    else fail rootless_full_session_new_host_address "host saw: $(cat "$WORK/rl.got" 2>/dev/null) $(cat "$WORK/rl.out")"; fi
+fi
 [ $created = 1 ] && userdel "$user" 2>/dev/null
 rm -rf "$rl"
 summary

@@ -226,10 +226,11 @@ void lcs_net_resolv_text(char *out, size_t len);
  * reach (*out malloc'ed; *host_addrs: host addresses listed besides the
  * ranges). */
 int lcs_net_filter_rules(char **out, unsigned *host_addrs, lcs_error *err);
-/* Add the host's current addresses to the filter of the sandbox whose init
- * is init_pid (nft run in its network namespace; rootless: entering its
- * user namespace first). Single-threaded callers only (fork). */
-int lcs_net_filter_add_hosts(pid_t init_pid, int rootless, const char *nft, lcs_error *err);
+/* Add the host's current addresses to the filter of the sandbox whose user
+ * and network namespaces are open as ufd and nfd (nft run in the network
+ * namespace; rootless: entering the user namespace first). Single-threaded
+ * callers only (fork). */
+int lcs_net_filter_add_hosts(int ufd, int nfd, int rootless, const char *nft, lcs_error *err);
 /* A non-blocking rtnetlink socket told of the host's address changes. */
 int lcs_net_addr_watch_open(lcs_error *err);
 /* Drain it: 1 if an address appeared (or a message was lost), else 0. */

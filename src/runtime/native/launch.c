@@ -51,6 +51,7 @@ typedef struct run {
     pid_t pid;
     int pidfd;
     lcs_pasta pasta;
+    int ns_user_fd, ns_net_fd;     /* session, FULL: init's namespaces (filter updates) */
     lcs_seccomp_info sinfo;
     json_t *degraded;
     char **argv_copy, **env_copy;
@@ -632,6 +633,11 @@ static void teardown(run *R)
         R->pid = 0;
     }
     lcs_net_pasta_stop(&R->pasta);
+    if (R->ns_user_fd >= 0)
+        close(R->ns_user_fd);
+    if (R->ns_net_fd >= 0)
+        close(R->ns_net_fd);
+    R->ns_user_fd = R->ns_net_fd = -1;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++) {
         if (R->view_fd[i] >= 0)
             close(R->view_fd[i]);
@@ -708,6 +714,7 @@ static run *run_new(lcs_error *err)
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
         R->view_fd[i] = -1;
     R->pasta.pid = -1;
+    R->ns_user_fd = R->ns_net_fd = -1;
     R->degraded = json_array();
     if (!R->degraded) {
         run_free(R);
@@ -818,6 +825,19 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (R->plan.network == LCS_NATIVE_NET_FULL &&
         lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, err) < 0)
         return -1;
+    /* A session's monitor adds the host's new addresses to the filter
+     * later (lcs_native_sandbox_addr_changed): it keeps init's namespaces
+     * open from now, while init is still dumpable (afterwards, a rootless
+     * caller could not open them). */
+    if (session && R->plan.network == LCS_NATIVE_NET_FULL) {
+        char ns[64];
+        snprintf(ns, sizeof ns, "/proc/%d/ns/user", (int)R->pid);
+        R->ns_user_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)R->pid);
+        R->ns_net_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (R->ns_user_fd < 0 || R->ns_net_fd < 0)
+            return lcs_fail_errno(err, "open the namespaces of the sandbox's init");
+    }
     /* 'G': init builds the filesystem while we make the cgroups (the two
      * take about as long; on two CPUs they overlap). Nothing of the
      * sandbox's own code runs before 'C' below, and until then init does
@@ -1062,7 +1082,8 @@ int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *e
     run *R = sb->R;
     if (!lcs_net_addr_watch_read(fd) || R->plan.network != LCS_NATIVE_NET_FULL)
         return 0;
-    return lcs_net_filter_add_hosts(R->pid, R->plan.rootless, R->plan.nft, err);
+    return lcs_net_filter_add_hosts(R->ns_user_fd, R->ns_net_fd, R->plan.rootless, R->plan.nft,
+                                    err);
 }
 const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
                                                              "/home/sandbox/output"};

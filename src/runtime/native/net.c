@@ -378,7 +378,7 @@ out:
     return rc;
 }
 
-int lcs_net_filter_add_hosts(pid_t init_pid, int rootless, const char *nft, lcs_error *err)
+int lcs_net_filter_add_hosts(int ufd, int nfd, int rootless, const char *nft, lcs_error *err)
 {
     tbuf t = {malloc(1024), 1024, 0};
     if (t.s)
@@ -390,18 +390,14 @@ int lcs_net_filter_add_hosts(pid_t init_pid, int rootless, const char *nft, lcs_
         free(t.s);
         return -1;
     }
-    int in = -1, log = -1, ufd = -1, nfd = -1, rc = -1;
-    char path[64], msg[400];
-    snprintf(path, sizeof path, "/proc/%d/ns/user", (int)init_pid);
-    ufd = open(path, O_RDONLY | O_CLOEXEC);
-    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)init_pid);
-    nfd = open(path, O_RDONLY | O_CLOEXEC);
+    int in = -1, log = -1, rc = -1;
+    char msg[400];
     if (!n) {
         rc = 0;
         goto out;
     }
     if (ufd < 0 || nfd < 0) {
-        lcs_fail_errno(err, "open the sandbox's namespaces (init %d)", (int)init_pid);
+        lcs_fail(err, LCS_E_INTERNAL, "the sandbox's namespaces are not open");
         goto out;
     }
     if (nft_fds(t.s, &in, &log) < 0) {
@@ -430,10 +426,10 @@ int lcs_net_filter_add_hosts(pid_t init_pid, int rootless, const char *nft, lcs_
     rc = 0;
 out:
     free(t.s);
-    int fds[4] = {in, log, ufd, nfd};
-    for (int i = 0; i < 4; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
+    if (in >= 0)
+        close(in);
+    if (log >= 0)
+        close(log);
     return rc;
 }
 

@@ -232,6 +232,8 @@ else fail full_network_build_mode_filtered "$out $(cat "$WORK/r.err")"; fi
 B=$(dirname "$RUN")
 if [ -x "$B/llmcore-sandbox" ]; then
     export LLMCORE_SANDBOX_STATE=$WORK/fn-sessions
+    # a sanitizer build's detached monitor reports to files (checked below)
+    export ASAN_OPTIONS="log_path=$WORK/fn-asan" UBSAN_OPTIONS="print_stacktrace=1:log_path=$WORK/fn-ubsan"
     id=$(inH "$B/llmcore-sandbox" create --rootfs "$ROOTFS" --network full 2>"$WORK/s.err")
     # addresses the host gains while the session lives: in a /64 it had,
     # a new public IPv4, an IPv6 in a new prefix (the monitor adds them)
@@ -244,6 +246,9 @@ if [ -x "$B/llmcore-sandbox" ]; then
         && grep -q '^DENIED nft-delete' <<<"$out" && [ ! -s "$WORK/host.log" ]; then
         pass full_network_session_filtered
     else fail full_network_session_filtered "id=$id $out $(cat "$WORK/s.err") host saw: $(cat "$WORK/host.log" 2>/dev/null | tr '\n' ';')"; fi
-    unset LLMCORE_SANDBOX_STATE
+    unset LLMCORE_SANDBOX_STATE ASAN_OPTIONS UBSAN_OPTIONS
+    if ls "$WORK"/fn-asan* "$WORK"/fn-ubsan* >/dev/null 2>&1; then
+        fail sanitizer_clean "$(cat "$WORK"/fn-asan* "$WORK"/fn-ubsan* 2>/dev/null | head -c 600)"
+    fi
 fi
 summary

@@ -582,7 +582,7 @@ static char *enforced_json(run *R)
     if (p->network == LCS_NATIVE_NET_FULL)
         json_object_set_new(
             o, "network_blocked",
-            json_pack("{s:s,s:s,s:s,s:i,s:s}", "by",
+            json_pack("{s:s,s:s,s:s,s:i,s:s,s:s}", "by",
                       "nftables output filter in the sandbox's network namespace, loaded "
                       "before the command; the command has no CAP_NET_ADMIN",
                       "ipv4",
@@ -591,7 +591,10 @@ static char *enforced_json(run *R)
                       "ipv6", "::/127 ::ffff:0:0/96 fc00::/7 fe80::/10 fec0::/10 ff00::/8",
                       "host_addresses", (int)p->net_host_addrs, "dns",
                       LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the host's "
-                      "first resolver"));
+                      "first resolver",
+                      "new_host_addresses",
+                      p->session ? "added while the session lives (its monitor watches the host)"
+                                 : "not added: fixed at the start of this run"));
     json_object_set_new(o, "rootfs", json_string(p->writable_root
                                                      ? "overlay, copy-on-write root"
                                                      : "overlay, read-only root; writable "

@@ -54,6 +54,7 @@ o addr add 2001:db8:51::2/64 dev down0 nodad
 o addr add 203.0.113.200/32 dev lo
 o addr add 2001:db8:99::1/128 dev lo
 o addr add 10.99.0.53/32 dev lo
+o addr add 2001:db8:99::53/128 dev lo
 o link set down0 up
 o -6 route add 2001:db8::/32 via 2001:db8:51::1
 o route add default via 198.51.100.1
@@ -61,13 +62,15 @@ o route add default via 198.51.100.1
 o route replace 198.51.100.0/24 dev down0 src 203.0.113.200
 o -6 route add 2001:db8:51::/64 dev down0 src 2001:db8:99::1 metric 1
 echo "nameserver 10.99.0.53" >"$WORK/resolv.conf"
+echo "nameserver 2001:db8:99::53" >"$WORK/resolv6.conf"
+RESOLV=$WORK/resolv.conf
 set +e
 # inH CMD...: run CMD in H's network namespace, seeing H's resolv.conf (a
 # private mount namespace; unlike ip netns exec, /sys and with it the
 # cgroup file systems stay as they are).
 inH() {
     nsenter --net="/run/netns/$H" unshare -m --propagation private \
-        sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$WORK/resolv.conf" "$@"
+        sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$RESOLV" "$@"
 }
 
 # server MARK LOG [dns]: TCP and UDP on [::] (dual stack) and 0.0.0.0,
@@ -91,9 +94,10 @@ for fam, typ, addr, port in ((socket.AF_INET6, socket.SOCK_STREAM, "::", 7001),
         s.listen(16)
     socks.append(s)
 if len(sys.argv) > 3:
-    d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    d.bind(("10.99.0.53", 53))
-    socks.append(d)
+    for fam, addr in ((socket.AF_INET, "10.99.0.53"), (socket.AF_INET6, "2001:db8:99::53")):
+        d = socket.socket(fam, socket.SOCK_DGRAM)
+        d.bind((addr, 53))
+        socks.append(d)
 open(log + ".ready", "w").close()
 while True:
     for s in select.select(socks, [], [])[0]:
@@ -219,6 +223,20 @@ n=$(j enforced network_blocked host_addresses 2>/dev/null)
 # in the blocked ranges).
 if [ "$n" = 4 ] && j enforced network_blocked new_host_addresses | grep -q '^not added'; then pass full_network_report_names_filter
 else fail full_network_report_names_filter "host_addresses=$n: $(j enforced 2>/dev/null | head -c 400)"; fi
+
+# A host whose only resolver is IPv6: the sandbox gets pasta's IPv6
+# forwarder (pasta forwards within a family), and the resolver itself
+# stays closed.
+RESOLV=$WORK/resolv6.conf
+fullsb -- /bin/sh -c 'cat /etc/resolv.conf; ns=$(awk "/^nameserver/ {print \$2; exit}" /etc/resolv.conf)
+for i in $(seq 40); do ip -6 addr | grep -q tentative || break; sleep 0.1; done
+echo "fwd $(/bin/attack net udp $ns 53)"; echo "direct $(/bin/attack net udp 2001:db8:99::53 53)"'
+RESOLV=$WORK/resolv.conf
+out=$(j stdout)
+if [ "$(grep -c '^nameserver' <<<"$out")" = 1 ] && grep -q '^nameserver fd' <<<"$out" \
+    && grep -q '^fwd REPLY DNS' <<<"$out" && grep -q '^direct NOREPLY' <<<"$out"; then
+    pass full_network_dns_ipv6_resolver
+else fail full_network_dns_ipv6_resolver "$out $(cat "$WORK/r.err")"; fi
 
 # Build mode (root of the namespace, the build capability set) and a
 # session (init keeps its capabilities; execs do not) get the same filter;

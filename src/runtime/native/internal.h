@@ -68,6 +68,7 @@ typedef struct lcs_plan {
     char resolv[PATH_MAX];     /* FULL network: host path of the generated
                                   resolv.conf bound over /etc/resolv.conf */
     char resolv_text[512];     /* its contents (lcs_net_resolv_text) */
+    int dns6;                  /* pasta also forwards LCS_NATIVE_DNS_ADDR6 */
     char *net_filter;          /* FULL network: the nftables rules init loads
                                   (lcs_net_filter_rules; owned by the run) */
     unsigned net_host_addrs;   /* host addresses in it besides the ranges */
@@ -218,10 +219,12 @@ typedef struct lcs_pasta {
 
 /* Attach pasta to the network namespace of pid (waits until it is
  * configured, bounded). */
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err);
-/* The sandbox's resolv.conf for FULL network: LCS_NATIVE_DNS_ADDR, pasta's
- * forwarder to the host's resolver. */
-void lcs_net_resolv_text(char *out, size_t len);
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns6,
+                        lcs_error *err);
+/* The sandbox's resolv.conf for FULL network: LCS_NATIVE_DNS_ADDR and, if
+ * the host has IPv6 resolvers (*dns6 set), LCS_NATIVE_DNS_ADDR6: pasta's
+ * forwarders to the host's resolvers. */
+void lcs_net_resolv_text(char *out, size_t len, int *dns6);
 /* FULL network, host side: the nftables rules that keep the host out of
  * reach (*out malloc'ed; *host_addrs: host addresses listed besides the
  * ranges). */

@@ -424,7 +424,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->writable_root = s->writable_root != 0;
     p->network = s->network;
     if (p->network == LCS_NATIVE_NET_FULL)
-        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text);
+        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text, &p->dns6);
     p->rootless = geteuid() != 0;
     p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
@@ -590,8 +590,11 @@ static char *enforced_json(run *R)
                       "198.18/15 224/3 (multicast, reserved, broadcast)",
                       "ipv6", "::/127 ::ffff:0:0/96 fc00::/7 fe80::/10 fec0::/10 ff00::/8",
                       "host_addresses", (int)p->net_host_addrs, "dns",
-                      LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the host's "
-                      "first resolver",
+                      p->dns6 ? LCS_NATIVE_DNS_ADDR " and " LCS_NATIVE_DNS_ADDR6
+                                " port 53 only, forwarded by pasta to the host's first IPv4 "
+                                "and IPv6 resolvers"
+                              : LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the "
+                                "host's first resolver",
                       "new_host_addresses",
                       p->session ? "added while the session lives (its monitor watches the host)"
                                  : "not added: fixed at the start of this run"));
@@ -826,7 +829,7 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (lcs_userns_write_maps(R->pid, &R->plan, err) < 0)
         return -1;
     if (R->plan.network == LCS_NATIVE_NET_FULL &&
-        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, err) < 0)
+        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, R->plan.dns6, err) < 0)
         return -1;
     /* A session's monitor adds the host's new addresses to the filter
      * later (lcs_native_sandbox_addr_changed): it keeps init's namespaces

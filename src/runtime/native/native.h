@@ -117,6 +117,9 @@ typedef struct lcs_native_spec {
 /* The DNS forwarder address pasta answers on in FULL mode; the sandbox's
  * /etc/resolv.conf names it (a generated file bound read-only). */
 #define LCS_NATIVE_DNS_ADDR "169.254.1.1"
+/* Its IPv6 twin (a unique-local address, closed but for DNS), used when the
+ * host has IPv6 resolvers: pasta forwards within a family only. */
+#define LCS_NATIVE_DNS_ADDR6 "fd4c:6373::53"
 
 /* What happened. Strings are owned by the result; free with
  * lcs_native_result_clear(). */

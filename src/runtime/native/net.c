@@ -72,10 +72,30 @@ extern char **environ;
 /* The sandbox always resolves through pasta's forwarder: the host's own
  * resolvers are often on loopback or in a private range, both of which the
  * filter below keeps out of reach, and the forwarder passes DNS (port 53 of
- * LCS_NATIVE_DNS_ADDR) and nothing else to the host's first resolver. */
-void lcs_net_resolv_text(char *out, size_t len)
+ * LCS_NATIVE_DNS_ADDR) and nothing else to the host's first resolver.
+ * pasta forwards within a family only (to the host's first IPv4 or first
+ * IPv6 resolver), so a host with IPv6 resolvers also gets
+ * LCS_NATIVE_DNS_ADDR6, and one with only IPv6 resolvers only that. */
+void lcs_net_resolv_text(char *out, size_t len, int *dns6)
 {
-    snprintf(out, len, "nameserver %s\noptions edns0\n", LCS_NATIVE_DNS_ADDR);
+    int has4 = 0, has6 = 0;
+    FILE *f = fopen("/etc/resolv.conf", "re");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        char addr[64];
+        if (sscanf(line, " nameserver %63s", addr) != 1)
+            continue;
+        if (strchr(addr, ':'))
+            has6 = 1;
+        else
+            has4 = 1;
+    }
+    if (f)
+        fclose(f);
+    *dns6 = has6;
+    snprintf(out, len, "%s%s%s%soptions edns0\n", has4 || !has6 ? "nameserver " : "",
+             has4 || !has6 ? LCS_NATIVE_DNS_ADDR "\n" : "", has6 ? "nameserver " : "",
+             has6 ? LCS_NATIVE_DNS_ADDR6 "\n" : "");
 }
 
 /* Destinations a FULL sandbox never reaches, whatever the host's set-up:
@@ -268,9 +288,10 @@ int lcs_net_filter_rules(char **out, unsigned *host_addrs, lcs_error *err)
         "  type filter hook output priority filter; policy accept;\n"
         "  oif \"lo\" accept\n"
         "  ip daddr %s meta l4proto { tcp, udp } th dport 53 accept\n"
+        "  ip6 daddr %s meta l4proto { tcp, udp } th dport 53 accept\n"
         "  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n"
         "  ip daddr ",
-        LCS_NATIVE_DNS_ADDR);
+        LCS_NATIVE_DNS_ADDR, LCS_NATIVE_DNS_ADDR6);
     put_ranges(&t, blocked4, sizeof blocked4 / sizeof blocked4[0]);
     put(&t, " goto deny\n  ip6 daddr ");
     put_ranges(&t, blocked6, sizeof blocked6 / sizeof blocked6[0]);
@@ -471,7 +492,8 @@ int lcs_net_addr_watch_read(int fd)
     }
 }
 
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error *err)
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns6,
+                        lcs_error *err)
 {
     ps->pid = -1;
     snprintf(ps->pidfile, sizeof ps->pidfile, "%s/pasta.pid", run_dir);
@@ -484,7 +506,7 @@ int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error
      * configured, so waiting for this process bounds the start-up. */
     /* --dns-forward: DNS sent to LCS_NATIVE_DNS_ADDR goes to the host's
      * first resolver, and only DNS (see lcs_net_resolv_text). */
-    const char *argv[24];
+    const char *argv[32];
     int a = 0;
     static const char *const fixed[] = {"pasta", "--quiet", "--config-net", "--no-map-gw", "-t",
                                         "none", "-u", "none", "-T", "none", "-U", "none"};
@@ -492,6 +514,10 @@ int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, lcs_error
         argv[a++] = fixed[i];
     argv[a++] = "--dns-forward";
     argv[a++] = LCS_NATIVE_DNS_ADDR;
+    if (dns6) {
+        argv[a++] = "--dns-forward";
+        argv[a++] = LCS_NATIVE_DNS_ADDR6;
+    }
     argv[a++] = "--pid";
     argv[a++] = ps->pidfile;
     argv[a++] = "--userns";

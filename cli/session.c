@@ -9,15 +9,18 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "llmcore/sandbox.h"
+#include "util/jsonbytes.h"
 
 enum { S_OK = 0, S_FAIL = 1, S_USAGE = 2, S_NOTFOUND = 3, S_INVALID = 4 };
 
@@ -84,22 +87,33 @@ static const char exec_help[] =
     "Exit status: the command's own; 128+N on signal N; 124 timeout; 125 limits.\n";
 
 static const char cp_help[] =
-    "Usage: llmcore-sandbox cp SRC DST\n"
+    "Usage: llmcore-sandbox cp [--max-bytes SIZE] SRC DST\n"
     "\n"
     "Copy a file into or out of a session: one of SRC and DST is ID:PATH\n"
     "(relative paths are relative to /home/sandbox/work), the other a host\n"
-    "path or '-' (stdin/stdout). Binary-safe, any size.\n";
+    "path or '-' (stdin/stdout). Binary-safe.\n"
+    "Out of a session: holes of a sparse file stay holes in a host file (a\n"
+    "pipe gets the zeros); the copy goes to a temporary file in DST's\n"
+    "directory that replaces DST only when complete, so a failed copy leaves\n"
+    "DST as it was. --max-bytes: the most the host writes (default 4g; holes\n"
+    "are free); a larger copy stops with an error naming the budget.\n";
 
 static const char ls_help[] =
     "Usage: llmcore-sandbox ls [-R] [--json] ID [PATH]\n"
     "\n"
-    "List a directory of a session (default: the workspace).\n";
+    "List a directory of a session (default: the workspace). Names are the\n"
+    "sandbox's: control characters, invalid UTF-8, bidirectional controls and\n"
+    "backslashes are shown as \\ escapes (\\n, \\x1b, \\u202e, \\\\); --json\n"
+    "gives valid JSON (invalid UTF-8 as U+FFFD, \"path_bytes\" then has the\n"
+    "name's bytes in hex).\n";
 
 static const char rm_help[] =
-    "Usage: llmcore-sandbox rm [--keep-workspace DIR] ID...\n"
+    "Usage: llmcore-sandbox rm [--keep-workspace DIR [--max-bytes SIZE]] ID...\n"
     "\n"
     "Destroy sessions: processes, cgroups, network, mounts and directories go.\n"
-    "--keep-workspace copies the workspace into DIR first (one session only).\n";
+    "--keep-workspace copies the workspace into DIR first (one session only),\n"
+    "streamed and keeping holes; --max-bytes is the most it writes (default\n"
+    "4g): past it the session is kept and the error names the budget.\n";
 
 static const char ps_help[] =
     "Usage: llmcore-sandbox ps [--json]\n"
@@ -107,9 +121,12 @@ static const char ps_help[] =
     "List running sessions (and clean up those whose monitor died).\n";
 
 static const char export_help[] =
-    "Usage: llmcore-sandbox export ID [PATH] > FILE.tar\n"
+    "Usage: llmcore-sandbox export [--max-bytes SIZE] ID [PATH] > FILE.tar\n"
     "\n"
-    "Write a tar archive of a session directory (default: the workspace).\n";
+    "Write a tar archive of a session directory (default: the workspace).\n"
+    "Files with holes are sparse members (only their data is in the archive);\n"
+    "--max-bytes is the most file data it carries (default 4g): past it the\n"
+    "export stops with an error naming the budget.\n";
 
 static const char doctor_help[] =
     "Usage: llmcore-sandbox doctor [--json]\n"
@@ -383,13 +400,143 @@ static const char *split_ref(const char *a, char *idbuf, size_t len)
     return c + 1;
 }
 
+/* "--max-bytes SIZE" at argv[*i]: the copy budget. Returns 1 when taken
+ * (and *i moved past it), 0 when argv[*i] is something else, -1 (reported)
+ * when SIZE is not a size. */
+static int take_budget(const char *cmd, int argc, char **argv, int *i, uint64_t *budget)
+{
+    if (strcmp(argv[*i], "--max-bytes"))
+        return 0;
+    unsigned long long v = *i + 1 < argc ? cli_parse_size(argv[*i + 1]) : 0;
+    if (!v) {
+        fprintf(stderr, "llmcore-sandbox %s: --max-bytes needs a size (e.g. 512m, 8g)\n", cmd);
+        return -1;
+    }
+    *budget = v;
+    *i += 2;
+    return 1;
+}
+
+/* A fresh file next to `dest` for the copy to go into: O_EXCL, so it is
+ * ours alone; it replaces dest by rename only once complete. */
+static int temp_next_to(const char *dest, char *tmp, size_t cap)
+{
+    char *copy = strdup(dest);
+    if (!copy)
+        return -1;
+    const char *dir = dirname(copy);
+    for (int i = 0; i < 100; i++) {
+        unsigned r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+            r = 0;
+        r ^= (unsigned)getpid() * 2654435761u + (unsigned)i;
+        snprintf(tmp, cap, "%s/.llmcore-sandbox-cp.%08x", dir, r);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) {
+            free(copy);
+            return fd;
+        }
+    }
+    free(copy);
+    errno = EEXIST;
+    return -1;
+}
+
+/* Sandbox -> host. The destination is replaced only by a complete copy. */
+static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budget)
+{
+    lcs_error err;
+    lcs_error_clear(&err);
+    if (!strcmp(dst, "-")) {
+        if (lcs_session_read_file_max(s, sp, 1, budget, NULL, &err) != 0)
+            return s_report("cp", &err);
+        return S_OK;
+    }
+    char target[8192];
+    struct stat st;
+    if (stat(dst, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *copy = strdup(sp);
+        snprintf(target, sizeof target, "%s/%s", dst, copy ? basename(copy) : "file");
+        free(copy);
+    } else {
+        snprintf(target, sizeof target, "%s", dst);
+    }
+    /* An existing destination reached through a symlink is written where
+     * the link points, as cp(1) does; its mode is kept. */
+    char real[PATH_MAX];
+    const char *dest = realpath(target, real) ? real : target;
+    mode_t mode = 0;
+    bool exists = stat(dest, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "llmcore-sandbox cp: %s is a directory\n", dest);
+        return S_INVALID;
+    }
+    if (exists && S_ISREG(st.st_mode)) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t um = umask(0);
+        umask(um);
+        mode = 0644 & ~um;
+    }
+    char tmp[8192 + 64];
+    int fd = temp_next_to(dest, tmp, sizeof tmp);
+    if (fd < 0) {
+        fprintf(stderr, "llmcore-sandbox cp: cannot create a temporary file next to %s: %s\n",
+                dest, strerror(errno));
+        return S_FAIL;
+    }
+    int rc = S_OK;
+    /* The replacement keeps the old file's owner when we may give it. */
+    if (exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
+        fchown(fd, st.st_uid, st.st_gid) < 0) {
+        fprintf(stderr, "llmcore-sandbox cp: %s: cannot keep its owner: %s\n", dest,
+                strerror(errno));
+        rc = S_FAIL;
+    } else if (lcs_session_read_file_max(s, sp, fd, budget, NULL, &err) != 0) {
+        rc = s_report("cp", &err);
+    } else if (fchmod(fd, mode) < 0 || close(fd) < 0) {
+        fd = -1;
+        fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", tmp, strerror(errno));
+        rc = S_FAIL;
+    } else {
+        fd = -1;
+        /* rename(2) is atomic: dest is the old file or the whole new one. */
+        if (rename(tmp, dest) < 0) {
+            fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", dest, strerror(errno));
+            rc = S_FAIL;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc != S_OK) {
+        unlink(tmp);
+        if (exists)
+            fprintf(stderr, "llmcore-sandbox cp: %s was left as it was\n", dest);
+    }
+    return rc;
+}
+
 static int cmd_cp(int argc, char **argv)
 {
     if (has_help(argc, argv)) {
         fputs(cp_help, stdout);
         return S_OK;
     }
-    if (argc != 3)
+    uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
+    char *args[3] = {argv[0], NULL, NULL};
+    int na = 1;
+    for (int i = 1; i < argc;) {
+        int t = take_budget("cp", argc, argv, &i, &budget);
+        if (t < 0)
+            return S_INVALID;
+        if (t)
+            continue;
+        if (na == 3)
+            return s_usage("cp", "%s", "need SRC and DST");
+        args[na++] = argv[i++];
+    }
+    argv = args;
+    if (na != 3)
         return s_usage("cp", "%s", "need SRC and DST");
     char sid[64], did[64];
     const char *sp = split_ref(argv[1], sid, sizeof sid);
@@ -438,37 +585,47 @@ static int cmd_cp(int argc, char **argv)
         if (fd != 0)
             close(fd);
     } else {
-        /* sandbox -> host */
-        char target[8192];
-        struct stat st;
-        if (strcmp(argv[2], "-") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode)) {
-            char *copy = strdup(sp);
-            snprintf(target, sizeof target, "%s/%s", argv[2], copy ? basename(copy) : "file");
-            free(copy);
-        } else {
-            snprintf(target, sizeof target, "%s", argv[2]);
-        }
-        int fd = strcmp(argv[2], "-") ? open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                                             0644)
-                                       : 1;
-        if (fd < 0) {
-            fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", target, strerror(errno));
-            lcs_session_close(s);
-            return S_FAIL;
-        }
-        if (lcs_session_read_file(s, sp, fd, &err) != 0) {
-            rc = s_report("cp", &err);
-            if (fd != 1)
-                unlink(target);
-        }
-        if (fd != 1)
-            close(fd);
+        rc = cp_out(s, sp, argv[2], budget);
     }
     lcs_session_close(s);
     return rc;
 }
 
 /* ----------------------------------------------------------------- ls */
+
+/* A name as a JSON string, then, if it is not valid UTF-8, its exact bytes
+ * as "path_bytes" (hex). JSON cannot carry invalid UTF-8: it becomes
+ * U+FFFD. Controls and deceptive code points are \u escapes (the same
+ * string to a JSON reader, inert on a terminal). */
+static int json_name(const char *name)
+{
+    size_t n = strlen(name), cn = 0;
+    char *clean = lcs_utf8_sanitize(name, n, &cn);
+    if (!clean)
+        return S_FAIL;
+    putchar('"');
+    const unsigned char *c = (const unsigned char *)clean;
+    for (size_t i = 0; i < cn;) {
+        size_t k = lcs_utf8_seq(c + i, cn - i);
+        unsigned cp = lcs_utf8_cp(c + i, k ? k : 1);
+        if (cp == '"' || cp == '\\')
+            printf("\\%c", (int)cp);
+        else if (cp < 0x20 || cp == 0x7f || lcs_cp_deceptive(cp))
+            printf("\\u%04x", cp);
+        else
+            fwrite(c + i, 1, k ? k : 1, stdout);
+        i += k ? k : 1;
+    }
+    putchar('"');
+    if (cn != n || memcmp(clean, name, n)) {
+        fputs(",\"path_bytes\":\"", stdout);
+        for (size_t i = 0; i < n; i++)
+            printf("%02x", (unsigned char)name[i]);
+        putchar('"');
+    }
+    free(clean);
+    return S_OK;
+}
 
 static int cmd_ls(bool json, int argc, char **argv)
 {
@@ -505,19 +662,11 @@ static int cmd_ls(bool json, int argc, char **argv)
         rc = s_report("ls", &err);
     } else if (json) {
         fputs("[", stdout);
-        for (size_t i = 0; i < l.count; i++) {
+        for (size_t i = 0; i < l.count && rc == S_OK; i++) {
             const lcs_file_info *f = &l.items[i];
-            /* names can hold anything: escape as JSON */
-            fputs(i ? ",{\"path\":\"" : "{\"path\":\"", stdout);
-            for (const unsigned char *c = (const unsigned char *)f->path; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                    printf("\\%c", *c);
-                else if (*c < 0x20)
-                    printf("\\u%04x", *c);
-                else
-                    putchar(*c);
-            }
-            printf("\",\"type\":\"%s\",\"size\":%llu,\"mode\":%u,\"mtime\":%lld}",
+            fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
+            rc = json_name(f->path);
+            printf(",\"type\":\"%s\",\"size\":%llu,\"mode\":%u,\"mtime\":%lld}",
                    f->is_directory ? "directory" : f->is_symlink ? "symlink" : "file",
                    (unsigned long long)f->size, (unsigned)f->mode, (long long)f->mtime);
         }
@@ -525,9 +674,19 @@ static int cmd_ls(bool json, int argc, char **argv)
     } else {
         for (size_t i = 0; i < l.count; i++) {
             const lcs_file_info *f = &l.items[i];
+            const char *name = rec ? f->path : f->name;
+            /* The name is the sandbox's: escaped, so that no byte of it
+             * drives the terminal or starts a line of its own. */
+            char *shown = lcs_text_escape(name, strlen(name));
+            if (!shown) {
+                fprintf(stderr, "llmcore-sandbox ls: out of memory\n");
+                rc = S_FAIL;
+                break;
+            }
             printf("%c%04o %12llu  %s%s\n", f->is_directory ? 'd' : f->is_symlink ? 'l' : '-',
-                   (unsigned)f->mode & 07777, (unsigned long long)f->size,
-                   rec ? f->path : f->name, f->is_directory ? "/" : "");
+                   (unsigned)f->mode & 07777, (unsigned long long)f->size, shown,
+                   f->is_directory ? "/" : "");
+            free(shown);
         }
     }
     lcs_file_list_clear(&l);
@@ -544,11 +703,24 @@ static int cmd_rm(int argc, char **argv)
         return S_OK;
     }
     const char *keep = NULL;
+    uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
+    bool budget_given = false;
     int first = 1;
-    if (argc > 2 && !strcmp(argv[1], "--keep-workspace")) {
-        keep = argv[2];
-        first = 3;
+    for (;;) {
+        if (argc > first + 1 && !strcmp(argv[first], "--keep-workspace")) {
+            keep = argv[first + 1];
+            first += 2;
+            continue;
+        }
+        int t = first < argc ? take_budget("rm", argc, argv, &first, &budget) : 0;
+        if (t < 0)
+            return S_INVALID;
+        if (!t)
+            break;
+        budget_given = true;
     }
+    if (budget_given && !keep)
+        return s_usage("rm", "%s", "--max-bytes goes with --keep-workspace");
     if (first >= argc)
         return s_usage("rm", "%s", "no session id given");
     if (keep && argc - first != 1)
@@ -560,10 +732,16 @@ static int cmd_rm(int argc, char **argv)
         lcs_error err;
         lcs_error_clear(&err);
         lcs_session *s = lcs_session_open(argv[i], &err);
-        if (!s || lcs_session_destroy(s, keep, &err) != 0) {
+        if (!s || lcs_session_destroy_keep(s, keep, budget, &err) != 0) {
             int r = s_report("rm", &err);
             if (rc == S_OK)
                 rc = r;
+            /* A failed workspace copy keeps the session and its handle
+             * (sandbox.h): ours is closed, the session stays. */
+            if (s && keep &&
+                (strstr(err.message, "kept (copying its workspace out failed)") ||
+                 !strncmp(err.message, "create ", 7)))
+                lcs_session_close(s);
         }
     }
     return rc;
@@ -625,8 +803,23 @@ static int cmd_export(int argc, char **argv)
         fputs(export_help, stdout);
         return S_OK;
     }
+    uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
+    char *args[3] = {argv[0], NULL, NULL};
+    int na = 1;
+    for (int i = 1; i < argc;) {
+        int t = take_budget("export", argc, argv, &i, &budget);
+        if (t < 0)
+            return S_INVALID;
+        if (t)
+            continue;
+        if (na == 3)
+            return s_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
+        args[na++] = argv[i++];
+    }
+    argc = na;
+    argv = args;
     if (argc < 2 || argc > 3)
-        return s_usage("export", "%s", "usage: export ID [PATH] > FILE.tar");
+        return s_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
     if (isatty(1)) {
         fprintf(stderr, "llmcore-sandbox export: refusing to write a tar archive to a terminal; "
                         "redirect stdout\n");
@@ -637,8 +830,9 @@ static int cmd_export(int argc, char **argv)
     lcs_session *s = lcs_session_open(argv[1], &err);
     if (!s)
         return s_report("export", &err);
-    int rc = lcs_session_export(s, argc == 3 ? argv[2] : NULL, 1, &err) ? s_report("export", &err)
-                                                                        : S_OK;
+    int rc = lcs_session_export_max(s, argc == 3 ? argv[2] : NULL, 1, budget, &err)
+                 ? s_report("export", &err)
+                 : S_OK;
     lcs_session_close(s);
     return rc;
 }

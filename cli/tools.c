@@ -96,7 +96,12 @@ static const char mcp_help[] =
     "  --policy FILE            tool access policy (JSON, see docs/tools.md)\n"
     "  --timeout SECONDS        default time limit of one command\n"
     "  --output-limit SIZE      cap on a command's stdout and stderr, each\n"
-    "  --max-read-bytes SIZE    refuse load_file/replace_in_file above SIZE\n"
+    "  --max-read-bytes SIZE    load_file returns at most SIZE bytes (the rest is\n"
+    "                           reported as truncated), replace_in_file refuses\n"
+    "                           larger files (default 1m; 0: up to 1g)\n"
+    "  --max-copy-bytes SIZE    copy at most SIZE bytes of saved files out at the\n"
+    "                           end (default 1g; holes are free; 0: no limit)\n"
+    "  --max-copy-files N       copy at most N saved files out (default 1000)\n"
     "  --max-message-size SIZE  largest accepted MCP message (default 64m)\n"
     "  --idle-timeout SECONDS   destroy the sandbox after this long unused\n"
     "                           (default 3600; 0: never)\n"
@@ -380,6 +385,8 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         {"mode", required_argument, 0, 'M'},         {"policy", required_argument, 0, 'P'},
         {"timeout", required_argument, 0, 't'},      {"output-limit", required_argument, 0, 'o'},
         {"max-read-bytes", required_argument, 0, 'r'},
+        {"max-copy-bytes", required_argument, 0, 'B'},
+        {"max-copy-files", required_argument, 0, 'N'},
         {"max-message-size", required_argument, 0, 'm'},
         {"idle-timeout", required_argument, 0, 'i'}, {"runs-dir", required_argument, 0, 'd'},
         {"no-track", no_argument, 0, 'n'},           {"no-copy-outputs", no_argument, 0, 'c'},
@@ -417,6 +424,18 @@ static int cmd_mcp(const char *store, int argc, char **argv)
                 return usage("mcp", "--max-read-bytes '%s' is not a size (e.g. 10m)", optarg);
             mo.tools.max_read_bytes = sz;
             break;
+        case 'B':
+            if ((sz = parse_size(optarg)) == (unsigned long long)-1)
+                return usage("mcp", "--max-copy-bytes '%s' is not a size (e.g. 1g)", optarg);
+            mo.tools.max_copy_bytes = sz;
+            break;
+        case 'N': {
+            double n;
+            if (parse_seconds(optarg, &n, true) || n != (double)(size_t)n)
+                return usage("mcp", "--max-copy-files '%s' is not a whole number", optarg);
+            mo.tools.max_copy_files = (size_t)n;
+            break;
+        }
         case 'm':
             if ((sz = parse_size(optarg)) == (unsigned long long)-1 || sz < 1024)
                 return usage("mcp", "--max-message-size '%s' is not a size of at least 1k",

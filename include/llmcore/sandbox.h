@@ -570,6 +570,22 @@ int lcs_session_read_file(lcs_session *s, const char *path, int dst_fd, lcs_erro
 /* *data is NUL-terminated for convenience; free with lcs_free. */
 int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t *len,
                           lcs_error *err);
+/* Copies out of a sandbox keep its sparse files sparse: a regular file as
+ * dst_fd gets holes where the sandbox's file has holes (and where a chunk
+ * is all zeros), so the host stores only the data; a pipe gets the zeros.
+ * The size copied is the file's size when it was opened.
+ * With a budget: at most max_bytes (0: none) written to dst_fd, else
+ * LCS_E_DENIED naming the budget (the caller removes what was written);
+ * *written (may be NULL) is the count of bytes written. */
+int lcs_session_read_file_max(lcs_session *s, const char *path, int dst_fd, uint64_t max_bytes,
+                              uint64_t *written, lcs_error *err);
+/* The first min(max, size) bytes of a file (NUL-terminated, lcs_free) and
+ * its size in *size: memory is bounded by max, whatever the file's size. */
+int lcs_session_read_prefix(lcs_session *s, const char *path, size_t max, void **data, size_t *len,
+                            uint64_t *size, lcs_error *err);
+/* The default copy budget of the command-line tool's cp, export and rm
+ * --keep-workspace (bytes the host writes; holes are free). */
+#define LCS_COPY_BUDGET_DEFAULT ((uint64_t)4 << 30)
 
 typedef struct lcs_file_info {
     char *path;         /* as inside the sandbox */
@@ -600,10 +616,24 @@ char *lcs_session_status_json(lcs_session *s, lcs_error *err);
 /* Write a tar archive of a directory of the sandbox (default: the
  * workspace) to tar_fd; symlinks are archived as links, never followed. */
 int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err);
+/* The same with a budget: at most max_bytes (0: none) of file data in the
+ * archive, else LCS_E_DENIED. Files with holes are sparse members (GNU
+ * sparse 1.0 in pax; GNU tar, bsdtar and libarchive restore the holes). */
+int lcs_session_export_max(lcs_session *s, const char *path, int tar_fd, uint64_t max_bytes,
+                           lcs_error *err);
 /* Kill everything, remove every trace (mounts, cgroups, network namespace,
  * processes, directories). If keep_workspace_dir is given, the workspace is
- * copied there first. Frees s. */
+ * copied there first. Frees s, except when that copy fails: the session and
+ * s are then kept (close s or try again). */
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err);
+/* The same with a budget for the workspace copy: at most max_bytes (0: none)
+ * of file data written into keep_workspace_dir, else LCS_E_DENIED and the
+ * session is kept. The copy streams (no archive is held in memory or on
+ * disk) and keeps holes. As for lcs_session_destroy: when the workspace
+ * copy fails (the message says "kept (copying its workspace out failed)",
+ * or starts with "create " for the directory), s is not freed. */
+int lcs_session_destroy_keep(lcs_session *s, const char *keep_workspace_dir, uint64_t max_bytes,
+                             lcs_error *err);
 
 /* All sessions of this user as a JSON array (what `ps` shows); sessions
  * whose monitor died are cleaned up first. */
@@ -716,7 +746,9 @@ int lcs_state_log_event(lcs_state *s, const char *level, const char *message, lc
 /* [{"id", "timestamp", "level", "message"}], newest first; level NULL for all. */
 char *lcs_state_logs_json(lcs_state *s, const char *level, int64_t limit, int64_t offset,
                           lcs_error *err);
-/* Recorded files (what save_file wrote): insert or update by path. */
+/* Recorded files (what save_file wrote): insert or update by path; at most
+ * LCS_STATE_MAX_FILES paths (a new one past them: LCS_E_DENIED). */
+#define LCS_STATE_MAX_FILES 10000
 int lcs_state_record_file(lcs_state *s, const char *path, uint64_t size_bytes,
                           const char *description, lcs_error *err);
 /* [{"path", "created_at", "size_bytes", "description"}], newest first. */
@@ -754,7 +786,16 @@ typedef struct lcs_tracker_run_options {
     const char *metadata_json;    /* custom metadata object, or NULL */
     uint32_t input_preview_chars;  /* execution log previews; default 200 */
     uint32_t output_preview_chars; /* default 500 */
+    /* Budget of lcs_tracker_copy_output over the whole run: at most this
+     * many bytes written into outputs/ (holes of sparse files are free) and
+     * this many files; past either, a copy fails with LCS_E_DENIED naming
+     * the budget and metadata.json counts it in "outputs_not_copied".
+     * Defaults 1 GiB and 1000 (LCS_TRACKER_COPY_*); 0: none. */
+    uint64_t max_copy_bytes;
+    size_t max_copy_files;
 } lcs_tracker_run_options;
+#define LCS_TRACKER_COPY_BYTES ((uint64_t)1 << 30)
+#define LCS_TRACKER_COPY_FILES 1000
 
 void lcs_tracker_run_options_init(lcs_tracker_run_options *o);
 /* Create <base>/<run_id> (LCS_E_EXISTS if it exists) and lock it. */
@@ -835,8 +876,16 @@ typedef struct lcs_tool_options {
     const char *task_description;
     bool copy_recorded_files;            /* at close, copy files saved with save_file
                                             into outputs/ (default true) */
-    uint64_t max_read_bytes;             /* load_file/replace_in_file cap; 0: none */
+    uint64_t max_read_bytes;             /* load_file returns at most this many bytes
+                                            (the rest is reported: "truncated at N of
+                                            M bytes"); replace_in_file refuses larger
+                                            files. Default LCS_TOOL_MAX_READ (1 MiB);
+                                            0: up to 1 GiB */
+    uint64_t max_copy_bytes;             /* copy-out budget of the run (see
+                                            lcs_tracker_run_options); default 1 GiB */
+    size_t max_copy_files;               /* default 1000 */
 } lcs_tool_options;
+#define LCS_TOOL_MAX_READ ((uint64_t)1 << 20)
 
 void lcs_tool_options_init(lcs_tool_options *o);
 lcs_tool_context *lcs_tool_context_new(const lcs_tool_options *o, lcs_error *err);

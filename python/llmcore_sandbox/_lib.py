@@ -251,6 +251,8 @@ class ToolOptions(ctypes.Structure):
         ("task_description", ctypes.c_char_p),
         ("copy_recorded_files", ctypes.c_bool),
         ("max_read_bytes", ctypes.c_uint64),
+        ("max_copy_bytes", ctypes.c_uint64),
+        ("max_copy_files", ctypes.c_size_t),
     ]
 
 
@@ -353,6 +355,10 @@ PROTOTYPES = {
     "lcs_session_write_data": (_I, [_P, _S, _P, _Z, _B, _E]),
     "lcs_session_read_file": (_I, [_P, _S, _I, _E]),
     "lcs_session_read_data": (_I, [_P, _S, ctypes.POINTER(_P), ctypes.POINTER(_Z), _E]),
+    "lcs_session_read_prefix": (_I, [_P, _S, _Z, ctypes.POINTER(_P), ctypes.POINTER(_Z),
+                                     ctypes.POINTER(ctypes.c_uint64), _E]),
+    "lcs_session_read_file_max": (_I, [_P, _S, _I, ctypes.c_uint64,
+                                       ctypes.POINTER(ctypes.c_uint64), _E]),
     "lcs_session_list_files": (_I, [_P, _S, _B, ctypes.POINTER(FileList), _E]),
     "lcs_session_stat": (_I, [_P, _S, ctypes.POINTER(FileInfo), _E]),
     "lcs_session_remove": (_I, [_P, _S, _B, _E]),
@@ -361,7 +367,9 @@ PROTOTYPES = {
     "lcs_file_list_clear": (None, [ctypes.POINTER(FileList)]),
     "lcs_session_status_json": (_P, [_P, _E]),
     "lcs_session_export": (_I, [_P, _S, _I, _E]),
+    "lcs_session_export_max": (_I, [_P, _S, _I, ctypes.c_uint64, _E]),
     "lcs_session_destroy": (_I, [_P, _S, _E]),
+    "lcs_session_destroy_keep": (_I, [_P, _S, ctypes.c_uint64, _E]),
     "lcs_sessions_list_json": (_P, [_E]),
     "lcs_sessions_cleanup_stale": (_I, [_E]),
     # doctor

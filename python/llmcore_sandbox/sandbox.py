@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from . import _lib
-from .errors import (SandboxClosedError, SandboxError, SandboxNotFoundError, make_error)
+from .errors import (SandboxClosedError, SandboxDeniedError, SandboxError, SandboxNotFoundError,
+                     make_error)
 from .models import AccessMode, CManifest, to_access_mode
 
 __all__ = [
@@ -710,11 +711,13 @@ class Sandbox:
                 self._state = "closed"
                 self._close_fn(h)
 
-    def destroy(self, keep_workspace=None):
+    def destroy(self, keep_workspace=None, max_bytes=None):
         """Kill everything and remove every trace of the session.  With
         ``keep_workspace`` (a host directory) the workspace is copied there
-        first; if that copy fails the session is kept (and still usable) and
-        the error is raised.  Idempotent once destroyed."""
+        first (streamed, holes kept; at most ``max_bytes`` of file data,
+        None: no limit); if that copy fails the session is kept (and still
+        usable) and the error is raised.  Idempotent once destroyed."""
+        limit = 0 if max_bytes is None else int(_positive(max_bytes, "max_bytes", integer=True))
         with self._lock:
             if self._state == "destroyed":
                 return
@@ -728,7 +731,7 @@ class Sandbox:
                 os.makedirs(keep, exist_ok=True)
             self._close_tools()
             err = _lib.new_error()
-            rc = L.lcs_session_destroy(h, keep, ctypes.byref(err))
+            rc = L.lcs_session_destroy_keep(h, keep, limit, ctypes.byref(err))
             if rc != 0 and keep is not None and _destroy_kept_session(err):
                 _raise(err)  # the session (and this handle) are still there
             self._handle = None
@@ -890,18 +893,32 @@ class Sandbox:
                                         bool(append), ctypes.byref(err)) != 0:
                 _raise(err)
 
-    def read_file(self, path):
+    def read_file(self, path, max_bytes=None):
         """The content of a file inside the sandbox, as bytes
-        (SandboxNotFoundError if it does not exist)."""
+        (SandboxNotFoundError if it does not exist).  Files above 1 GiB are
+        refused; with ``max_bytes`` at most that many bytes are read (the
+        memory a file the sandbox made huge, e.g. sparse, can take) and a
+        larger file raises SandboxDeniedError naming its size."""
         p = _path(path)
+        limit = None if max_bytes is None else int(_positive(max_bytes, "max_bytes", integer=True))
         with self._use() as h:
             ptr = ctypes.c_void_p()
             n = ctypes.c_size_t()
+            size = ctypes.c_uint64()
             err = _lib.new_error()
-            if L.lcs_session_read_data(h, p, ctypes.byref(ptr), ctypes.byref(n),
-                                       ctypes.byref(err)) != 0:
+            if limit is None:
+                rc = L.lcs_session_read_data(h, p, ctypes.byref(ptr), ctypes.byref(n),
+                                             ctypes.byref(err))
+            else:
+                rc = L.lcs_session_read_prefix(h, p, limit, ctypes.byref(ptr), ctypes.byref(n),
+                                               ctypes.byref(size), ctypes.byref(err))
+            if rc != 0:
                 _raise(err)
             try:
+                if limit is not None and size.value > n.value:
+                    raise SandboxDeniedError(
+                        "%s is %d bytes, more than max_bytes=%d" % (path, size.value, limit),
+                        _lib.E_DENIED)
                 return ctypes.string_at(ptr.value, n.value) if ptr.value else b""
             finally:
                 L.lcs_free(ptr)
@@ -927,15 +944,48 @@ class Sandbox:
             if L.lcs_session_write_file(h, p, fd, int(mode), ctypes.byref(err)) != 0:
                 _raise(err)
 
-    def download(self, path, target):
+    def download(self, path, target, max_bytes=None):
         """Copy a file out of the sandbox to a host path or a writable file
-        object, streamed.  Returns the number of bytes."""
+        object, streamed.  Returns the number of bytes.  Holes of a sparse
+        file stay holes in a host file.  A path is replaced only by a
+        complete copy (written to a temporary file next to it, then
+        renamed), so a failed download leaves it as it was.  ``max_bytes``:
+        the most the host writes (holes are free; None: no limit); past it
+        SandboxError names the budget."""
+        limit = 0 if max_bytes is None else int(_positive(max_bytes, "max_bytes", integer=True))
+
+        def fn(h, fd, err):
+            return L.lcs_session_read_file_max(h, _path(path), fd, limit, None, err)
+
         if isinstance(target, (str, bytes)) or hasattr(target, "__fspath__"):
-            with open(os.fspath(target), "wb") as f:
-                return self._to_file(lambda h, fd, err: L.lcs_session_read_file(
-                    h, _path(path), fd, err), f)
-        return self._to_file(lambda h, fd, err: L.lcs_session_read_file(h, _path(path), fd, err),
-                             target)
+            dest = os.fspath(target)
+            if isinstance(dest, bytes):
+                dest = os.fsdecode(dest)
+            if os.path.isdir(dest):
+                raise SandboxError("cannot download to %s: it is a directory" % dest,
+                                   _lib.E_INVALID)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)) or ".",
+                                       prefix=".llmcore-sandbox-download.")
+            try:
+                with self._use() as h:
+                    err = _lib.new_error()
+                    if fn(h, fd, ctypes.byref(err)) != 0:
+                        _raise(err)
+                n = os.fstat(fd).st_size
+                os.fchmod(fd, 0o666 & ~_umask())
+                os.close(fd)
+                fd = -1
+                os.replace(tmp, dest)
+                return n
+            except BaseException:
+                if fd >= 0:
+                    os.close(fd)
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        return self._to_file(fn, target)
 
     def _to_file(self, fn, fileobj):
         """Run fn(handle, fd, err) into a temporary file, then copy it to
@@ -1005,12 +1055,16 @@ class Sandbox:
             if L.lcs_session_mkdir(h, p, bool(parents), ctypes.byref(err)) != 0:
                 _raise(err)
 
-    def export(self, path=None, fileobj=None):
+    def export(self, path=None, fileobj=None, max_bytes=None):
         """A tar archive of a directory of the sandbox (default: the
-        workspace); symlinks archived as links.  Returns the bytes, or writes
-        them to ``fileobj`` and returns the byte count."""
+        workspace); symlinks archived as links, files with holes as sparse
+        members.  Returns the bytes, or writes them to ``fileobj`` and
+        returns the byte count.  ``max_bytes``: the most file data the
+        archive carries (None: no limit); past it SandboxError."""
         p = _opt_path(path, "path")
-        return self._to_file(lambda h, fd, err: L.lcs_session_export(h, p, fd, err), fileobj)
+        limit = 0 if max_bytes is None else int(_positive(max_bytes, "max_bytes", integer=True))
+        return self._to_file(lambda h, fd, err: L.lcs_session_export_max(h, p, fd, limit, err),
+                             fileobj)
 
     # ------------------------------------------------------------ tools
 
@@ -1021,6 +1075,19 @@ class Sandbox:
                             run_id=run_id, task_description=task_description,
                             copy_recorded_files=copy_recorded_files,
                             max_read_bytes=max_read_bytes)
+
+
+def _umask():
+    """The process's umask, read without changing it (os.umask would, for a
+    moment, for every thread)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def _destroy_kept_session(err):

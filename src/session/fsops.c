@@ -599,8 +599,143 @@ static int open_for_read(int root_fd, const char *p, struct stat *st, lcs_error 
     return lcs_fs_fail_resolve(err, errno, "read", p);
 }
 
-int lcs_fs_read(int root_fd, const char *path, int dst_fd, lcs_error *err)
+/* ------------------------------------------------------- sparse copies */
+
+int lcs_fs_next_data(int fd, uint64_t off, uint64_t size, uint64_t *start, uint64_t *end)
 {
+    if (off >= size)
+        return 0;
+    /* SEEK_DATA/SEEK_HOLE ask the filesystem where data is: a hole costs
+     * nothing to skip, however large the sandbox made it. A filesystem
+     * without them (EINVAL) is read densely, as one data region. */
+    off_t d = lseek(fd, (off_t)off, SEEK_DATA);
+    if (d < 0 && errno == ENXIO)
+        return 0; /* only a hole from here to the end */
+    if (d < 0) {
+        if (errno != EINVAL)
+            return -1;
+        *start = off, *end = size;
+        return 1;
+    }
+    if ((uint64_t)d >= size)
+        return 0;
+    off_t h = lseek(fd, d, SEEK_HOLE);
+    *start = (uint64_t)d;
+    *end = h < 0 || (uint64_t)h > size ? size : (uint64_t)h;
+    return 1;
+}
+
+static bool all_zero(const char *b, size_t n)
+{
+    return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
+/* Write n zero bytes (a hole) to a destination that cannot seek. */
+static int write_zeros(int dst_fd, uint64_t n, char *buf)
+{
+    memset(buf, 0, COPY_CHUNK);
+    while (n) {
+        size_t k = n < COPY_CHUNK ? (size_t)n : COPY_CHUNK;
+        if (lcs_write_all(dst_fd, buf, k) < 0)
+            return -1;
+        n -= k;
+    }
+    return 0;
+}
+
+static int over_budget(lcs_error *err, const char *p, uint64_t max, uint64_t size)
+{
+    return lcs_fail(err, LCS_E_DENIED,
+                    "cannot copy %s out of the sandbox: it needs more than the copy budget of "
+                    "%llu bytes written on the host (the file is %llu bytes); nothing was kept, "
+                    "raise the budget to copy it",
+                    p, (unsigned long long)max, (unsigned long long)size);
+}
+
+int lcs_fs_copy_sparse(int fd, const char *p, uint64_t size, int dst_fd, uint64_t max_bytes,
+                       uint64_t *written, lcs_error *err)
+{
+    /* A regular file we can seek in gets holes for the sandbox's holes (and
+     * for all-zero chunks): the host stores only what the sandbox stored.
+     * A pipe gets the zeros, and they count against the budget. */
+    struct stat dst;
+    off_t base = fstat(dst_fd, &dst) == 0 && S_ISREG(dst.st_mode) ? lseek(dst_fd, 0, SEEK_CUR) : -1;
+    /* Seeking over a hole leaves what the file had there: only safe past
+     * its end (then the gap reads as zeros), and never with O_APPEND
+     * (writes would ignore the offset). Otherwise the zeros are written. */
+    int fl = fcntl(dst_fd, F_GETFL);
+    bool seekable = base >= 0 && dst.st_size <= base && fl >= 0 && !(fl & O_APPEND);
+    char *buf = malloc(COPY_CHUNK);
+    if (!buf)
+        return lcs_fail_nomem(err);
+    uint64_t used = written ? *written : 0, off = 0, start = 0, end = 0;
+    int rc = 0, more;
+    /* `size` is from the open: a file the sandbox keeps growing is copied
+     * up to the size it had, never without end. */
+    while (rc == 0 && (more = lcs_fs_next_data(fd, off, size, &start, &end)) != 0) {
+        if (more < 0) {
+            rc = lcs_fail_errno(err, "cannot read %s", p);
+            break;
+        }
+        if (!seekable && start > off) {
+            if (max_bytes && start - off > max_bytes - used)
+                rc = over_budget(err, p, max_bytes, size);
+            else if (write_zeros(dst_fd, start - off, buf) < 0)
+                rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
+            used += start - off;
+        }
+        for (off = start; rc == 0 && off < end;) {
+            size_t want = end - off < COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
+            ssize_t r = pread(fd, buf, want, (off_t)off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                rc = lcs_fail_errno(err, "cannot read %s", p);
+                break;
+            }
+            if (r == 0) { /* shrunk meanwhile: copy what there is */
+                end = size = off;
+                break;
+            }
+            if (seekable && all_zero(buf, (size_t)r)) {
+                off += (uint64_t)r;
+                continue;
+            }
+            if (max_bytes && (uint64_t)r > max_bytes - used) {
+                rc = over_budget(err, p, max_bytes, size);
+                break;
+            }
+            if (seekable && lseek(dst_fd, base + (off_t)off, SEEK_SET) < 0)
+                rc = lcs_fail_errno(err, "cannot read %s: seeking in the destination", p);
+            else if (lcs_write_all(dst_fd, buf, (size_t)r) < 0)
+                rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
+            used += (uint64_t)r;
+            off += (uint64_t)r;
+        }
+        off = end;
+    }
+    if (rc == 0 && off < size && !seekable) {
+        if (max_bytes && size - off > max_bytes - used)
+            rc = over_budget(err, p, max_bytes, size);
+        else if (write_zeros(dst_fd, size - off, buf) < 0)
+            rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
+        used += size - off;
+    }
+    /* A trailing hole: extend the file without writing it. */
+    if (rc == 0 && seekable &&
+        (ftruncate(dst_fd, base + (off_t)size) < 0 || lseek(dst_fd, base + (off_t)size, SEEK_SET) < 0))
+        rc = lcs_fail_errno(err, "cannot read %s: extending the destination", p);
+    free(buf);
+    if (written)
+        *written = used;
+    return rc;
+}
+
+int lcs_fs_read_max(int root_fd, const char *path, int dst_fd, uint64_t max_bytes,
+                    uint64_t *written, lcs_error *err)
+{
+    if (written)
+        *written = 0;
     char *p = lcs_fs_clean_path(path, err);
     if (!p)
         return -1;
@@ -608,23 +743,16 @@ int lcs_fs_read(int root_fd, const char *path, int dst_fd, lcs_error *err)
     int fd = open_for_read(root_fd, p, &st, err);
     int rc = -1;
     if (fd >= 0) {
-        src s = {.fd = fd};
-        char *buf = malloc(COPY_CHUNK);
-        rc = buf ? 0 : lcs_fail_nomem(err);
-        while (rc == 0) {
-            ssize_t r = src_read(&s, buf, COPY_CHUNK);
-            if (r == 0)
-                break;
-            if (r < 0)
-                rc = lcs_fail_errno(err, "cannot read %s", p);
-            else if (lcs_write_all(dst_fd, buf, (size_t)r) < 0)
-                rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
-        }
-        free(buf);
+        rc = lcs_fs_copy_sparse(fd, p, (uint64_t)st.st_size, dst_fd, max_bytes, written, err);
         close(fd);
     }
     free(p);
     return rc;
+}
+
+int lcs_fs_read(int root_fd, const char *path, int dst_fd, lcs_error *err)
+{
+    return lcs_fs_read_max(root_fd, path, dst_fd, 0, NULL, err);
 }
 
 int lcs_fs_read_data(int root_fd, const char *path, void **data, size_t *len, lcs_error *err)
@@ -684,6 +812,51 @@ int lcs_fs_read_data(int root_fd, const char *path, void **data, size_t *len, lc
     buf[n] = '\0';
     *data = buf;
     *len = n;
+    return 0;
+}
+
+int lcs_fs_read_prefix(int root_fd, const char *path, size_t max, void **data, size_t *len,
+                       uint64_t *size, lcs_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    *size = 0;
+    char *p = lcs_fs_clean_path(path, err);
+    if (!p)
+        return -1;
+    struct stat st;
+    int fd = open_for_read(root_fd, p, &st, err);
+    if (fd < 0) {
+        free(p);
+        return -1;
+    }
+    /* Never more than max bytes of memory, whatever size the sandbox gave
+     * the file (a sparse file of any size reads as its first max bytes). */
+    uint64_t want = (uint64_t)st.st_size < max ? (uint64_t)st.st_size : max;
+    char *buf = malloc((size_t)want + 1);
+    size_t n = 0;
+    int rc = buf ? 0 : lcs_fail_nomem(err);
+    while (rc == 0 && n < want) {
+        ssize_t r = pread(fd, buf + n, (size_t)want - n, (off_t)n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = lcs_fail_errno(err, "cannot read %s", p);
+        else if (r == 0)
+            break; /* shrunk meanwhile */
+        else
+            n += (size_t)r;
+    }
+    close(fd);
+    free(p);
+    if (rc < 0) {
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    *size = (uint64_t)st.st_size > n ? (uint64_t)st.st_size : n;
     return 0;
 }
 

@@ -87,8 +87,20 @@ int lcs_fs_write_data(int root_fd, const char *path, const void *data, size_t le
                       bool append, uid_t owner, gid_t group, lcs_error *err);
 
 /* Stream a regular file to dst_fd. Fifos, sockets, devices and directories
- * are refused (LCS_E_INVALID, "is a fifo") without being opened for I/O. */
+ * are refused (LCS_E_INVALID, "is a fifo") without being opened for I/O.
+ * Sparse-aware (lcs_fs_copy_sparse): a regular destination gets holes for
+ * the file's holes, a pipe gets zeros. Copies the size the file had when
+ * opened. */
 int lcs_fs_read(int root_fd, const char *path, int dst_fd, lcs_error *err);
+/* The same with a budget: at most max_bytes (0: none) written to dst_fd,
+ * else LCS_E_DENIED naming the budget. *written (may be NULL): the bytes
+ * written. */
+int lcs_fs_read_max(int root_fd, const char *path, int dst_fd, uint64_t max_bytes,
+                    uint64_t *written, lcs_error *err);
+/* The first min(max, size) bytes of a regular file into memory (NUL-
+ * terminated, lcs_free), its size in *size: memory is bounded by max. */
+int lcs_fs_read_prefix(int root_fd, const char *path, size_t max, void **data, size_t *len,
+                       uint64_t *size, lcs_error *err);
 /* Read a whole regular file (at most LCS_FS_READ_DATA_MAX bytes). *data is
  * NUL-terminated (not counted in *len); free it with lcs_free. */
 int lcs_fs_read_data(int root_fd, const char *path, void **data, size_t *len, lcs_error *err);
@@ -120,11 +132,19 @@ int lcs_fs_mkdir(int root_fd, const char *path, bool parents, uint32_t mode, uid
  * opened beneath their directory; devices, fifos and sockets are skipped;
  * set-id bits are dropped; mount points are stored but not descended. */
 int lcs_fs_export_tar(int root_fd, const char *path, int tar_fd, lcs_error *err);
+/* The same with a budget: at most max_bytes (0: none) of file data in the
+ * stream, else LCS_E_DENIED. Files with holes are sparse members (GNU
+ * sparse 1.0 in pax): only their data regions are in the stream. */
+int lcs_fs_export_tar_max(int root_fd, const char *path, int tar_fd, uint64_t max_bytes,
+                          lcs_error *err);
 
 /* Unpack a tar stream (our own export) from fd into the host directory dir,
  * refusing members that would land outside it (absolute names, "..",
  * writes through symlinks). */
 int lcs_tar_extract(int fd, const char *dir, lcs_error *err);
+/* The same writing at most max_bytes (0: none) of file data, else
+ * LCS_E_DENIED; sparse members are written with their holes. */
+int lcs_tar_extract_max(int fd, const char *dir, uint64_t max_bytes, lcs_error *err);
 
 /* ---- shared between fsops.c and tarx.c; not for other callers ---- */
 
@@ -140,6 +160,19 @@ int lcs_fs_open_in_root(int root_fd, const char *path, int flags);
  * fills *st; -2 if it is not a regular file (*st says what it is); -1 with
  * errno otherwise (ESTALE: it changed between the check and the open). */
 int lcs_fs_open_regular_at(int dirfd, const char *name, bool beneath_only, struct stat *st);
+/* The next data region of fd at or after off, below size: 1 with
+ * [*start, *end), 0 when only holes remain, -1 with errno. Without
+ * SEEK_DATA support everything is data. */
+int lcs_fs_next_data(int fd, uint64_t off, uint64_t size, uint64_t *start, uint64_t *end);
+/* Copy `size` bytes of fd (a regular file, p names it in errors) to dst_fd,
+ * keeping holes: when dst_fd is a regular file positioned at its end and
+ * not O_APPEND, holes and all-zero chunks are seeked over (the host stores
+ * only data) and the file is extended to its size at the end; otherwise
+ * the zeros are written. Bytes written
+ * count against max_bytes (0: no budget), starting from *written (may be
+ * NULL; updated), else LCS_E_DENIED. */
+int lcs_fs_copy_sparse(int fd, const char *p, uint64_t size, int dst_fd, uint64_t max_bytes,
+                       uint64_t *written, lcs_error *err);
 /* Fail with the right status for an errno of a resolution of `path`. */
 int lcs_fs_fail_resolve(lcs_error *err, int errnum, const char *op, const char *path);
 /* "a fifo", "a directory", ... */

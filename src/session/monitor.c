@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,8 +54,14 @@
 #include "runtime/native/internal.h"
 #include "runtime/native/native.h"
 
-#define MAX_CLIENTS 64
-#define MAX_LINGER 256
+/* Connections served at once. Past this (or past what the descriptor
+ * limit allows) a new connection gets an error message naming the limit
+ * and is closed. */
+#define MAX_CLIENTS 1024
+/* How often the monitor checks that its directory, lock and socket are
+ * still its own, and retries removing the cgroups of ended execs whose
+ * background processes were still running. */
+#define CHECK_INTERVAL 1.0
 
 typedef struct exec_t {
     int used;
@@ -80,9 +87,20 @@ typedef struct mon {
     int ctl, lfd, sfd;
     int addr_fd;            /* FULL network: the host's address changes */
     client_t clients[MAX_CLIENTS];
+    int max_clients;        /* MAX_CLIENTS, or less with a low fd limit */
+    int nclients_hw;        /* slots in use are below this index */
+    double accept_paused_until; /* accept failed (EMFILE): retry later */
     exec_t execs[LCS_NATIVE_MAX_EXECS];
-    lcs_native_execcg linger[MAX_LINGER];
-    int nlinger;
+    /* Cgroups of ended execs whose background processes still run: removed
+     * once empty (checked every CHECK_INTERVAL, busy or not). */
+    lcs_native_execcg *linger;
+    size_t nlinger, linger_cap;
+    double next_check;
+    /* The directory, lock and socket as they were made: if any path stops
+     * naming them (a tmp cleaner, an rm -rf), nobody can find or reach the
+     * session any more, and the monitor shuts the sandbox down. */
+    int dirfd, lockfd;
+    struct stat dir_st, lock_st, sock_st;
     uint32_t next_id;
     double idle_timeout, last_active, default_timeout;
     uint64_t execs_total;
@@ -200,8 +218,18 @@ static void finish_exec(mon *M, exec_t *x)
 {
     if (x->have_cg && lcs_native_execcg_remove(&x->cg) < 0) {
         /* Background processes of this exec still live: the cgroup stays
-         * until they are gone (checked every tick), or until destroy. */
-        if (M->nlinger < MAX_LINGER)
+         * until they are gone (checked every CHECK_INTERVAL), or until
+         * destroy. Without memory for the list it is still removed at
+         * destroy (the session's cgroup goes with its children). */
+        if (M->nlinger == M->linger_cap) {
+            size_t nc = M->linger_cap ? 2 * M->linger_cap : 16;
+            lcs_native_execcg *nl = realloc(M->linger, nc * sizeof *nl);
+            if (nl) {
+                M->linger = nl;
+                M->linger_cap = nc;
+            }
+        }
+        if (M->nlinger < M->linger_cap)
             M->linger[M->nlinger++] = x->cg;
     }
     if (x->client >= 0)
@@ -562,25 +590,73 @@ static void from_client(mon *M, int ci)
 static void accept_client(mon *M)
 {
     int fd = accept4(M->lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        /* Out of descriptors: the connection waits in the listen queue;
+         * stop polling the listener for a moment instead of spinning. */
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            M->accept_paused_until = lcs_now() + 0.1;
         return;
-    for (int i = 0; i < MAX_CLIENTS; i++)
+    }
+    for (int i = 0; i < M->max_clients; i++)
         if (M->clients[i].fd < 0) {
             M->clients[i].fd = fd;
             M->clients[i].exec = -1;
+            if (i >= M->nclients_hw)
+                M->nclients_hw = i + 1;
             return;
         }
-    close(fd); /* too many: the client sees the connection close */
+    /* Too many: say so (the client reads it even after the close) rather
+     * than close silently, which looks like a dead monitor. */
+    char msg[200];
+    snprintf(msg, sizeof msg, "the session has %d connections open, its limit; retry when "
+             "some have finished", M->max_clients);
+    json_t *r = json_pack("{s:b,s:s,s:s,s:s}", "ok", 0, "event", "error", "code", "busy",
+                          "message", msg);
+    lcs_sess_send(fd, r, NULL, 0, NULL);
+    json_decref(r);
+    close(fd);
 }
 
 static void gc_linger(mon *M)
 {
-    for (int i = 0; i < M->nlinger;) {
+    for (size_t i = 0; i < M->nlinger;) {
         if (lcs_native_execcg_remove(&M->linger[i]) == 0)
             M->linger[i] = M->linger[--M->nlinger];
         else
             i++;
     }
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Do the directory, its lock and its socket still name what this monitor
+ * made? 0 yes; otherwise -1 with what changed in why. */
+static int state_intact(mon *M, const char **why)
+{
+    struct stat st;
+    char p[PATH_MAX + 32];
+    if (fstat(M->dirfd, &st) == 0 && st.st_nlink == 0) {
+        *why = "its state directory was removed";
+        return -1;
+    }
+    if (lstat(M->dir, &st) < 0 || !same_file(&st, &M->dir_st)) {
+        *why = "its state directory was removed or replaced";
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/lock", M->dir);
+    if (lstat(p, &st) < 0 || !same_file(&st, &M->lock_st)) {
+        *why = "its lock file was removed or replaced";
+        return -1;
+    }
+    snprintf(p, sizeof p, "%s/control.sock", M->dir);
+    if (lstat(p, &st) < 0 || !same_file(&st, &M->sock_st)) {
+        *why = "its control socket was removed or replaced";
+        return -1;
+    }
+    return 0;
 }
 
 static int active_execs(mon *M)
@@ -594,7 +670,7 @@ static int active_execs(mon *M)
 static int clients_connected(mon *M)
 {
     int n = 0;
-    for (int i = 0; i < MAX_CLIENTS; i++)
+    for (int i = 0; i < M->nclients_hw; i++)
         n += M->clients[i].fd >= 0;
     return n;
 }
@@ -607,7 +683,17 @@ static const char *serve(mon *M)
             return "destroy";
         if (M->done)
             return "warm run done";
-        double now = lcs_now(), next = now + 1.0;
+        double now = lcs_now(), next = now + CHECK_INTERVAL;
+        if (now >= M->next_check) {
+            /* every interval, however busy the monitor is */
+            const char *why = NULL;
+            if (state_intact(M, &why) < 0)
+                return why;
+            gc_linger(M);
+            M->next_check = now + CHECK_INTERVAL;
+        }
+        if (M->next_check < next)
+            next = M->next_check;
         for (int i = 0; i < LCS_NATIVE_MAX_EXECS; i++) {
             exec_t *x = &M->execs[i];
             if (!x->used)
@@ -631,12 +717,15 @@ static const char *serve(mon *M)
         }
         struct pollfd pf[5 + MAX_CLIENTS];
         int n = 0;
-        pf[n++] = (struct pollfd){M->lfd, POLLIN, 0};
+        int listening = now >= M->accept_paused_until;
+        if (!listening && M->accept_paused_until < next)
+            next = M->accept_paused_until;
+        pf[n++] = (struct pollfd){listening ? M->lfd : -1, POLLIN, 0};
         pf[n++] = (struct pollfd){M->ctl, POLLIN, 0};
         pf[n++] = (struct pollfd){lcs_native_sandbox_pidfd(M->sb), POLLIN, 0};
         pf[n++] = (struct pollfd){M->sfd, POLLIN, 0};
         int map[MAX_CLIENTS];
-        for (int i = 0; i < MAX_CLIENTS; i++)
+        for (int i = 0; i < M->nclients_hw; i++)
             if (M->clients[i].fd >= 0) {
                 map[n - 4] = i;
                 pf[n++] = (struct pollfd){M->clients[i].fd, POLLIN, 0};
@@ -652,10 +741,8 @@ static const char *serve(mon *M)
         int pr = poll(pf, (nfds_t)n, ms);
         if (pr < 0 && errno != EINTR)
             return "poll failed";
-        if (pr <= 0) {
-            gc_linger(M);
+        if (pr <= 0)
             continue;
-        }
         if (pf[3].revents)
             return "signal";
         if (pf[2].revents)
@@ -692,7 +779,7 @@ static int listen_on(mon *M, lcs_error *err)
         return lcs_fail(err, LCS_E_INVALID, "session path %s is too long for a socket", M->dir);
     M->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (M->lfd < 0 || bind(M->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        listen(M->lfd, 64) < 0)
+        listen(M->lfd, SOMAXCONN) < 0)
         return lcs_fail_errno(err, "listen on %s", sa.sun_path);
     return 0;
 }
@@ -704,6 +791,11 @@ static void mon_free(mon *M)
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (M->clients[i].fd >= 0)
             close(M->clients[i].fd);
+    free(M->linger);
+    if (M->dirfd >= 0)
+        close(M->dirfd);
+    if (M->lockfd >= 0)
+        close(M->lockfd);
     json_decref(M->spec);
     json_decref(M->info);
     json_decref(M->enforced);
@@ -730,8 +822,11 @@ int lcs_session_monitor_main(int argc, char **argv)
         return 2;
     }
     /* Nothing the creator had open may stay open here (a caller's pipes
-     * would never see end-of-file while the session lives). */
-    syscall(SYS_close_range, 4U, ~0U, 0U);
+     * would never see end-of-file while the session lives), but the
+     * readiness pipe (3) and the session's lock (4), which the creator
+     * took before the directory got its name: held from then on without a
+     * gap, so no scan ever sees this session unlocked. */
+    syscall(SYS_close_range, (unsigned)LCS_SESS_LOCK_FD + 1, ~0U, 0U);
     int ready = 3;
     if (fcntl(ready, F_GETFD) < 0)
         ready = -1;
@@ -761,6 +856,9 @@ int lcs_session_monitor_main(int argc, char **argv)
         return 1;
     }
     M->ctl = M->lfd = M->sfd = M->addr_fd = -1;
+    M->dirfd = -1;
+    M->lockfd = LCS_SESS_LOCK_FD;
+    M->max_clients = MAX_CLIENTS;
     for (int i = 0; i < MAX_CLIENTS; i++)
         M->clients[i].fd = -1, M->clients[i].exec = -1;
     snprintf(M->dir, sizeof M->dir, "%s", argv[1]);
@@ -769,9 +867,21 @@ int lcs_session_monitor_main(int argc, char **argv)
     char lockp[PATH_MAX + 16], specp[PATH_MAX + 16];
     snprintf(lockp, sizeof lockp, "%s/lock", M->dir);
     snprintf(specp, sizeof specp, "%s/spec.json", M->dir);
-    int lfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-        tell(ready, "ERR io\tlock %s: %s\n", lockp, strerror(errno));
+    /* Descriptor 4 must be this directory's lock, held (by the same open
+     * file: taking it again is a no-op that fails if anyone else has it). */
+    struct stat lst;
+    if (fcntl(M->lockfd, F_SETFD, FD_CLOEXEC) < 0 || fstat(M->lockfd, &M->lock_st) < 0 ||
+        lstat(lockp, &lst) < 0 || !same_file(&lst, &M->lock_st) ||
+        flock(M->lockfd, LOCK_EX | LOCK_NB) < 0) {
+        tell(ready, "ERR invalid\t%s: descriptor 4 is not its held lock (the monitor is "
+             "started by the library)%s\n", M->dir, "");
+        M->lockfd = -1;
+        mon_free(M);
+        return 1;
+    }
+    M->dirfd = open(M->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (M->dirfd < 0 || fstat(M->dirfd, &M->dir_st) < 0) {
+        tell(ready, "ERR io\topen %s: %s\n", M->dir, strerror(errno));
         mon_free(M);
         return 1;
     }
@@ -792,6 +902,27 @@ int lcs_session_monitor_main(int argc, char **argv)
         listen_on(M, &err) < 0)
         goto fail_err;
     M->ctl = lcs_native_sandbox_ctl_fd(M->sb);
+    char sockp[PATH_MAX + 32];
+    snprintf(sockp, sizeof sockp, "%s/control.sock", M->dir);
+    if (lstat(sockp, &M->sock_st) < 0) {
+        lcs_fail_errno(&err, "stat %s", sockp);
+        goto fail_err;
+    }
+    /* One descriptor per connected client: as many as the hard limit
+     * allows, up to MAX_CLIENTS (init and its commands are started
+     * already and keep their own limits). */
+    struct rlimit nf;
+    if (getrlimit(RLIMIT_NOFILE, &nf) == 0) {
+        rlim_t want = MAX_CLIENTS + 256;
+        if (nf.rlim_cur < want && nf.rlim_max > nf.rlim_cur) {
+            nf.rlim_cur = nf.rlim_max < want ? nf.rlim_max : want;
+            setrlimit(RLIMIT_NOFILE, &nf);
+            getrlimit(RLIMIT_NOFILE, &nf);
+        }
+        if (nf.rlim_cur < (rlim_t)MAX_CLIENTS + 256)
+            M->max_clients = nf.rlim_cur > 320 ? (int)(nf.rlim_cur - 256) : 64;
+    }
+    M->next_check = lcs_now() + CHECK_INTERVAL;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -830,11 +961,14 @@ int lcs_session_monitor_main(int argc, char **argv)
 
     /* Everything goes: processes (pid namespace, cgroups), pasta, run
      * directory, session directory. The destroyer gets its answer last. */
-    for (int i = 0; i < M->nlinger; i++)
+    for (size_t i = 0; i < M->nlinger; i++)
         lcs_native_execcg_remove(&M->linger[i]);
     lcs_native_sandbox_destroy(M->sb);
     M->sb = NULL;
-    lcs_rm_tree(M->dir);
+    /* The directory goes, unless its path now names something else. */
+    struct stat dst;
+    if (lstat(M->dir, &dst) == 0 && same_file(&dst, &M->dir_st))
+        lcs_rm_tree(M->dir);
     if (M->destroy_requested) {
         json_t *r = json_pack("{s:b}", "ok", 1);
         lcs_sess_send(M->clients[M->destroy_requested - 1].fd, r, NULL, 0, NULL);

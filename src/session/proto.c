@@ -178,16 +178,30 @@ int lcs_sess_connect(const char *dir, lcs_error *err)
     return s;
 }
 
-int lcs_sess_alive(const char *dir)
+int lcs_sess_lock_state(const char *dir)
 {
     char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/lock", dir);
     int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return 0;
-    int alive = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        return errno == ENOENT ? LCS_SESS_NO_LOCK : LCS_SESS_UNKNOWN;
+    /* A test only: a shared lock taken and dropped at once. Nobody ever
+     * waits for a session's lock (a monitor gets its lock from its creator
+     * before the directory has its name), so this cannot get in anyone's
+     * way. */
+    int st;
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+        st = LCS_SESS_DEAD;
+    else
+        st = errno == EWOULDBLOCK ? LCS_SESS_LIVE : LCS_SESS_UNKNOWN;
     close(fd);
-    return alive;
+    return st;
+}
+
+int lcs_sess_alive(const char *dir)
+{
+    int st = lcs_sess_lock_state(dir);
+    return st == LCS_SESS_LIVE || st == LCS_SESS_UNKNOWN;
 }
 
 static char *slurp(const char *path)
@@ -222,12 +236,23 @@ static char *slurp(const char *path)
 
 int lcs_sess_cleanup_dir(const char *dir, lcs_error *err)
 {
-    /* Hold the lock while cleaning: a concurrent cleaner (or a monitor that
-     * is still starting) makes us skip. */
+    /* Only what is proven dead goes. A lock we can take is a dead
+     * monitor's: we hold it while cleaning, which keeps a concurrent
+     * cleaner out (no monitor ever wants that lock back: a monitor's lock
+     * is taken by its creator before the directory gets its name). A lock
+     * we cannot take, or cannot even test, is left alone. A directory
+     * without a lock is one being removed, or damaged (its monitor, which
+     * checks its lock every second, shuts down): it goes only once it has
+     * not changed for LCS_SESS_LOCKLESS_AGE seconds. */
     char p[PATH_MAX + 16];
     snprintf(p, sizeof p, "%s/lock", dir);
     int fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (fd < 0) {
+        struct stat st;
+        if (errno != ENOENT || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            lcs_sess_wallclock() - (double)st.st_mtime < LCS_SESS_LOCKLESS_AGE)
+            return 0;
+    } else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
         close(fd);
         return 0;
     }

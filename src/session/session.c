@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -141,10 +143,22 @@ int lcs_sess_random_id(char *out)
     return 0;
 }
 
-/* Start the monitor for the session directory dir (spec.json written).
+/* *fd moved to a descriptor >= min (close-on-exec). */
+static int replace_fd_above(int *fd, int min)
+{
+    int n = fcntl(*fd, F_DUPFD_CLOEXEC, min);
+    if (n < 0)
+        return -1;
+    close(*fd);
+    *fd = n;
+    return 0;
+}
+
+/* Start the monitor for the session directory dir (spec.json written),
+ * handing it lockfd (the session's lock, held) as its descriptor 4.
  * wait: wait (bounded) for its start-up verdict; otherwise return once it
  * runs detached. */
-static int spawn_monitor(const char *dir, int wait, lcs_error *err)
+static int spawn_monitor(const char *dir, int lockfd, int wait, lcs_error *err)
 {
     char path[PATH_MAX];
     if (lcs_sess_monitor_path(path, sizeof path, err) < 0)
@@ -152,6 +166,20 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     int rp[2] = {-1, -1};
     if (wait && pipe2(rp, O_CLOEXEC) < 0)
         return lcs_fail_errno(err, "pipe");
+    /* Sources above the targets 3 and 4, so that neither dup2 of the
+     * spawn overwrites the other's source. */
+    int lk = fcntl(lockfd, F_DUPFD_CLOEXEC, 10);
+    if (lk < 0 || (wait && replace_fd_above(&rp[1], 10) < 0)) {
+        int e = errno;
+        if (lk >= 0)
+            close(lk);
+        if (wait) {
+            close(rp[0]);
+            close(rp[1]);
+        }
+        errno = e;
+        return lcs_fail_errno(err, "descriptors for the session monitor");
+    }
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     posix_spawn_file_actions_init(&fa);
@@ -161,6 +189,7 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (wait)
         posix_spawn_file_actions_adddup2(&fa, rp[1], 3);
+    posix_spawn_file_actions_adddup2(&fa, lk, LCS_SESS_LOCK_FD);
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
@@ -173,6 +202,7 @@ static int spawn_monitor(const char *dir, int wait, lcs_error *err)
     int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
+    close(lk);
     if (wait)
         close(rp[1]);
     if (rc != 0) {
@@ -288,6 +318,12 @@ lcs_session *lcs_sess_handle(const char *root, const char *id)
     return s;
 }
 
+/* A new session directory appears under its id only complete: it is
+ * filled under a temporary name (spec.json, the lock file, locked) and
+ * then renamed. A scan (create, open, ps) therefore never sees a session
+ * directory whose lock is not held by its creator or its monitor: the
+ * monitor inherits the locked descriptor, so the lock is held without a
+ * gap from before the name exists until the monitor exits. */
 lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
 {
     char root[PATH_MAX - 64], id[LCS_SESS_ID_LEN + 1];
@@ -302,22 +338,49 @@ lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
         lcs_fail_nomem(err);
         return NULL;
     }
-    if (mkdir(s->dir, 0700) < 0) {
-        lcs_fail_errno(err, "create %s", s->dir);
+    char tmp[PATH_MAX + 32], p[PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s/" LCS_SESS_NEW_PREFIX "%s", root, id);
+    int lockfd = -1, named = 0;
+    if (mkdir(tmp, 0700) < 0) {
+        lcs_fail_errno(err, "create %s", tmp);
         free(s);
         return NULL;
     }
-    char sp[PATH_MAX + 64];
-    snprintf(sp, sizeof sp, "%s/spec.json", s->dir);
-    if (json_dump_file(spec, sp, JSON_COMPACT) < 0) {
-        lcs_fail_errno(err, "write %s", sp);
+    snprintf(p, sizeof p, "%s/spec.json", tmp);
+    if (json_dump_file(spec, p, JSON_COMPACT) < 0) {
+        lcs_fail_errno(err, "write %s", p);
         goto fail;
     }
-    if (spawn_monitor(s->dir, wait, err) < 0)
+    snprintf(p, sizeof p, "%s/lock", tmp);
+    lockfd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* Waiting is safe: nobody else holds the lock of a directory this young
+     * for longer than a liveness test (scans leave it alone until it is
+     * LCS_SESS_LOCKLESS_AGE old). */
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) {
+        lcs_fail_errno(err, "lock %s", p);
         goto fail;
+    }
+    if (rename(tmp, s->dir) < 0) {
+        lcs_fail_errno(err, "rename %s to %s", tmp, s->dir);
+        goto fail;
+    }
+    named = 1;
+    if (spawn_monitor(s->dir, lockfd, wait, err) < 0) {
+        /* A monitor that ran and failed removed the directory itself; one
+         * that is still running holds the lock (cleanup leaves it). */
+        close(lockfd);
+        lcs_sess_cleanup_dir(s->dir, NULL);
+        free(s);
+        return NULL;
+    }
+    close(lockfd); /* the monitor holds the same lock */
     return s;
 fail:
-    lcs_sess_cleanup_dir(s->dir, NULL);
+    /* Nobody else has seen this directory (no monitor ran): remove it
+     * while we hold its lock. */
+    lcs_rm_tree(named ? s->dir : tmp);
+    if (lockfd >= 0)
+        close(lockfd);
     free(s);
     return NULL;
 }
@@ -369,6 +432,23 @@ lcs_session *lcs_session_open(const char *id, lcs_error *err)
 
 /* ------------------------------------------------------------ requests */
 
+/* Send a request; if that fails, the monitor may have refused the
+ * connection (too many clients) and said why before closing it. */
+static int send_request(const lcs_session *s, int sock, json_t *req, const int *fds, int nfds,
+                        lcs_error *err)
+{
+    if (lcs_sess_send(sock, req, fds, nfds, err) == 0)
+        return 0;
+    json_t *m = NULL;
+    if (lcs_sess_recv(sock, &m, NULL, NULL, 0, NULL) == 0 && m) {
+        const char *msg = json_string_value(json_object_get(m, "message"));
+        if (msg)
+            lcs_fail(err, LCS_E_IO, "session %s: %s", s->id, msg);
+        json_decref(m);
+    }
+    return -1;
+}
+
 static json_t *call(lcs_session *s, json_t *req, int *fds, int *nfds, int timeout_ms,
                     lcs_error *err)
 {
@@ -379,7 +459,7 @@ static json_t *call(lcs_session *s, json_t *req, int *fds, int *nfds, int timeou
     }
     int sock = lcs_sess_connect(s->dir, err);
     json_t *r = NULL;
-    if (sock >= 0 && lcs_sess_send(sock, req, NULL, 0, err) == 0 &&
+    if (sock >= 0 && send_request(s, sock, req, NULL, 0, err) == 0 &&
         lcs_sess_recv(sock, &r, fds, nfds, timeout_ms, err) == 0 && !r)
         lcs_fail(err, LCS_E_IO, "session %s: the monitor closed the connection", s->id);
     if (sock >= 0)
@@ -632,7 +712,7 @@ int lcs_sess_exec(lcs_session *s, const lcs_exec_options *o, int final, lcs_run_
                     "blob_len", (json_int_t)blen, "nargv", (int)nargv, "nenv", (int)nenv,
                     "final", final);
     int fds[4] = {stdin_fd, outp[1], errp[1], mfd};
-    if (lcs_sess_send(sock, req, fds, 4, err) < 0)
+    if (send_request(s, sock, req, fds, 4, err) < 0)
         goto out;
     /* The command holds the other ends now. */
     close(outp[1]);
@@ -846,6 +926,18 @@ int lcs_session_read_data(lcs_session *s, const char *path, void **data, size_t 
     WITH_VIEW(s, path, err, lcs_fs_read_data(fd, sub, data, len, err));
 }
 
+int lcs_session_read_file_max(lcs_session *s, const char *path, int dst_fd, uint64_t max_bytes,
+                              uint64_t *written, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read_max(fd, sub, dst_fd, max_bytes, written, err));
+}
+
+int lcs_session_read_prefix(lcs_session *s, const char *path, size_t max, void **data, size_t *len,
+                            uint64_t *size, lcs_error *err)
+{
+    WITH_VIEW(s, path, err, lcs_fs_read_prefix(fd, sub, max, data, len, size, err));
+}
+
 static int list_fixed(int fd, const char *sub, const char *pfx, bool recursive,
                       lcs_file_list *out, lcs_error *err)
 {
@@ -895,10 +987,84 @@ int lcs_session_mkdir(lcs_session *s, const char *path, bool parents, lcs_error 
 
 int lcs_session_export(lcs_session *s, const char *path, int tar_fd, lcs_error *err)
 {
-    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err, lcs_fs_export_tar(fd, sub, tar_fd, err));
+    return lcs_session_export_max(s, path, tar_fd, 0, err);
+}
+
+int lcs_session_export_max(lcs_session *s, const char *path, int tar_fd, uint64_t max_bytes,
+                           lcs_error *err)
+{
+    WITH_VIEW(s, path ? path : LCS_FS_WORKSPACE, err,
+              lcs_fs_export_tar_max(fd, sub, tar_fd, max_bytes, err));
+}
+
+/* The exporting half of keeping a workspace, on its own thread: it writes
+ * the tar stream into a pipe that the caller's thread unpacks, so the
+ * archive is never held anywhere (a memory file would hold all of it). */
+typedef struct export_job {
+    lcs_session *s;
+    int fd;
+    uint64_t max_bytes;
+    int rc;
+    lcs_error err;
+} export_job;
+
+static void *export_main(void *arg)
+{
+    export_job *j = arg;
+    /* An unpacker that gave up closes its end: this thread then gets EPIPE
+     * instead of a SIGPIPE that would kill the caller's process (the
+     * signal stays pending on this thread and goes with it). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    j->rc = lcs_session_export_max(j->s, NULL, j->fd, j->max_bytes, &j->err);
+    close(j->fd);
+    return NULL;
+}
+
+static int keep_workspace(lcs_session *s, const char *dir, uint64_t max_bytes, lcs_error *err)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return lcs_fail_errno(err, "pipe for the workspace");
+    export_job j = {.s = s, .fd = p[1], .max_bytes = max_bytes};
+    lcs_error_clear(&j.err);
+    pthread_t th;
+    int e = pthread_create(&th, NULL, export_main, &j);
+    if (e != 0) {
+        close(p[0]);
+        close(p[1]);
+        errno = e;
+        return lcs_fail_errno(err, "thread for the workspace export");
+    }
+    lcs_error xe;
+    lcs_error_clear(&xe);
+    int xrc = lcs_tar_extract_max(p[0], dir, max_bytes, &xe);
+    close(p[0]); /* unblocks the exporter if the unpacking stopped early */
+    pthread_join(th, NULL);
+    /* The exporter's own failure (its budget, a read error) is the cause;
+     * a broken stream is then only its consequence on this side. */
+    if (j.rc < 0 && j.err.sys_errno != EPIPE) {
+        if (err)
+            *err = j.err;
+        return -1;
+    }
+    if (xrc < 0 || j.rc < 0) {
+        if (err)
+            *err = xrc < 0 ? xe : j.err;
+        return -1;
+    }
+    return 0;
 }
 
 int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_error *err)
+{
+    return lcs_session_destroy_keep(s, keep_workspace_dir, 0, err);
+}
+
+int lcs_session_destroy_keep(lcs_session *s, const char *keep_workspace_dir, uint64_t max_bytes,
+                             lcs_error *err)
 {
     if (!s)
         return lcs_fail(err, LCS_E_INVALID, "no session");
@@ -907,18 +1073,10 @@ int lcs_session_destroy(lcs_session *s, const char *keep_workspace_dir, lcs_erro
             lcs_fail_errno(err, "create %s", keep_workspace_dir);
             return -1; /* the session is kept: nothing is lost */
         }
-        int tfd = memfd_create("lcs-workspace.tar", MFD_CLOEXEC);
-        if (tfd < 0) {
-            lcs_fail_errno(err, "memfd for the workspace");
-            return -1;
-        }
-        if (lcs_session_export(s, NULL, tfd, err) < 0 || lseek(tfd, 0, SEEK_SET) != 0 ||
-            lcs_tar_extract(tfd, keep_workspace_dir, err) < 0) {
-            close(tfd);
+        if (keep_workspace(s, keep_workspace_dir, max_bytes, err) < 0) {
             lcs_error_prefix(err, "session %s kept (copying its workspace out failed): ", s->id);
             return -1;
         }
-        close(tfd);
     }
     json_t *r = call(s, json_pack("{s:s}", "op", "destroy"), NULL, NULL, 60000, err);
     int rc = r ? 0 : -1;
@@ -944,19 +1102,30 @@ static int scan(json_t *list, lcs_error *err)
         return lcs_fail_errno(err, "open %s", root);
     int cleaned = 0;
     struct dirent *de;
+    size_t npfx = strlen(LCS_SESS_NEW_PREFIX);
     while ((de = readdir(d))) {
+        char dir[PATH_MAX + 32], p[PATH_MAX + 64];
+        if (!strncmp(de->d_name, LCS_SESS_NEW_PREFIX, npfx) &&
+            strlen(de->d_name) == npfx + LCS_SESS_ID_LEN) {
+            /* A creator that died before naming its directory. One still
+             * at work holds the lock or has not made it yet. The age is
+             * checked first: a young directory's lock is not even tested,
+             * since a test could land between the creator's creating the
+             * lock file and locking it. */
+            snprintf(dir, sizeof dir, "%s/%.24s", root, de->d_name);
+            struct stat st;
+            if (lstat(dir, &st) == 0 &&
+                lcs_sess_wallclock() - (double)st.st_mtime >= LCS_SESS_LOCKLESS_AGE &&
+                lcs_sess_lock_state(dir) != LCS_SESS_LIVE)
+                cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
+            continue;
+        }
         if (strlen(de->d_name) != LCS_SESS_ID_LEN)
             continue;
-        char dir[PATH_MAX + 32], p[PATH_MAX + 64];
         snprintf(dir, sizeof dir, "%s/%.16s", root, de->d_name);
-        if (!lcs_sess_alive(dir)) {
-            /* A monitor that is still starting holds its lock from its
-             * first instant; one without a lock for 60 s is dead. */
-            struct stat st;
-            snprintf(p, sizeof p, "%s/lock", dir);
-            if (stat(p, &st) < 0 && stat(dir, &st) == 0 &&
-                lcs_sess_wallclock() - (double)st.st_mtime < 60)
-                continue;
+        int ls = lcs_sess_lock_state(dir);
+        if (ls == LCS_SESS_DEAD || ls == LCS_SESS_NO_LOCK) {
+            /* proven dead, or lockless (cleaned once old: proto.c) */
             cleaned += lcs_sess_cleanup_dir(dir, NULL) > 0;
             continue;
         }

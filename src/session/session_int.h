@@ -35,9 +35,27 @@ int lcs_sess_send(int sock, json_t *msg, const int *fds, int nfds, lcs_error *er
 int lcs_sess_recv(int sock, json_t **msg, int *fds, int *nfds, int timeout_ms, lcs_error *err);
 /* Connect to a session's control socket. */
 int lcs_sess_connect(const char *dir, lcs_error *err);
-/* Is the session dir's monitor alive (its lock is held)? 1 yes, 0 no. */
+/* The state of a session directory's lock (tested with a non-blocking
+ * shared lock, dropped at once): */
+enum {
+    LCS_SESS_LIVE = 1,     /* held: the monitor (or its creator) lives */
+    LCS_SESS_DEAD = 0,     /* free: the monitor is dead */
+    LCS_SESS_NO_LOCK = -1, /* no lock file: being removed, or damaged */
+    LCS_SESS_UNKNOWN = -2  /* could not be tested: treated as live */
+};
+int lcs_sess_lock_state(const char *dir);
+/* Is the session dir's monitor alive (its lock held, or untestable)? */
 int lcs_sess_alive(const char *dir);
-/* Clean what a dead monitor left behind, then remove dir. */
+/* A session directory without a lock file is removed only after this many
+ * seconds without a change. */
+#define LCS_SESS_LOCKLESS_AGE 60
+/* Name prefix of a session directory while its creator fills it; it gets
+ * its id as name (rename) only once spec.json and the held lock are in. */
+#define LCS_SESS_NEW_PREFIX ".new-"
+/* The lock descriptor a monitor inherits from its creator. */
+#define LCS_SESS_LOCK_FD 4
+/* Clean what a dead monitor left behind, then remove dir (only if the
+ * monitor is proven dead: see proto.c). 1 removed, 0 left alone. */
 int lcs_sess_cleanup_dir(const char *dir, lcs_error *err);
 /* The monitor's entry point (llmcore-sandbox-monitor SESSION_DIR). */
 int lcs_session_monitor_main(int argc, char **argv);

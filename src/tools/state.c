@@ -521,6 +521,25 @@ int lcs_state_record_file(lcs_state *s, const char *path, uint64_t size_bytes,
     if (size_bytes > (uint64_t)INT64_MAX)
         return lcs_fail(err, LCS_E_INVALID, "state store: file size out of range");
     sqlite3_stmt *st;
+    /* A bounded list: each recorded file is a row on the host (and a copy
+     * out at the end of the run); updating a recorded path is always fine. */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT (SELECT count(*) FROM agent_files), "
+                           "EXISTS (SELECT 1 FROM agent_files WHERE path = ?1)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, err, "preparing a file count");
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_int64 count = 0, same = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        count = sqlite3_column_int64(st, 0);
+        same = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (!same && count >= LCS_STATE_MAX_FILES)
+        return lcs_fail(err, LCS_E_DENIED,
+                        "state store: %d files are recorded already, the most a run records; "
+                        "%s is not recorded",
+                        LCS_STATE_MAX_FILES, path);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO agent_files (path, created_at, size_bytes, description) "
                            "VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?2, ?3) "

@@ -53,6 +53,9 @@ void lcs_tool_options_init(lcs_tool_options *o)
     o->access_mode = -1;
     o->track = true;
     o->copy_recorded_files = true;
+    o->max_read_bytes = LCS_TOOL_MAX_READ;
+    o->max_copy_bytes = LCS_TRACKER_COPY_BYTES;
+    o->max_copy_files = LCS_TRACKER_COPY_FILES;
 }
 
 /* ---- results */
@@ -457,6 +460,8 @@ static int ensure_store(lcs_tool_context *c, lcs_error *err)
         ro.run_id = c->o.run_id;
         ro.access_level = lcs_access_mode_name(c->mode);
         ro.task_description = c->o.task_description ? c->o.task_description : "";
+        ro.max_copy_bytes = c->o.max_copy_bytes;
+        ro.max_copy_files = c->o.max_copy_files;
         if (!(c->run = lcs_tracker_run_create(c->tracker, &ro, &e)))
             goto fail;
         if (c->session_id) {
@@ -676,28 +681,33 @@ static void tool_save_file(lcs_tool_context *c, const json_t *a, lcs_tool_result
     free(warn);
 }
 
-/* Read a whole file, honouring max_read_bytes (reported, never silent). */
-static int read_capped(lcs_tool_context *c, const char *path, char **data, size_t *len,
-                       lcs_error *err)
+/* The read cap: max_read_bytes, or (0) the most any read into memory
+ * takes, 1 GiB. */
+#define READ_CAP_NONE ((size_t)1 << 30)
+static size_t read_cap(const lcs_tool_context *c)
 {
-    if (c->o.max_read_bytes) {
-        lcs_file_info fi;
-        memset(&fi, 0, sizeof fi);
-        if (lcs_session_stat(c->session, path, &fi, err) != 0)
-            return -1;
-        uint64_t size = fi.size;
-        bool dir = fi.is_directory;
-        lcs_file_info_clear(&fi);
-        if (!dir && size > c->o.max_read_bytes)
-            return lcs_fail(err, LCS_E_DENIED,
-                            "%s is %llu bytes, more than the configured limit of %llu bytes "
-                            "(max_read_bytes); read it in parts with execute_shell",
-                            path, (unsigned long long)size,
-                            (unsigned long long)c->o.max_read_bytes);
-    }
+    uint64_t m = c->o.max_read_bytes;
+    return m && m < READ_CAP_NONE ? (size_t)m : READ_CAP_NONE;
+}
+
+/* Read a whole file for rewriting (replace_in_file): a file larger than
+ * the cap is refused, never cut. Memory is bounded by the cap whatever the
+ * sandbox does to the file meanwhile (it is read up to the cap only). */
+static int read_whole(lcs_tool_context *c, const char *path, char **data, size_t *len,
+                      lcs_error *err)
+{
     void *d = NULL;
-    if (lcs_session_read_data(c->session, path, &d, len, err) != 0)
+    uint64_t size = 0;
+    size_t cap = read_cap(c);
+    if (lcs_session_read_prefix(c->session, path, cap, &d, len, &size, err) != 0)
         return -1;
+    if (size > *len) {
+        lcs_free(d);
+        return lcs_fail(err, LCS_E_DENIED,
+                        "%s is %llu bytes, more than the configured limit of %zu bytes "
+                        "(max_read_bytes); edit it in parts with execute_shell",
+                        path, (unsigned long long)size, cap);
+    }
     *data = d;
     return 0;
 }
@@ -711,13 +721,28 @@ static void tool_load_file(lcs_tool_context *c, const json_t *a, lcs_tool_result
         fail_result(out, LCS_E_INVALID, "load_file: the path is empty");
         return;
     }
-    char *data;
-    size_t len;
+    void *dv = NULL;
+    size_t len = 0;
+    uint64_t size = 0;
+    size_t cap = read_cap(c);
     lcs_error e;
     lcs_error_clear(&e);
-    if (read_capped(c, path, &data, &len, &e) != 0) {
+    /* At most `cap` bytes are read, whatever size the sandbox gave the file
+     * (a sparse file of any size costs the host `cap` bytes). */
+    if (lcs_session_read_prefix(c->session, path, cap, &dv, &len, &size, &e) != 0) {
         fail_result(out, e.code, "File not found or could not be read: %s (%s)", path, e.message);
         return;
+    }
+    char *data = dv;
+    bool truncated = size > len;
+    /* A cut inside a UTF-8 sequence: end at the last whole character. */
+    if (truncated && !b64) {
+        size_t k = 0;
+        while (k < 3 && k < len && ((unsigned char)data[len - 1 - k] & 0xC0) == 0x80)
+            k++;
+        if (k < len && ((unsigned char)data[len - 1 - k] & 0x80) &&
+            lcs_utf8_seq((const unsigned char *)data + len - 1 - k, k + 1) == 0)
+            len -= k + 1;
     }
     char *text;
     if (b64) {
@@ -725,9 +750,9 @@ static void tool_load_file(lcs_tool_context *c, const json_t *a, lcs_tool_result
     } else if (!lcs_tl_utf8_valid(data, len)) {
         lcs_free(data);
         fail_result(out, LCS_E_INVALID,
-                    "File is not UTF-8 text: %s (%zu bytes); call load_file with encoding "
+                    "File is not UTF-8 text: %s (%llu bytes); call load_file with encoding "
                     "\"base64\" to read it",
-                    path, len);
+                    path, (unsigned long long)size);
         return;
     } else {
         text = malloc(len + 1);
@@ -737,7 +762,14 @@ static void tool_load_file(lcs_tool_context *c, const json_t *a, lcs_tool_result
         }
     }
     lcs_free(data);
-    if (!text) {
+    char *note = truncated ? fmt("\n\n(truncated at %zu of %llu bytes: load_file returns at most "
+                                 "max_read_bytes = %zu bytes; read the rest in parts with "
+                                 "execute_shell, e.g. tail -c +%zu %s | head -c %zu)",
+                                 len, (unsigned long long)size, cap, len + 1, path, cap)
+                           : NULL;
+    if (!text || (truncated && !note)) {
+        free(text);
+        free(note);
         fail_result(out, LCS_E_NOMEM, "out of memory reading %s", path);
         return;
     }
@@ -745,8 +777,26 @@ static void tool_load_file(lcs_tool_context *c, const json_t *a, lcs_tool_result
     json_t *j = ok_json();
     json_object_set_new(j, "path", json_string(path));
     json_object_set_new(j, "encoding", json_string(b64 ? "base64" : "utf-8"));
-    json_object_set_new(j, "size_bytes", json_integer((json_int_t)len));
+    json_object_set_new(j, "size_bytes", json_integer((json_int_t)size));
     json_object_set_new(j, "content", lcs_tl_json_stringn(text, tlen));
+    json_object_set_new(j, "truncated", json_boolean(truncated));
+    if (truncated) {
+        json_object_set_new(j, "returned_bytes", json_integer((json_int_t)len));
+        json_object_set_new(j, "max_read_bytes", json_integer((json_int_t)cap));
+        size_t nl = strlen(note);
+        char *t2 = realloc(text, tlen + nl + 1);
+        if (!t2) {
+            free(text);
+            free(note);
+            json_decref(j);
+            fail_result(out, LCS_E_NOMEM, "out of memory reading %s", path);
+            return;
+        }
+        text = t2;
+        memcpy(text + tlen, note, nl + 1);
+        tlen += nl;
+        free(note);
+    }
     /* The text result may contain NUL bytes; out->text is NUL-terminated
      * and the JSON result carries the exact content. */
     set_result(out, false, text, j);
@@ -776,11 +826,11 @@ static void tool_replace_in_file(lcs_tool_context *c, const json_t *a, lcs_tool_
         fail_result(out, LCS_E_INVALID, "replace_in_file: the path is empty");
         return;
     }
-    char *data;
+    char *data = NULL;
     size_t len;
     lcs_error e;
     lcs_error_clear(&e);
-    if (read_capped(c, path, &data, &len, &e) != 0) {
+    if (read_whole(c, path, &data, &len, &e) != 0) {
         if (e.code == LCS_E_NOT_FOUND)
             fail_result(out, e.code, "File not found: %s", path);
         else
@@ -862,8 +912,9 @@ static json_t *file_json(const lcs_file_info *f)
     char ts[32];
     lcs_tl_iso_time((double)f->mtime, ts);
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(f->path ? f->path : ""));
-    json_object_set_new(o, "name", json_string(f->name ? f->name : ""));
+    /* Names are the sandbox's bytes: JSON gets them as valid UTF-8. */
+    json_object_set_new(o, "path", lcs_json_bytes(f->path, f->path ? strlen(f->path) : 0));
+    json_object_set_new(o, "name", lcs_json_bytes(f->name, f->name ? strlen(f->name) : 0));
     json_object_set_new(o, "is_directory", json_boolean(f->is_directory));
     json_object_set_new(o, "is_symlink", json_boolean(f->is_symlink));
     json_object_set_new(o, "size_bytes", json_integer((json_int_t)f->size));
@@ -907,13 +958,19 @@ static void tool_list_files(lcs_tool_context *c, const json_t *a, lcs_tool_resul
         }
         char ts[32];
         lcs_tl_iso_time((double)f->mtime, ts);
-        if (f->is_directory)
-            lcs_buf_appendf(&b, "%s/ (directory, modified %s)\n", shown, ts);
+        /* One line per entry, as the model reads it: a name made by the
+         * sandbox cannot forge a line or reorder text (lcs_text_escape). */
+        char *esc = lcs_text_escape(shown, strlen(shown));
+        if (!esc)
+            b.oom = true;
+        else if (f->is_directory)
+            lcs_buf_appendf(&b, "%s/ (directory, modified %s)\n", esc, ts);
         else if (f->is_symlink)
-            lcs_buf_appendf(&b, "%s (symlink, modified %s)\n", shown, ts);
+            lcs_buf_appendf(&b, "%s (symlink, modified %s)\n", esc, ts);
         else
-            lcs_buf_appendf(&b, "%s (%llu bytes, modified %s)\n", shown,
+            lcs_buf_appendf(&b, "%s (%llu bytes, modified %s)\n", esc,
                             (unsigned long long)f->size, ts);
+        free(esc);
         json_array_append_new(entries, file_json(f));
     }
     lcs_file_info_clear(&top);
@@ -1139,10 +1196,17 @@ static void tool_get_recorded_files(lcs_tool_context *c, const json_t *a, lcs_to
     json_array_foreach(files, i, f)
     {
         const char *d = json_string_value(json_object_get(f, "description"));
-        lcs_buf_appendf(&b, "%s%s (%lld bytes)%s%s", i ? "\n" : "",
-                        json_string_value(json_object_get(f, "path")),
-                        (long long)json_integer_value(json_object_get(f, "size_bytes")),
-                        d && *d ? " - " : "", d && *d ? d : "");
+        const char *p = json_string_value(json_object_get(f, "path"));
+        char *ep = lcs_text_escape(p ? p : "", p ? strlen(p) : 0);
+        char *ed = lcs_text_escape(d ? d : "", d ? strlen(d) : 0);
+        if (!ep || !ed)
+            b.oom = true;
+        else
+            lcs_buf_appendf(&b, "%s%s (%lld bytes)%s%s", i ? "\n" : "", ep,
+                            (long long)json_integer_value(json_object_get(f, "size_bytes")),
+                            *ed ? " - " : "", ed);
+        free(ep);
+        free(ed);
     }
     json_t *j = ok_json();
     json_object_set_new(j, "files", files);

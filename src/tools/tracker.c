@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,9 @@ struct lcs_tracker_run {
     json_t *by_tool;  /* summary per tool */
     unsigned long successful, failed;
     uint32_t in_chars, out_chars;
+    /* copy-out budget and what was used of it */
+    uint64_t max_copy_bytes, copied_bytes;
+    size_t max_copy_files, copied_files, not_copied;
 };
 
 /* ---- small file helpers (all relative to a directory fd) */
@@ -274,6 +278,8 @@ void lcs_tracker_run_options_init(lcs_tracker_run_options *o)
     o->task_description = "";
     o->input_preview_chars = 200;
     o->output_preview_chars = 500;
+    o->max_copy_bytes = LCS_TRACKER_COPY_BYTES;
+    o->max_copy_files = LCS_TRACKER_COPY_FILES;
 }
 
 static void run_free(lcs_tracker_run *r)
@@ -353,6 +359,8 @@ lcs_tracker_run *lcs_tracker_run_create(lcs_tracker *t, const lcs_tracker_run_op
     r->t = t;
     r->in_chars = o->input_preview_chars ? o->input_preview_chars : 200;
     r->out_chars = o->output_preview_chars ? o->output_preview_chars : 500;
+    r->max_copy_bytes = o->max_copy_bytes;
+    r->max_copy_files = o->max_copy_files;
     size_t dl = strlen(t->base) + strlen(id) + 2;
     r->id = strdup(id);
     r->dir = malloc(dl);
@@ -584,11 +592,25 @@ static char *sanitize_name(const char *in)
     char *clean = lcs_utf8_sanitize(in, n, &n);
     if (!clean)
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)clean[i];
-        if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f)
-            clean[i] = '_';
+    /* One '_' for each separator, control character and deceptive code
+     * point (bidirectional controls, C1 controls: see jsonbytes.h), so the
+     * stored name shows what it is. */
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = lcs_utf8_seq((const unsigned char *)clean + i, n - i);
+        unsigned cp = lcs_utf8_cp((const unsigned char *)clean + i, l ? l : 1);
+        if (!l)
+            l = 1;
+        if (cp == '/' || cp == '\\' || cp < 0x20 || cp == 0x7f || lcs_cp_deceptive(cp)) {
+            clean[o++] = '_';
+        } else {
+            memmove(clean + o, clean + i, l);
+            o += l;
+        }
+        i += l;
     }
+    clean[o] = '\0';
+    n = o;
     /* U+FFFD from the repair is fine in a file name; overlong names are cut
      * on a character boundary. */
     size_t cut = lcs_tl_utf8_prefix(clean, n, 100);
@@ -633,6 +655,22 @@ static int create_unique(int dirfd, const char *name, char **final, lcs_error *e
                     dirpath);
 }
 
+/* A copy refused by the budget: counted in metadata.json, and the error. */
+static int not_copied(lcs_tracker_run *r, lcs_error *err, const char *fmt, ...)
+    LCS_PRINTF(3, 4);
+static int not_copied(lcs_tracker_run *r, lcs_error *err, const char *fmt, ...)
+{
+    r->not_copied++;
+    json_object_set_new(r->meta, "outputs_not_copied", json_integer((json_int_t)r->not_copied));
+    save_meta(r, NULL);
+    char msg[sizeof err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return lcs_fail(err, LCS_E_DENIED, "%s", msg);
+}
+
 int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sandbox_path,
                             const char *local_name, const char *description, char **stored_name,
                             lcs_error *err)
@@ -650,6 +688,11 @@ int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sand
                         "output tracker: %s in the sandbox is a directory or a symlink; only "
                         "regular files are copied out (symlinks are never followed)",
                         sandbox_path);
+    if (r->max_copy_files && r->copied_files >= r->max_copy_files)
+        return not_copied(r, err,
+                          "output tracker: %s was not copied: this run's copy-out budget of %zu "
+                          "files is used up (max_copy_files)",
+                          sandbox_path, r->max_copy_files);
     const char *base = local_name;
     if (!base) {
         base = strrchr(sandbox_path, '/');
@@ -665,12 +708,35 @@ int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sand
     free(clean);
     if (fd < 0)
         return -1;
-    if (lcs_session_read_file(s, sandbox_path, fd, err) != 0) {
+    /* Sparse-aware and bounded: the host stores the file's data only, and
+     * at most what is left of the run's budget. */
+    uint64_t left = r->max_copy_bytes ? r->max_copy_bytes - r->copied_bytes : 0;
+    uint64_t written = 0;
+    if (r->max_copy_bytes && left == 0) {
         close(fd);
         unlinkat(r->outputs_fd, final, 0);
         free(final);
+        return not_copied(r, err,
+                          "output tracker: %s was not copied: this run's copy-out budget of %llu "
+                          "bytes is used up (max_copy_bytes)",
+                          sandbox_path, (unsigned long long)r->max_copy_bytes);
+    }
+    if (lcs_session_read_file_max(s, sandbox_path, fd, left, &written, err) != 0) {
+        close(fd);
+        unlinkat(r->outputs_fd, final, 0);
+        free(final);
+        if (err && err->code == LCS_E_DENIED && strstr(err->message, "copy budget"))
+            return not_copied(r, err,
+                              "output tracker: %s was not copied: it needs more than the %llu "
+                              "bytes left of this run's copy-out budget of %llu bytes "
+                              "(max_copy_bytes)",
+                              sandbox_path, (unsigned long long)left,
+                              (unsigned long long)r->max_copy_bytes);
         return -1;
     }
+    r->copied_bytes += written;
+    r->copied_files++;
+    json_object_set_new(r->meta, "outputs_copied_bytes", json_integer((json_int_t)r->copied_bytes));
     struct stat st;
     uint64_t size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (close(fd) != 0) {
@@ -686,7 +752,11 @@ int lcs_tracker_copy_output(lcs_tracker_run *r, lcs_session *s, const char *sand
         return -1;
     }
     json_t *src = json_array_get(r->manifest, json_array_size(r->manifest) - 1);
-    json_object_set_new(src, "source", preview(sandbox_path, SIZE_MAX));
+    /* The sandbox path as an operator may read it: escaped (no control
+     * characters, no bidirectional reordering). */
+    char *esc = lcs_text_escape(sandbox_path, strlen(sandbox_path));
+    json_object_set_new(src, "source", esc ? json_string(esc) : json_string(""));
+    free(esc);
     write_json_atomic(r->dir_fd, r->dir, "file_manifest.json", r->manifest, NULL);
     if (stored_name)
         *stored_name = final;

@@ -94,8 +94,8 @@ static int high_fd(int fd)
     return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
 }
 
-int lcs_archive_helper(const char *op, const char *arg, int in_fd, int out_fd, int root_fd,
-                       lcs_error *err)
+int lcs_archive_helper(const char *op, const char *arg, uint64_t max_bytes, int in_fd, int out_fd,
+                       int root_fd, lcs_error *err)
 {
     char path[PATH_MAX];
     if (lcs_libexec_find("llmcore-sandbox-archive", "LLMCORE_SANDBOX_ARCHIVE", path, sizeof path,
@@ -121,7 +121,9 @@ int lcs_archive_helper(const char *op, const char *arg, int in_fd, int out_fd, i
     posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
     if (src[2] >= 0)
         posix_spawn_file_actions_adddup2(&fa, src[2], 3);
-    char *const argv[] = {path, (char *)op, (char *)arg, NULL};
+    char budget[32];
+    snprintf(budget, sizeof budget, "%llu", (unsigned long long)max_bytes);
+    char *const argv[] = {path, (char *)op, (char *)arg, budget, NULL};
     char *const envp[] = {NULL};
     pid_t pid;
     int e = posix_spawn(&pid, path, &fa, NULL, argv, envp);

@@ -63,6 +63,7 @@
     X(entry_set_nlink)                                                                             \
     X(entry_set_size)                                                                              \
     X(entry_set_symlink)                                                                           \
+    X(entry_sparse_add_entry)                                                                      \
     X(entry_symlink)                                                                               \
     X(entry_filetype)                                                                              \
     X(entry_perm)
@@ -91,10 +92,11 @@ void lcs_archive_close(lcs_archive_lib *al);
  * on descriptors handed to it. True in such a process. */
 int lcs_archive_use_helper(void);
 
-/* Run `llmcore-sandbox-archive OP ARG` with in_fd as its stdin, out_fd as
+/* Run `llmcore-sandbox-archive OP ARG MAX_BYTES` (the copy budget, 0:
+ * none) with in_fd as its stdin, out_fd as
  * its stdout and root_fd as its fd 3 (each -1 for none) and wait for it.
  * Its error, if any, comes back as the lcs error it hit. */
-int lcs_archive_helper(const char *op, const char *arg, int in_fd, int out_fd, int root_fd,
-                       lcs_error *err);
+int lcs_archive_helper(const char *op, const char *arg, uint64_t max_bytes, int in_fd, int out_fd,
+                       int root_fd, lcs_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include "util/jsonbytes.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,4 +67,61 @@ json_t *lcs_json_bytes(const char *data, size_t len)
     json_t *s = json_stringn(clean, n);
     free(clean);
     return s;
+}
+
+unsigned lcs_utf8_cp(const unsigned char *s, size_t l)
+{
+    if (l <= 1)
+        return s[0];
+    unsigned cp = s[0] & (0x7fu >> l);
+    for (size_t k = 1; k < l; k++)
+        cp = (cp << 6) | (s[k] & 0x3fu);
+    return cp;
+}
+
+int lcs_cp_deceptive(unsigned cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 ||
+           cp == 0x2029;
+}
+
+char *lcs_text_escape(const char *s, size_t n)
+{
+    /* Worst case: every byte becomes "\xHH" (4 bytes). */
+    if (n > (SIZE_MAX - 1) / 4)
+        return NULL;
+    char *out = malloc(n * 4 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = lcs_utf8_seq(p + i, n - i);
+        unsigned cp = l ? lcs_utf8_cp(p + i, l) : 0;
+        if (l == 0) {
+            o += (size_t)sprintf(out + o, "\\x%02x", p[i]);
+            i++;
+            continue;
+        }
+        if (cp == '\\')
+            o += (size_t)sprintf(out + o, "\\\\");
+        else if (cp == '\n')
+            o += (size_t)sprintf(out + o, "\\n");
+        else if (cp == '\t')
+            o += (size_t)sprintf(out + o, "\\t");
+        else if (cp == '\r')
+            o += (size_t)sprintf(out + o, "\\r");
+        else if (cp < 0x20 || cp == 0x7f)
+            o += (size_t)sprintf(out + o, "\\x%02x", cp);
+        else if (lcs_cp_deceptive(cp)) /* 2 or 3 bytes in, 6 out: within 4 a byte */
+            o += (size_t)sprintf(out + o, "\\u%04x", cp);
+        else {
+            memcpy(out + o, p + i, l);
+            o += l;
+        }
+        i += l;
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -95,6 +95,12 @@ check manifest_unknown_subcommand 2 "unknown subcommand 'lint'" -- manifest lint
 printf '{"name": "up", "version": "1.0.0", "tier": "base", "capabilities": ["shell"], "default_access_mode": "restricted", "resource_limits": {"memory_limit": "2g", "pids_limit": 10}}' > "$TMP/up.json"
 check manifest_show_normalises_upstream_schema 0 '"memory_mb": 2048' -- manifest show "$TMP/up.json"
 
+# Copy budgets (no session needed: the options are checked first).
+check cp_budget_must_be_a_size 4 '--max-bytes needs a size' -- cp --max-bytes lots 0123abcd:x out
+check export_budget_must_be_a_size 4 '--max-bytes needs a size' -- export --max-bytes 0 0123abcd
+check rm_budget_needs_keep_workspace 2 '--max-bytes goes with --keep-workspace' -- rm --max-bytes 1g 0123abcd
+check cp_help_names_the_budget 0 'holes of a sparse file stay holes' -- cp --help
+
 # A store with a built image and a broken one.
 mkdir -p "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/rootfs" "$TMP/store2/images/junk/1.0"
 cp "$ROOT/container_images/specialized/shell/capabilities.json" "$TMP/store2/images/llmcore-sandbox-shell/1.0.0/"

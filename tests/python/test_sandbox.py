@@ -532,6 +532,44 @@ class SessionTests(SessionTestCase):
         finally:
             shutil.rmtree(d)
 
+    def test_download_keeps_holes_and_never_destroys_the_target(self):
+        # The sandbox makes a 1 GiB sparse file (it costs it nothing): the
+        # host copy holds its data only; a download from a path the sandbox
+        # turned into a directory, or over the budget, leaves the target.
+        d = tempfile.mkdtemp(prefix="lcs-pytest-sparse-")
+        try:
+            self.sb.exec("truncate -s 1073741824 sparse.bin")
+            dst = os.path.join(d, "dst")
+            self.assertEqual(self.sb.download("sparse.bin", dst), 1 << 30)
+            st = os.stat(dst)
+            self.assertEqual(st.st_size, 1 << 30)
+            self.assertLessEqual(st.st_blocks * 512, 1 << 20)
+            with open(dst, "w") as f:
+                f.write("precious")
+            self.sb.mkdir("adir")
+            with self.assertRaises(lcs.SandboxError):
+                self.sb.download("adir", dst)
+            self.sb.write_file("dense.bin", os.urandom(8192))
+            with self.assertRaises(lcs.SandboxError) as cm:
+                self.sb.download("dense.bin", dst, max_bytes=1024)
+            self.assertIn("copy budget of 1024 bytes", str(cm.exception))
+            with open(dst) as f:
+                self.assertEqual(f.read(), "precious")
+            self.assertEqual(sorted(os.listdir(d)), ["dst"])  # no temporary file left
+            tar = self.sb.export()
+            self.assertLess(len(tar), 1 << 20)
+            # into memory: bounded by max_bytes, whatever the file's size
+            with self.assertRaises(lcs.SandboxDeniedError) as cm:
+                self.sb.read_file("sparse.bin", max_bytes=4096)
+            self.assertIn("1073741824 bytes", str(cm.exception))
+            self.assertEqual(self.sb.read_file("dense.bin", max_bytes=8192),
+                             self.sb.read_file("dense.bin"))
+            self.sb.remove("sparse.bin")
+            self.sb.remove("dense.bin")
+            self.sb.remove("adir")
+        finally:
+            shutil.rmtree(d)
+
     def test_run_python_uses_a_temporary_file(self):
         r = self.sb.run_python("print(1)")  # busybox has no python3
         self.assertEqual(r.exit_code, 127)

@@ -8,8 +8,11 @@
 # temp dir, runs tests/runtime/verdicts.sh, tests/security/attacks.sh and
 # tests/runtime/fullnet.sh (FULL network: the host stays out of reach),
 # runs tests/runtime/buildmode.sh, tests/runtime/rootless.sh,
-# tests/runtime/cgroup_v2.sh (moves pids/cpu to cgroup v2 and back) and
-# tests/session/run.sh, removes everything, and exits non-zero if any test failed.
+# tests/runtime/cgroup_v2.sh (moves pids/cpu to cgroup v2 and back),
+# tests/runtime/budgets.sh (shared kernel budgets, root and rootless),
+# tests/runtime/setupfail.sh (setup failures: the reason, no SIGPIPE, no leak),
+# tests/session/run.sh and tests/session/copies.sh, removes everything, and
+# exits non-zero if any test failed.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 RUN=$(realpath "${1:-$top/build/lcs-native-run}")
@@ -32,8 +35,11 @@ rc=0
 "$top/tests/runtime/fullnet.sh" || rc=1
 "$top/tests/runtime/buildmode.sh" || rc=1
 "$top/tests/runtime/rootless.sh" || rc=1
+"$top/tests/runtime/budgets.sh" || rc=1
 "$top/tests/runtime/cgroup_v2.sh" || rc=1
 "$top/tests/runtime/doctor.sh" || rc=1
+"$top/tests/runtime/setupfail.sh" || rc=1
 # Sessions use the CLI, the monitor and the helper of the same build.
 "$top/tests/session/run.sh" "$(dirname "$RUN")" || rc=1
+"$top/tests/session/copies.sh" "$(dirname "$RUN")" || rc=1
 exit $rc

@@ -8,6 +8,16 @@
  * "ALLOWED NAME: <detail>" and exits 1 when the attempt succeeded. Exit 2:
  * unknown attack. Built statically and copied into the test rootfs.
  *
+ * Shared kernel budgets (tests/runtime/budgets.sh):
+ *   attack hog-KIND DIR   take as much of budget KIND as the kernel grants
+ *                         (capped), print "TOOK KIND n", write n to DIR/ready,
+ *                         hold it until DIR/stop exists (at most 30 s), release
+ *   attack need-KIND      take a small amount of KIND: "GOT KIND n" and exit 0,
+ *                         or "SHORT KIND n of m: why" and exit 1
+ * KIND: inotify (instances), watch (inotify watches), mq (POSIX message
+ * queue bytes), sigq (queued signals), memlock (SHM_LOCK'ed bytes). Run
+ * inside a sandbox or, for need-KIND, on the host.
+ *
  *   attack net tcp|udp ADDR[%IFNAME] PORT [bind=IFNAME] [bcast] [mcast=IFNAME]
  *
  * Connects (TCP) or sends a datagram (UDP) and waits up to 2 s for the
@@ -28,6 +38,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <mqueue.h>
+#include <sys/inotify.h>
+#include <sys/shm.h>
 #include <linux/perf_event.h>
 #include <linux/reboot.h>
 #include <sched.h>
@@ -51,6 +64,194 @@
 #include <unistd.h>
 
 static const char *name;
+
+/* ------------------------------------------------------ shared budgets */
+
+enum { HOG_MAX_FDS = 4096, WATCH_INSTANCES = 8, WATCH_FILES = 60000 };
+
+typedef struct budget {
+    int fds[HOG_MAX_FDS];
+    int nfds;
+    int shm[HOG_MAX_FDS];
+    int nshm;
+    long took;
+    int err;
+    char tag[32]; /* mq names: unique per process */
+} budget;
+
+static void budget_init(budget *b)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->tag, sizeof b->tag, "lcsb%d", (int)getpid());
+}
+
+/* One unit of KIND; 0 on success, -1 with errno when the kernel refused. */
+static int take_one(budget *b, const char *kind)
+{
+    if (!strcmp(kind, "inotify")) {
+        if (b->nfds >= HOG_MAX_FDS)
+            return errno = EMFILE, -1;
+        int fd = inotify_init1(IN_CLOEXEC);
+        if (fd < 0)
+            return -1;
+        b->fds[b->nfds++] = fd;
+        return 0;
+    }
+    if (!strcmp(kind, "mq")) {
+        if (b->nfds >= HOG_MAX_FDS)
+            return errno = EMFILE, -1;
+        char qn[64];
+        snprintf(qn, sizeof qn, "/%s-%d", b->tag, b->nfds);
+        /* the largest queue an unprivileged process may make (msg_max,
+         * msgsize_max): 10 x 8 KiB */
+        struct mq_attr a = {.mq_maxmsg = 10, .mq_msgsize = 8192};
+        mqd_t q = mq_open(qn, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &a);
+        if (q == (mqd_t)-1)
+            return -1;
+        b->fds[b->nfds++] = (int)q;
+        return 0;
+    }
+    if (!strcmp(kind, "sigq")) {
+        union sigval v = {.sival_int = 1};
+        return sigqueue(getpid(), SIGRTMIN, v);
+    }
+    if (!strcmp(kind, "memlock")) {
+        if (b->nshm >= HOG_MAX_FDS)
+            return errno = ENOSPC, -1;
+        int id = shmget(IPC_PRIVATE, 1 << 20, IPC_CREAT | 0600);
+        if (id < 0)
+            return -1;
+        b->shm[b->nshm++] = id; /* removed in release even if the lock fails */
+        return shmctl(id, SHM_LOCK, NULL);
+    }
+    return errno = EINVAL, -1;
+}
+
+/* Units of kind per "took" (mq: bytes of message payload; memlock: bytes). */
+static long unit_of(const char *kind)
+{
+    return !strcmp(kind, "mq") ? 10 * 8192L : !strcmp(kind, "memlock") ? 1L << 20 : 1;
+}
+
+/* Inotify watches: WATCH_INSTANCES instances, each watching the same
+ * growing set of empty files in dir (one watch per instance and inode). */
+static long take_watches(budget *b, const char *dir, long max)
+{
+    for (int i = 0; i < WATCH_INSTANCES; i++) {
+        int fd = inotify_init1(IN_CLOEXEC);
+        if (fd < 0) {
+            b->err = errno;
+            return b->took;
+        }
+        b->fds[b->nfds++] = fd;
+    }
+    char path[256];
+    for (long f = 0; f < WATCH_FILES && b->took < max; f++) {
+        snprintf(path, sizeof path, "%s/w%ld", dir, f);
+        int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            b->err = errno;
+            break;
+        }
+        close(fd);
+        for (int i = 0; i < b->nfds && b->took < max; i++) {
+            if (inotify_add_watch(b->fds[i], path, IN_MODIFY) < 0) {
+                b->err = errno;
+                return b->took;
+            }
+            b->took++;
+        }
+    }
+    return b->took;
+}
+
+static long take(budget *b, const char *kind, long max, const char *dir)
+{
+    if (!strcmp(kind, "sigq")) {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGRTMIN);
+        sigprocmask(SIG_BLOCK, &s, NULL);
+    }
+    if (!strcmp(kind, "watch"))
+        return take_watches(b, dir, max);
+    while (b->took < max) {
+        if (take_one(b, kind) < 0) {
+            b->err = errno;
+            break;
+        }
+        b->took++;
+    }
+    return b->took;
+}
+
+static void release(budget *b, const char *kind)
+{
+    for (int i = 0; i < b->nfds; i++) {
+        close(b->fds[i]);
+        if (!strcmp(kind, "mq")) {
+            char qn[64];
+            snprintf(qn, sizeof qn, "/%s-%d", b->tag, i);
+            mq_unlink(qn);
+        }
+    }
+    for (int i = 0; i < b->nshm; i++)
+        shmctl(b->shm[i], IPC_RMID, NULL);
+    b->nfds = b->nshm = 0;
+}
+
+static int hog(const char *kind, const char *dir)
+{
+    static budget b; /* large: not on the stack */
+    budget_init(&b);
+    char path[256];
+    long n = take(&b, kind, 4000000, "/tmp");
+    printf("TOOK %s %ld (%ld bytes/unit; stopped by: %s)\n", kind, n, unit_of(kind),
+           b.err ? strerror(b.err) : "cap");
+    fflush(stdout);
+    snprintf(path, sizeof path, "%s/ready", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%ld %s\n", n, b.err ? strerror(b.err) : "cap");
+        fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/stop", dir);
+    for (int i = 0; i < 3000 && access(path, F_OK) < 0; i++)
+        usleep(10000);
+    release(&b, kind);
+    return 0;
+}
+
+static int need(const char *kind)
+{
+    static budget b;
+    budget_init(&b);
+    /* small amounts that any program may ask for */
+    long want = !strcmp(kind, "sigq") || !strcmp(kind, "watch") ? 16
+                : !strcmp(kind, "inotify")                      ? 2
+                                                                : 1; /* a full-size queue, 1 MiB */
+    char dir[64] = "/tmp";
+    if (!strcmp(kind, "watch")) {
+        snprintf(dir, sizeof dir, "/tmp/lcsb-need-%d", (int)getpid());
+        mkdir(dir, 0700);
+    }
+    long n = take(&b, kind, want, dir);
+    if (!strcmp(kind, "watch"))
+        for (long f = 0; f < want; f++) {
+            char path[128];
+            snprintf(path, sizeof path, "%s/w%ld", dir, f);
+            unlink(path);
+        }
+    release(&b, kind);
+    if (!strcmp(kind, "watch"))
+        rmdir(dir);
+    if (n >= want) {
+        printf("GOT %s %ld\n", kind, n);
+        return 0;
+    }
+    printf("SHORT %s %ld of %ld: %s\n", kind, n, want, strerror(b.err));
+    return 1;
+}
 
 static int result(long rc)
 {
@@ -260,6 +461,10 @@ int main(int argc, char **argv)
         return 2;
     name = argv[1];
     const char *arg = argc > 2 ? argv[2] : "";
+    if (!strncmp(name, "hog-", 4))
+        return hog(name + 4, argc > 2 ? arg : "/tmp");
+    if (!strncmp(name, "need-", 5))
+        return need(name + 5);
     printf("ATTEMPT %s\n", name);
     fflush(stdout);
     errno = 0;
@@ -364,6 +569,22 @@ int main(int argc, char **argv)
         return result(unshare(CLONE_NEWNET));
     if (!strcmp(name, "unshare-mnt"))
         return result(unshare(CLONE_NEWNS));
+    /* every namespace type is a per-user kernel budget too */
+    if (!strcmp(name, "unshare-user"))
+        return result(unshare(CLONE_NEWUSER));
+    if (!strcmp(name, "unshare-pid"))
+        return result(unshare(CLONE_NEWPID));
+    if (!strcmp(name, "unshare-uts"))
+        return result(unshare(CLONE_NEWUTS));
+    if (!strcmp(name, "unshare-ipc"))
+        return result(unshare(CLONE_NEWIPC));
+    if (!strcmp(name, "unshare-cgroup"))
+        return result(unshare(CLONE_NEWCGROUP));
+    if (!strcmp(name, "unshare-time"))
+        return result(unshare(0x80 /* CLONE_NEWTIME */));
+    if (!strcmp(name, "fanotify_init"))
+        /* FAN_CLASS_NOTIF | FAN_REPORT_FID: the mode open to unprivileged users */
+        return result(syscall(SYS_fanotify_init, 0x200, 0));
     if (!strcmp(name, "setns-init")) {
         int fd = open("/proc/1/ns/mnt", O_RDONLY);
         if (fd < 0)

@@ -34,7 +34,8 @@ shell() {
 
 for a in ptrace-init ptrace-parent ptrace-traceme keyctl bpf userfaultfd io_uring perf_event_open \
          init_module finit_module reboot kexec_load sethostname setuid0 setgid0 capset-raise mknod \
-         clone-newuser clone3 unshare-net unshare-mnt setns-init mount-tmpfs umount-proc chroot \
+         clone-newuser clone3 unshare-net unshare-mnt unshare-user unshare-pid unshare-uts \
+         unshare-ipc unshare-cgroup unshare-time fanotify_init setns-init mount-tmpfs umount-proc chroot \
          pivot_root socket-alg socket-vsock socket-packet socket-raw-icmp socket-netlink-audit \
          socket-netlink-uevent open_by_handle_at name_to_handle_at process_vm_readv kcmp \
          personality-norandom syslog swapon acct settimeofday iopl raise-nofile proc1-exe-write \
@@ -56,6 +57,13 @@ attack attack_write_new_file_in_root write /pwned
 h=$(hostname)
 sb "${ST[@]}" -- /bin/sh -c 'hostname pwned 2>&1; hostname'
 if [ "$(hostname)" = "$h" ] && j stdout | grep -q sandbox; then pass host_hostname_unchanged; else fail host_hostname_unchanged "$(hostname)"; fi
+
+# /proc/self/mountinfo must not name host paths: where the image lives and
+# the state directory (the overlay's layers are given by descriptor).
+sb "${ST[@]}" -- /bin/cat /proc/self/mountinfo
+mi=$(j stdout)
+if grep -q ' - overlay ' <<<"$mi" && ! grep -qF -e "$ROOTFS" -e "$STATE" <<<"$mi"; then pass mountinfo_names_no_host_path
+else fail mountinfo_names_no_host_path "$(grep ' - overlay ' <<<"$mi" | head -1)"; fi
 
 # Network: servers on the host's loopback must be unreachable.
 port=$((20000 + RANDOM % 20000))

@@ -361,6 +361,139 @@ else fail warm_idle_time_ends_it "'$w' $(warm_ids) $(leftovers "$w") pool: $(ls 
 "$C" run --rootfs "$RFS" --warm-idle 0 -- true 2>"$tmp/err"; rc=$?
 if [ $rc = 4 ] && grep -q "warm-idle '0'" "$tmp/err"; then pass warm_idle_must_be_positive; else fail warm_idle_must_be_positive "rc=$rc $(cat "$tmp/err")"; fi
 
+# ---------------------------------------------------------------- reliability
+info_of() { python3 -c "import json,sys; d=json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$1/info.json')); r=d['resources']; print(d['$2'] if '$2' in d else r['$2'])"; }
+# Concurrent creates (each runs the stale-session scan): none may fail, be
+# lost, or fail to be removed. Rounds of 64 at once, then parallel
+# create/exec/rm loops beside a ps loop. Every round is bounded in time.
+cw=$tmp/conc; mkdir -p "$cw"
+nfail=0 ntotal=0 t0=$(date +%s)
+for round in $(seq 1 10); do
+    for i in $(seq 1 64); do
+        ( timeout 120 "$C" create --rootfs "$RFS" --label conc >"$cw/id.$i" 2>"$cw/err.$i" || echo f >"$cw/f.$i" ) &
+    done
+    wait
+    ids=$(cat "$cw"/id.* | grep -E '^[0-9a-f]{16}$')
+    nc=$(ls "$cw"/f.* 2>/dev/null | wc -l)
+    listed=$("$C" ps --json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin) if s.get("label") == "conc"))')
+    lost=$(( $(echo "$ids" | grep -c .) - listed ))
+    [ $lost -lt 0 ] && lost=0
+    for id in $ids; do ( timeout 60 "$C" rm "$id" >/dev/null 2>>"$cw/rmerr" || echo f >"$cw/rf.$id" ) & done
+    wait
+    nr=$(ls "$cw"/rf.* 2>/dev/null | wc -l)
+    [ $((nc + lost + nr)) -gt 0 ] && echo "  round $round: $nc creates failed ($(cat "$cw"/err.* | sort | uniq -c | head -2)), $lost lost, $nr removals failed"
+    nfail=$((nfail + nc + lost + nr)) ntotal=$((ntotal + 64))
+    rm -f "$cw"/*
+done
+echo "  concurrent creates: $nfail failures in $ntotal ($(( $(date +%s) - t0 )) s)"
+if [ $nfail = 0 ]; then pass concurrent_creates_never_fail; else fail concurrent_creates_never_fail "$nfail of $ntotal"; fi
+# 4 create/exec/rm loops of 20 and a ps loop, all at once
+t0=$(date +%s)
+( while [ ! -e "$cw/stop" ]; do "$C" ps >/dev/null 2>>"$cw/pserr" || echo f >>"$cw/psf"; done ) & psloop=$!
+loops=""
+for l in 1 2 3 4; do
+    ( for k in $(seq 1 20); do
+        lid=$(timeout 60 "$C" create --rootfs "$RFS" 2>>"$cw/lerr") || { echo f >>"$cw/lf"; continue; }
+        [ "$(timeout 60 "$C" exec "$lid" -- echo ok 2>>"$cw/lerr")" = ok ] || echo f >>"$cw/lf"
+        timeout 60 "$C" rm "$lid" 2>>"$cw/lerr" || echo f >>"$cw/lf"
+      done ) & loops="$loops $!"
+done
+wait $loops
+touch "$cw/stop"; wait $psloop
+nl=$(cat "$cw/lf" "$cw/psf" 2>/dev/null | wc -l)
+echo "  create/exec/rm loops beside ps: $nl failures in 80 cycles ($(( $(date +%s) - t0 )) s)"
+if [ $nl = 0 ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/sessions")" ]; then pass parallel_create_rm_ps_loops_never_fail
+else fail parallel_create_rm_ps_loops_never_fail "$nl: $(sort "$cw/lerr" "$cw/pserr" 2>/dev/null | uniq -c | head -3) left: $(ls -A "$LLMCORE_SANDBOX_STATE/sessions")"; fi
+rm -rf "$cw"
+
+# More than 64 clients at once (60 running execs, 40 file listings): all
+# are served; past the monitor's limit (1024 connections) a client gets a
+# clear error, not a silent close that looks like a dead monitor.
+id=$("$C" create --rootfs "$RFS" --pids-limit 1000 --allow-above-limits 2>"$tmp/err")
+cw=$tmp/clients; mkdir -p "$cw"
+for i in $(seq 1 60); do ( "$C" exec "$id" -- sleep 3 >/dev/null 2>"$cw/e.x$i" || echo f >"$cw/f.x$i" ) & done
+sleep 1
+for i in $(seq 1 40); do ( "$C" ls "$id" >/dev/null 2>"$cw/e.l$i" || echo f >"$cw/f.l$i" ) & done
+wait
+nf=$(ls "$cw"/f.* 2>/dev/null | wc -l)
+if [ "$nf" = 0 ]; then pass more_than_64_concurrent_clients_served
+else fail more_than_64_concurrent_clients_served "$nf of 100 failed: $(cat "$cw"/e.* | sort | uniq -c | head -3)"; fi
+out=$(timeout 60 python3 - "$LLMCORE_SANDBOX_STATE/sessions/$id/control.sock" "$C" "$id" <<'EOF' 2>&1
+import resource, socket, subprocess, sys, time
+path, cli, sid = sys.argv[1:4]
+n = 1100
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n + 100), max(hard, n + 100)))
+conns = []
+for _ in range(n):  # idle connections, held open
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    conns.append(s)
+time.sleep(0.3)
+r = subprocess.run([cli, "ls", sid], capture_output=True, text=True, timeout=30)
+print("full:", r.returncode, r.stderr.strip())
+for s in conns:
+    s.close()
+time.sleep(0.3)
+r = subprocess.run([cli, "ls", sid], capture_output=True, text=True, timeout=30)
+print("after:", r.returncode)
+EOF
+)
+if echo "$out" | grep -q '^full: 1 .*the session has 1024 connections open, its limit' && echo "$out" | grep -q '^after: 0$'; then
+    pass clients_past_the_limit_get_a_clear_error
+else fail clients_past_the_limit_get_a_clear_error "$out"; fi
+rm -rf "$cw"
+
+# Per-exec cgroups of execs that leave a background process behind: 300
+# such execs at once (more than the monitor ever kept a list of), then none
+# of their cgroups may remain shortly after the processes end, although
+# the monitor was busy all along.
+v2=$(info_of "$id" v2) fz=$(info_of "$id" freezer)
+xdirs() { for d in "$v2" "$fz"; do [ -n "$d" ] && ls -d "$d"/x* 2>/dev/null; done | wc -l; }
+xlive() { cat "$v2"/x*/cgroup.procs "$fz"/x*/cgroup.procs 2>/dev/null | wc -l; }
+if [ -z "$v2$fz" ]; then skip ended_exec_cgroups_removed_promptly "no exec cgroups on this host"; else
+for j in 1 2 3 4; do
+    ( for i in $(seq 1 75); do "$C" exec "$id" -- sh -c 'sleep 120 >/dev/null 2>&1 &' >/dev/null 2>>"$tmp/xerr"; done ) &
+done
+wait
+peak=$(xdirs)
+# they end (all at once, from the host: a slow build's loop may take
+# longer than any fixed sleep)
+kill -9 $(cat "$v2"/x*/cgroup.procs "$fz"/x*/cgroup.procs 2>/dev/null) 2>/dev/null
+for i in $(seq 1 100); do [ "$(xlive)" = 0 ] && break; sleep 0.1; done
+sleep 2
+left=$(xdirs)
+echo "  exec cgroups: $peak while the background processes ran, $left 2 s after they ended"
+if [ "$peak" -gt 256 ] && [ "$left" = 0 ]; then pass ended_exec_cgroups_removed_promptly
+else fail ended_exec_cgroups_removed_promptly "peak $peak (must exceed 256), left $left, $(sort "$tmp/xerr" | uniq -c | head -2)"; fi
+fi
+"$C" rm "$id" >/dev/null
+
+# A session whose state directory (or only its lock) is deleted, as a tmp
+# cleaner would: its monitor notices and shuts the sandbox down (monitor,
+# init, a background process, cgroups), instead of running on unseen.
+ok=1 why=""
+for what in dir lock; do
+    id=$("$C" create --rootfs "$RFS")
+    "$C" exec "$id" -- sh -c "printf 'while :; do sleep 1; done\n' > /tmp/$mark-gone.sh; (setsid sh /tmp/$mark-gone.sh >/dev/null 2>&1 &)" >/dev/null
+    mpid=$(info_of "$id" monitor_pid) ipid=$(info_of "$id" init_pid)
+    cgs=$(python3 -c "import json; r=json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources']; print(' '.join(r[k] for k in ('memory','pids','cpu','freezer','v2') if r.get(k)))")
+    pgrep -f "/tmp/$mark-gone.sh" >/dev/null || { ok=0; why="$why [$what: no daemon before]"; }
+    if [ $what = dir ]; then rm -rf "$LLMCORE_SANDBOX_STATE/sessions/$id"; else rm -f "$LLMCORE_SANDBOX_STATE/sessions/$id/lock"; fi
+    for i in $(seq 1 50); do
+        rest=$(ps -o pid= -p "$mpid,$ipid"; pgrep -f "/tmp/$mark-gone.sh"; for d in $cgs; do [ -d "$d" ] && echo "$d"; done)
+        [ -z "$rest" ] && break
+        sleep 0.1
+    done
+    if [ -n "$rest" ]; then
+        ok=0; why="$why [$what removed: still there after 5 s: $(echo $rest)]"
+        kill "$mpid" 2>/dev/null # an orphan (SIGTERM: it still tears down)
+    fi
+    "$C" ps >/dev/null
+    [ -e "$LLMCORE_SANDBOX_STATE/sessions/$id" ] && { ok=0; why="$why [$what: directory left]"; }
+done
+if [ $ok = 1 ]; then pass removed_state_dir_shuts_the_session_down; else fail removed_state_dir_shuts_the_session_down "$why"; fi
+
 # ---------------------------------------------------------------- rootless
 user=lcs-sess-rootless
 created=0

@@ -115,9 +115,12 @@ def t_files_with_hostile_names_round_trip():
     # The shell sees exactly the same names (no quoting games).
     listing = text_of(ok(sh(S, "ls")))
     assert "with space.txt" in listing and "dollar $HOME `id`.txt" in listing, listing
-    rec = text_of(ok(S.call("get_recorded_files")))
+    r = ok(S.call("get_recorded_files"))
+    rec = text_of(r)
+    exact = {f["path"] for f in r["structuredContent"]["files"]}
     for n in names:
-        assert n in rec, (n, rec)
+        # the text shows a newline as \n (one line per file); the JSON is exact
+        assert n.replace("\n", "\\n") in rec and n in exact, (n, rec)
     assert "(%d bytes) - d with space.txt" % len(("content of with space.txt\nline2 | $x \"q\" \u00e9\n").encode()) in rec, rec
 
 
@@ -323,6 +326,102 @@ def t_outputs_are_copied_safely_and_the_sandbox_is_gone_after_disconnect():
     assert cg == "", "cgroups left behind: %s" % cg
 
 
+def vm_hwm_kb(pid):
+    """Peak resident set size of a process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return -1
+
+
+def t_load_file_of_a_huge_sparse_file_is_capped_and_says_so():
+    # A 128 MiB sparse file costs the sandbox nothing; reading it whole cost
+    # the MCP server several times its size (text, JSON, the reply).
+    s = start()  # the default max_read_bytes
+    try:
+        size = 128 * 1024 * 1024
+        ok(sh(s, "truncate -s %d huge.txt" % size))
+        r = ok(s.call("load_file", {"path": "huge.txt"}, timeout=60))
+        t = text_of(r)
+        note = "(truncated at 1048576 of %d bytes" % size
+        assert note in t and len(t) < 2 * 1024 * 1024, t[-300:]
+        sc = r["structuredContent"]
+        assert sc["truncated"] is True and sc["size_bytes"] == size and sc["returned_bytes"] == 1048576, \
+            {k: v for k, v in sc.items() if k != "content"}
+        hwm = vm_hwm_kb(s.p.pid)
+        assert 0 < hwm <= 64 * 1024, "the MCP server peaked at %d KiB for a capped read" % hwm
+        # A cut inside a UTF-8 character ends at the last whole one.
+        ok(s.call("save_file", {"path": "accents.txt", "content": "\u00e9" * 600000}))
+        r = ok(s.call("load_file", {"path": "accents.txt"}))
+        body = text_of(r).split("\n\n(truncated at ")[0]
+        assert set(body) == {"\u00e9"} and len(body.encode()) <= 1048576, (len(body), body[-5:])
+        assert "(truncated at %d of 1200000 bytes" % len(body.encode()) in text_of(r)
+        # replace_in_file needs the whole file: refused, not cut.
+        err(s.call("replace_in_file", {"path": "huge.txt", "old_value": "a", "new_value": "b"}),
+            "max_read_bytes")
+        # small files are whole, and say so
+        ok(s.call("save_file", {"path": "small.txt", "content": "all of it"}))
+        r = ok(s.call("load_file", {"path": "small.txt"}))
+        assert text_of(r) == "all of it" and r["structuredContent"]["truncated"] is False
+    finally:
+        s.close()
+
+
+def t_copy_out_keeps_holes_and_stops_at_its_budget():
+    shutil.rmtree(RUNS, ignore_errors=True)
+    s = start("--max-copy-files", "3", "--max-copy-bytes", "64k")
+    # Copied newest first: huge (1 byte of data, then a 1 GiB hole), dense
+    # (128 KiB: over the byte budget), a, b (the third file), c (over the
+    # file budget).
+    for name in ("c.txt", "b.txt", "a.txt"):
+        ok(s.call("save_file", {"path": name, "content": name[0]}))
+    blob = base64.b64encode(os.urandom(128 * 1024)).decode()
+    ok(s.call("save_file", {"path": "dense.bin", "content": blob, "encoding": "base64"}))
+    ok(s.call("save_file", {"path": "huge.dat", "content": "x"}))
+    ok(sh(s, "truncate -s 1073741824 huge.dat"))
+    run = os.path.join(RUNS, os.listdir(RUNS)[0])
+    assert s.close() == 0
+    outs = sorted(os.listdir(os.path.join(run, "outputs")))
+    assert outs == ["a.txt", "b.txt", "huge.dat"], outs
+    st = os.stat(os.path.join(run, "outputs", "huge.dat"))
+    assert st.st_size == 1 << 30 and st.st_blocks * 512 <= 1 << 20, \
+        "huge.dat: %d bytes, %d allocated" % (st.st_size, st.st_blocks * 512)
+    with open(os.path.join(run, "outputs", "huge.dat"), "rb") as f:
+        assert f.read(2) == b"x\0"
+    with open(os.path.join(run, "metadata.json")) as f:
+        meta = json.load(f)
+    assert meta["outputs_not_copied"] == 2, meta
+    with open(os.path.join(run, "logs", "agent.log")) as f:
+        log = f.read()
+    assert "copy-out budget of 65536 bytes" in log and "copy-out budget of 3 files" in log, log
+
+
+def t_hostile_names_reach_the_model_and_the_operator_escaped():
+    shutil.rmtree(RUNS, ignore_errors=True)
+    s = start()
+    ok(sh(s, 'mkdir names && cd names && touch "$(printf "esc\\033[2Jx")" '
+             '"$(printf "two\\nforged.txt (1 bytes, modified 2020-01-01T00:00:00Z)")" '
+             '"$(printf "bad\\377")" "$(printf "a\\342\\200\\256txt.exe")"'))
+    r = ok(s.call("list_files", {"path": "names"}))
+    t = text_of(r)
+    assert len(t.split("\n")) == 4, t
+    assert "\x1b" not in t and "\u202e" not in t and "\ufffd" not in t, repr(t)
+    assert "a\\u202etxt.exe" in t and "two\\nforged" in t and "bad\\xff" in t, repr(t)
+    names = {e["name"] for e in r["structuredContent"]["entries"]}
+    assert "a\u202etxt.exe" in names and "bad\ufffd" in names, names
+    ok(s.call("save_file", {"path": "rep\u202etxt.exe", "content": "R"}))
+    t = text_of(ok(s.call("get_recorded_files")))
+    assert "\u202e" not in t and "rep\\u202etxt.exe" in t, repr(t)
+    run = os.path.join(RUNS, os.listdir(RUNS)[0])
+    assert s.close() == 0
+    outs = os.listdir(os.path.join(run, "outputs"))
+    assert outs == ["rep_txt.exe"], outs
+    with open(os.path.join(run, "file_manifest.json"), encoding="utf-8") as f:
+        man = f.read()
+    assert "\u202e" not in json.loads(man)[0]["source"], man
+
+
 def t_python_image_runs_python():
     r = subprocess.run([CLI, "images", "--available", "--json"], capture_output=True, text=True)
     try:
@@ -358,7 +457,9 @@ def main():
     if mk.returncode != 0:
         reason = "the busybox rootfs could not be made: " + mk.stderr.strip()
     else:
-        S = Server(CLI, ["--rootfs", ROOTFS, "--runs-dir", RUNS, "--mode", "restricted"])
+        # 10 MB files are read whole: a cap above them (the default is 1 MiB).
+        S = Server(CLI, ["--rootfs", ROOTFS, "--runs-dir", RUNS, "--mode", "restricted",
+                         "--max-read-bytes", "32m"])
         S.initialize()
         probe = S.call("execute_shell", {"command": "echo ready"})
         if probe["isError"]:

@@ -774,6 +774,140 @@ static void export_tar_archives_symlinks_as_links_and_never_their_targets(void *
     close(tfd);
 }
 
+/* A sandbox's 1 GiB sparse file costs it one page. Every host-side copy
+ * must cost the host about that too: holes stay holes in a host file, a
+ * pipe (which must get the zeros) is held to a budget, reads into memory
+ * are bounded, and the tar member is sparse. */
+static void sparse_files_cost_the_host_what_they_cost_the_sandbox(void **state)
+{
+    fx *f = *state;
+    lcs_error err;
+    const off_t size = (off_t)1 << 30;
+    int fd = open(work(f, "sparse"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "needle", 6, 500000000), 6);
+    assert_int_equal(ftruncate(fd, size), 0);
+    close(fd);
+    /* to a host file: lcs_fs_read (no budget) and with a budget */
+    char out[2 * PATH_MAX];
+    snprintf(out, sizeof out, "%s/copy", f->base);
+    int ofd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(ofd >= 0);
+    if (lcs_fs_read(f->root_fd, "sparse", ofd, &err) < 0)
+        fail_msg("%s", err.message);
+    struct stat st;
+    assert_int_equal(fstat(ofd, &st), 0);
+    assert_int_equal(st.st_size, size);
+    if ((uint64_t)st.st_blocks * 512 > (1u << 20))
+        fail_msg("the host copy allocated %lld bytes", (long long)st.st_blocks * 512);
+    char buf[8] = {0};
+    assert_int_equal(pread(ofd, buf, 6, 500000000), 6);
+    assert_string_equal(buf, "needle");
+    close(ofd);
+    ofd = open(out, O_RDWR | O_TRUNC | O_CLOEXEC);
+    uint64_t written = 0;
+    if (lcs_fs_read_max(f->root_fd, "sparse", ofd, 64 * 1024, &written, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_true(written > 0 && written <= 64 * 1024);
+    close(ofd);
+    /* into an existing file (its old bytes must not show through a hole)
+     * and through O_APPEND (offsets are ignored): the zeros are written */
+    fd = open(work(f, "small2"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_int_equal(pwrite(fd, "z", 1, 4096), 1);
+    assert_int_equal(ftruncate(fd, 8192), 0);
+    close(fd);
+    for (int mode = 0; mode < 2; mode++) {
+        ofd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        char junk[8192];
+        memset(junk, 'J', sizeof junk);
+        assert_int_equal(write(ofd, junk, sizeof junk), (ssize_t)sizeof junk);
+        if (mode == 0) {
+            assert_int_equal(lseek(ofd, 0, SEEK_SET), 0);
+        } else {
+            close(ofd);
+            ofd = open(out, O_WRONLY | O_APPEND | O_CLOEXEC);
+        }
+        if (lcs_fs_read(f->root_fd, "small2", ofd, &err) < 0)
+            fail_msg("%s", err.message);
+        close(ofd);
+        size_t len = 0;
+        char *got2 = slurp(out, &len);
+        const char *c = mode == 0 ? got2 : got2 + 8192;
+        assert_int_equal(len, mode == 0 ? 8192 : 16384);
+        assert_int_equal(c[0], 0);
+        assert_int_equal(c[4095], 0);
+        assert_int_equal(c[4096], 'z');
+        assert_int_equal(c[4097], 0);
+        free(got2);
+    }
+    /* to a pipe: the hole would be 500 MB of zeros, over the budget */
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    assert_int_equal(lcs_fs_read_max(f->root_fd, "sparse", p[1], 64 * 1024, NULL, &err), -1);
+    assert_int_equal(err.code, LCS_E_DENIED);
+    assert_non_null(strstr(err.message, "copy budget of 65536 bytes"));
+    /* a small sparse file reaches a pipe whole, zeros included */
+    fd = open(work(f, "small"), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    assert_int_equal(pwrite(fd, "z", 1, 4096), 1);
+    assert_int_equal(ftruncate(fd, 8192), 0);
+    close(fd);
+    if (lcs_fs_read_max(f->root_fd, "small", p[1], 0, &written, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(written, 8192);
+    close(p[1]);
+    char pb[8192];
+    size_t got = 0;
+    for (ssize_t r; got < sizeof pb && (r = read(p[0], pb + got, sizeof pb - got)) > 0;)
+        got += (size_t)r;
+    close(p[0]);
+    assert_int_equal(got, 8192);
+    assert_int_equal(pb[4095], 0);
+    assert_int_equal(pb[4096], 'z');
+    /* into memory: at most what was asked */
+    void *d = NULL;
+    size_t n = 0;
+    uint64_t total = 0;
+    if (lcs_fs_read_prefix(f->root_fd, "sparse", 4096, &d, &n, &total, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(n, 4096);
+    assert_int_equal(total, (uint64_t)size);
+    free(d);
+    /* export: a sparse member, restored sparse by GNU tar */
+    char tarpath[PATH_MAX], dest[PATH_MAX], cmd[4 * PATH_MAX];
+    snprintf(tarpath, sizeof tarpath, "%s/sparse.tar", f->base);
+    snprintf(dest, sizeof dest, "%s/untar", f->base);
+    int tfd = open(tarpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (lcs_fs_export_tar(f->root_fd, NULL, tfd, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(fstat(tfd, &st), 0);
+    if (st.st_size > (1 << 20))
+        fail_msg("the archive of a sparse file is %lld bytes", (long long)st.st_size);
+    assert_int_equal(mkdir(dest, 0700), 0);
+    snprintf(cmd, sizeof cmd, "tar -xf '%s' -C '%s' sparse", tarpath, dest);
+    assert_int_equal(system(cmd), 0);
+    snprintf(out, sizeof out, "%s/sparse", dest);
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_true((uint64_t)st.st_blocks * 512 <= (1u << 20));
+    /* ... and unpacked by our own extraction, holes kept */
+    snprintf(dest, sizeof dest, "%s/keep", f->base);
+    assert_int_equal(mkdir(dest, 0700), 0);
+    int rfd = open(tarpath, O_RDONLY | O_CLOEXEC);
+    if (lcs_tar_extract_max(rfd, dest, 1 << 20, &err) < 0)
+        fail_msg("%s", err.message);
+    close(rfd);
+    snprintf(out, sizeof out, "%s/sparse", dest);
+    assert_int_equal(stat(out, &st), 0);
+    assert_int_equal(st.st_size, size);
+    assert_true((uint64_t)st.st_blocks * 512 <= (1u << 20));
+    /* the export's budget counts file data */
+    assert_int_equal(ftruncate(tfd, 0), 0);
+    assert_int_equal(lcs_fs_export_tar_max(f->root_fd, NULL, tfd, 3, &err), -1);
+    assert_int_equal(err.code, LCS_E_DENIED);
+    assert_non_null(strstr(err.message, "copy budget of 3 bytes"));
+    close(tfd);
+}
+
 static void new_files_and_directories_get_the_given_owner(void **state)
 {
     fx *f = *state;
@@ -958,6 +1092,8 @@ static const struct CMUnitTest tests[] = {
                                     teardown),
     cmocka_unit_test_setup_teardown(export_tar_archives_symlinks_as_links_and_never_their_targets,
                                     setup, teardown),
+    cmocka_unit_test_setup_teardown(sparse_files_cost_the_host_what_they_cost_the_sandbox, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(new_files_and_directories_get_the_given_owner, setup, teardown),
     cmocka_unit_test_setup_teardown(racing_renames_never_reach_the_host, setup, teardown),
     cmocka_unit_test_setup_teardown(own_mounts_are_reachable_kernel_filesystems_never, setup,

@@ -218,6 +218,26 @@ static void state_event_log_and_recorded_files(void **st)
     lcs_state_close(s);
 }
 
+/* An agent saving file after file cannot grow the host's list without
+ * end: past LCS_STATE_MAX_FILES a new path is refused, updates still work. */
+static void recorded_files_are_bounded(void **st)
+{
+    (void)st;
+    lcs_error e;
+    lcs_state *s = lcs_state_open(":memory:", &e);
+    assert_non_null(s);
+    char p[32];
+    for (int i = 0; i < LCS_STATE_MAX_FILES; i++) {
+        snprintf(p, sizeof p, "f%d", i);
+        assert_int_equal(lcs_state_record_file(s, p, 1, NULL, &e), 0);
+    }
+    assert_int_equal(lcs_state_record_file(s, "one-more", 1, NULL, &e), -1);
+    assert_int_equal(e.code, LCS_E_DENIED);
+    assert_contains(e.message, "10000 files are recorded already");
+    assert_int_equal(lcs_state_record_file(s, "f7", 2, "updated", &e), 0);
+    lcs_state_close(s);
+}
+
 static void state_file_is_private_and_never_a_symlink(void **st)
 {
     (void)st;
@@ -289,6 +309,7 @@ int main(void)
         cmocka_unit_test(state_auto_typing_follows_upstream_without_its_bugs),
         cmocka_unit_test(state_keys_delete_clear),
         cmocka_unit_test(state_event_log_and_recorded_files),
+        cmocka_unit_test(recorded_files_are_bounded),
         cmocka_unit_test(state_file_is_private_and_never_a_symlink),
         cmocka_unit_test(state_refuses_upstream_schema_database),
         cmocka_unit_test(state_memory_store_works),

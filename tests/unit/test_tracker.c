@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/jsonbytes.h"
+
 static char base[64];
 
 static int setup(void **state)
@@ -272,10 +274,41 @@ static void tracker_lists_by_time_and_cleanup_spares_runs_in_use(void **st)
     lcs_tracker_close(t);
 }
 
+/* Names a sandbox chose, as an operator's terminal or a model's prompt
+ * gets them: nothing drives the terminal, starts a line or reorders text;
+ * plain UTF-8 is untouched and different names stay different. */
+static void hostile_names_are_escaped_for_display(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"report.txt", "report.txt"},
+        {"caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"},
+        {"esc\x1b]0;title\x07\x1b[2J", "esc\\x1b]0;title\\x07\\x1b[2J"},
+        {"two\nlines\r\t", "two\\nlines\\r\\t"},
+        {"bad\xff\xc3", "bad\\xff\\xc3"},
+        {"a\xe2\x80\xaetxt.exe", "a\\u202etxt.exe"},         /* RIGHT-TO-LEFT OVERRIDE */
+        {"iso\xe2\x81\xa6x\xe2\x81\xa9", "iso\\u2066x\\u2069"}, /* isolates */
+        {"c1\xc2\x9b" "31m", "c1\\u009b31m"},                   /* CSI as a C1 control */
+        {"back\\slash\\x1b", "back\\\\slash\\\\x1b"},      /* "\x1b" typed, not ESC */
+        {"del\x7f", "del\\x7f"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *e = lcs_text_escape(cases[i].in, strlen(cases[i].in));
+        assert_non_null(e);
+        assert_string_equal(e, cases[i].out);
+        free(e);
+    }
+    assert_true(lcs_cp_deceptive(0x202e) && lcs_cp_deceptive(0x200f) && lcs_cp_deceptive(0x85));
+    assert_false(lcs_cp_deceptive('a') || lcs_cp_deceptive(0xe9) || lcs_cp_deceptive(0x2010));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tracker_run_layout_and_logs),
+        cmocka_unit_test(hostile_names_are_escaped_for_display),
         cmocka_unit_test(tracker_never_follows_planted_symlinks),
         cmocka_unit_test(tracker_run_ids_cannot_traverse),
         cmocka_unit_test(tracker_refuses_unsafe_base_directory),

@@ -293,6 +293,11 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         lcs_child_fail(&e, errno, "become root of the sandbox's user namespace");
         fail_setup(&e);
     }
+    /* The sandbox's share of the kernel's per-user budgets (userns.c),
+     * before any sandbox code runs and while we still hold CAP_SYS_RESOURCE
+     * in our user namespace. */
+    if (lcs_userns_apply_budgets(p, &e) < 0)
+        fail_setup(&e);
     if (setsid() < 0) {
         lcs_child_fail(&e, errno, "setsid");
         fail_setup(&e);

@@ -47,6 +47,18 @@ int lcs_child_fail(lcs_child_err *e, int errnum, const char *fmt, ...) LCS_PRINT
 
 /* ------------------------------------------------------------------- plan */
 
+/* The per-user-namespace limits of /proc/sys/user (kernel/ucount.c), in the
+ * kernel's order; names in lcs_userns_limit_names. */
+enum { LCS_USERNS_LIMITS = 12 };
+extern const char *const lcs_userns_limit_names[LCS_USERNS_LIMITS];
+/* The rlimits backed by ucounts: RLIMIT_MSGQUEUE, RLIMIT_SIGPENDING,
+ * RLIMIT_MEMLOCK, RLIMIT_NPROC (lcs_rl_budget_res/names). */
+enum { LCS_RL_BUDGETS = 4 };
+extern const int lcs_rl_budget_res[LCS_RL_BUDGETS];
+extern const char *const lcs_rl_budget_names[LCS_RL_BUDGETS];
+/* Each sandbox may take 1/LCS_BUDGET_SHARE of its owner's budget. */
+#define LCS_BUDGET_SHARE 8
+
 typedef struct lcs_plan {
     /* filesystem */
     char rootfs[PATH_MAX];     /* lower layer */
@@ -88,6 +100,18 @@ typedef struct lcs_plan {
     /* limits */
     uint64_t fsize;
     uint64_t nofile;
+    /* Shared kernel budgets (userns.c). The kernel charges what a process
+     * takes of a per-user budget to its uid in its user namespace and, level
+     * by level, to the namespace's owner in the parent: everything a sandbox
+     * takes counts against its owner on the host. */
+    uid_t owner;               /* host uid owning the sandbox's user namespace:
+                                  LCS_NATIVE_HOST_ID_BASE, or the caller (rootless,
+                                  FULL network) */
+    long userns_max[LCS_USERNS_LIMITS]; /* the sandbox's /proc/sys/user values,
+                                           written by init; -1: not on this kernel */
+    uint64_t rl[LCS_RL_BUDGETS];        /* per-sandbox hard rlimits, set by init */
+    uint64_t rl_pool[LCS_RL_BUDGETS];   /* owned by the caller: the creator's soft
+                                           limits at creation (0 = unchanged) */
     /* seccomp: compiled by the monitor; NULL filter = none */
     struct sock_fprog seccomp;
 } lcs_plan;
@@ -142,6 +166,16 @@ int lcs_seccomp_default(struct sock_fprog *out, lcs_seccomp_info *info, lcs_erro
 
 /* Write uid_map, gid_map (and setgroups) of the child pid. */
 int lcs_userns_write_maps(pid_t pid, const lcs_plan *p, lcs_error *err);
+/* Fill the plan's budgets (owner, userns_max, rl, rl_pool) from the
+ * caller's own limits; pids: the sandbox's pids limit (RLIMIT_NPROC). */
+void lcs_userns_budgets(lcs_plan *p, uint32_t pids);
+/* Child side, in the vfork'ed helper that creates the sandbox's user
+ * namespace: become its owner or lower the limits it inherits (userns.c).
+ * Raw system calls only; -1 with errno. */
+int lcs_userns_creator_setup(const lcs_plan *p);
+/* Child side, in init: write the sandbox's /proc/sys/user limits and lower
+ * its rlimits (inherited by every process of the sandbox). */
+int lcs_userns_apply_budgets(const lcs_plan *p, lcs_child_err *e);
 /* Host uid/gid that an inside id maps to (for chown of prepared dirs). */
 uid_t lcs_userns_host_uid(const lcs_plan *p, uid_t inside);
 gid_t lcs_userns_host_gid(const lcs_plan *p, gid_t inside);

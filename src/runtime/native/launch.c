@@ -34,10 +34,12 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +70,10 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
+    /* spawn_child: written by the vfork'ed helper that creates the sandbox */
+    int spawn_errno;
+    int spawn_step;                /* 1: preparing the owner/limits failed */
+    sigset_t child_sigmask;        /* the caller's signal mask, for init */
 } run;
 
 static void close2(int p[2])
@@ -395,6 +401,74 @@ static char **copy_strv(const char *const *v)
     return out;
 }
 
+/* May host ids uid/gid search the directory st (mode bits; no
+ * supplementary groups: root-started init drops them)? mapped: the
+ * sandbox's init holds capabilities over inodes whose owner and group
+ * its namespace maps, so those always pass. */
+static int may_search(const struct stat *st, uid_t uid, gid_t gid, int mapped)
+{
+    if (mapped)
+        return 1;
+    if (st->st_uid == uid)
+        return (st->st_mode & S_IXUSR) != 0;
+    if (st->st_gid == gid)
+        return (st->st_mode & S_IXGRP) != 0;
+    return (st->st_mode & S_IXOTH) != 0;
+}
+
+/* Every directory from / down to dir (a resolved path) must be searchable
+ * by the sandbox's host ids: init (the namespace's root) mounts it, and
+ * the sandbox user enters dir itself. Checked here because the kernel's
+ * refusal would surface later as a bare EACCES of some mount inside the
+ * sandbox that names neither the directory nor the ids. A directory with
+ * an ACL is left to the kernel (its mode bits do not tell). Rootless, the
+ * ids are the caller's own: access() answers with its groups too. */
+static int check_searchable(const lcs_plan *p, const char *what, const char *dir, lcs_error *err)
+{
+    char cur[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len >= sizeof cur)
+        return 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && dir[i] != '/')
+            continue;
+        size_t n = i ? i : 1; /* i == 0: the filesystem root */
+        memcpy(cur, dir, n);
+        cur[n] = 0;
+        struct stat st;
+        if (stat(cur, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue; /* reported by whatever uses it */
+        if (getxattr(cur, "system.posix_acl_access", NULL, 0) > 0)
+            continue;
+        uid_t u = getuid();
+        if (p->rootless) {
+            if (access(cur, X_OK) == 0)
+                continue;
+        } else {
+            int mapped = st.st_uid >= LCS_NATIVE_HOST_ID_BASE &&
+                         st.st_uid - LCS_NATIVE_HOST_ID_BASE < LCS_NATIVE_ID_COUNT &&
+                         st.st_gid >= LCS_NATIVE_HOST_ID_BASE &&
+                         st.st_gid - LCS_NATIVE_HOST_ID_BASE < LCS_NATIVE_ID_COUNT;
+            /* init everywhere; the sandbox user in dir itself */
+            u = lcs_userns_host_uid(p, 0);
+            int ok = may_search(&st, u, lcs_userns_host_gid(p, 0), mapped);
+            if (ok && i == len) {
+                u = lcs_userns_host_uid(p, p->uid);
+                ok = may_search(&st, u, lcs_userns_host_gid(p, p->gid), mapped);
+            }
+            if (ok)
+                continue;
+        }
+        return lcs_fail(err, LCS_E_DENIED,
+                        "%s %s: the sandbox (host uid %u) cannot enter the directory %s "
+                        "(mode %04o, owner %u:%u); make it searchable for others "
+                        "(chmod o+x %s) or move the directory",
+                        what, dir, (unsigned)u, cur, (unsigned)(st.st_mode & 07777),
+                        (unsigned)st.st_uid, (unsigned)st.st_gid, cur);
+    }
+    return 0;
+}
+
 static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
 {
     lcs_plan *p = &R->plan;
@@ -430,6 +504,10 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
     p->keep_caps = s->keep_capabilities ? LCS_NATIVE_BUILD_CAPS : 0;
     p->exec_handshake = p->session && s->exec_handshake;
+    if (check_searchable(p, "rootfs", p->rootfs, err) < 0 ||
+        (p->input_dir[0] && check_searchable(p, "input directory", p->input_dir, err) < 0) ||
+        (p->output_dir[0] && check_searchable(p, "output directory", p->output_dir, err) < 0))
+        return -1;
     if (s->upper_dir && !p->writable_root)
         return lcs_fail(err, LCS_E_INVALID, "an upper_dir (build mode) needs a writable root");
     if (!p->rootless && (p->uid >= LCS_NATIVE_ID_COUNT || p->gid >= LCS_NATIVE_ID_COUNT))
@@ -451,6 +529,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     R->timeout = s->timeout_s > 0 ? s->timeout_s : 30.0;
     R->out_limit = s->output_limit_bytes ? s->output_limit_bytes : LCS_NATIVE_DEFAULT_OUTPUT_LIMIT;
     R->tmp_bytes = s->tmp_bytes ? s->tmp_bytes : LCS_NATIVE_DEFAULT_TMP_BYTES;
+    lcs_userns_budgets(p, R->pids);
     snprintf(p->tmp_opts, sizeof p->tmp_opts, "mode=1777,size=%llu,nr_inodes=65536",
              (unsigned long long)R->tmp_bytes);
     return 0;
@@ -464,6 +543,8 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
  * of the host), then becomes init. No allocation here. */
 static _Noreturn void child_start(run *R)
 {
+    /* spawn_child blocked every signal around the helper */
+    sigprocmask(SIG_SETMASK, &R->child_sigmask, NULL);
     int src[LCS_FD_COUNT] = {R->in_sp[1], R->out_p[1], R->err_p[1], R->sync_p[0], R->status_p[1]};
     int hi[LCS_FD_COUNT];
     for (int i = 0; i < LCS_FD_COUNT; i++)
@@ -482,19 +563,72 @@ static _Noreturn void child_start(run *R)
     lcs_init_main(&R->plan);
 }
 
+/* The helper that creates the sandbox: a vfork'ed child of the caller's
+ * thread, sharing its memory (it reports into R) but with credentials and
+ * rlimits of its own, from which the new user namespace takes its owner and
+ * the owner-level limits of its budgets (userns.c); the caller's own
+ * credentials and rlimits, shared by all its threads, never change.
+ * CLONE_PARENT makes init our child, not the helper's. The helper runs on
+ * the caller's stack, so init starts on a copy of it exactly as with a
+ * direct clone3. */
+static _Noreturn void creator_main(run *R, struct clone_args *ca)
+{
+    if (lcs_userns_creator_setup(&R->plan) < 0) {
+        R->spawn_errno = errno;
+        R->spawn_step = 1;
+        _exit(0);
+    }
+    long pid = syscall(SYS_clone3, ca, sizeof *ca);
+    if (pid == 0)
+        child_start(R);
+    R->spawn_errno = pid < 0 ? errno : 0;
+    R->pid = pid > 0 ? (pid_t)pid : 0;
+    _exit(0);
+}
+
 static int spawn_child(run *R, lcs_error *err)
 {
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
     ca.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-               CLONE_NEWNET | CLONE_PIDFD;
-    ca.pidfd = (uint64_t)(uintptr_t)&R->pidfd;
-    ca.exit_signal = SIGCHLD;
-    long pid = syscall(SYS_clone3, &ca, sizeof ca);
-    if (pid == 0)
-        child_start(R);
-    if (pid < 0) {
-        int e = errno;
+               CLONE_NEWNET | CLONE_PARENT;
+    /* No CLONE_PIDFD: it would land in the helper's descriptor table. The
+     * pidfd is opened below instead, without a race: init is our child and
+     * only we reap it, so its pid cannot be reused meanwhile. */
+    ca.exit_signal = 0; /* CLONE_PARENT: the helper's own, SIGCHLD */
+    /* No signal handler may run in the helper (it shares our memory). */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &R->child_sigmask);
+    /* The helper's uid change (root mode) resets the dumpable flag of the
+     * memory it shares with us: ours is put back. init (which inherits the
+     * flag) is non-dumpable from 'G' on anyway, and before that only host
+     * root (the monitor) opens its /proc files. */
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    R->spawn_errno = 0;
+    R->spawn_step = 0;
+    R->pid = 0;
+    pid_t helper = vfork();
+    if (helper == 0)
+        creator_main(R, &ca);
+    int verr = errno;
+    if (helper > 0)
+        while (waitpid(helper, NULL, 0) < 0 && errno == EINTR) {
+        }
+    if (dumpable >= 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable)
+        prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0);
+    pthread_sigmask(SIG_SETMASK, &R->child_sigmask, NULL);
+    if (helper < 0) {
+        errno = verr;
+        return lcs_fail_errno(err, "start the helper that creates the sandbox");
+    }
+    if (R->spawn_step == 1) {
+        errno = R->spawn_errno;
+        return lcs_fail_errno(err, "prepare the owner and limits of the sandbox's user "
+                                   "namespace");
+    }
+    if (R->spawn_errno) {
+        int e = R->spawn_errno;
         if (e == ENOSYS)
             return lcs_fail(err, LCS_E_UNSUPPORTED,
                             "clone3 is not available: the native runtime needs Linux 5.3 or "
@@ -508,7 +642,9 @@ static int spawn_child(run *R, lcs_error *err)
         errno = e;
         return lcs_fail_errno(err, "clone3 the sandbox");
     }
-    R->pid = (pid_t)pid;
+    R->pidfd = (int)syscall(SYS_pidfd_open, R->pid, 0);
+    if (R->pidfd < 0)
+        return lcs_fail_errno(err, "open a pidfd for the sandbox's init"); /* teardown kills it */
     return 0;
 }
 
@@ -552,9 +688,27 @@ static char *enforced_json(run *R)
     if (p->layer_tmpfs)
         json_object_set_new(lim, "disk_bytes", json_integer((json_int_t)R->layer_bytes));
     json_object_set_new(o, "limits", lim);
-    json_object_set_new(o, "rlimits", json_pack("{s:i,s:I,s:I}", "core", 0, "fsize",
-                                                (json_int_t)p->fsize, "nofile",
-                                                (json_int_t)p->nofile));
+    json_t *rl = json_pack("{s:i,s:I,s:I}", "core", 0, "fsize", (json_int_t)p->fsize, "nofile",
+                           (json_int_t)p->nofile);
+    for (int i = 0; i < LCS_RL_BUDGETS; i++)
+        json_object_set_new(rl, lcs_rl_budget_names[i], json_integer((json_int_t)p->rl[i]));
+    json_object_set_new(o, "rlimits", rl);
+    /* The sandbox's share of its owner's per-user kernel budgets (userns.c) */
+    json_t *bud = json_object(), *uns = json_object(), *pool = json_object();
+    for (int i = 0; i < LCS_USERNS_LIMITS; i++)
+        if (p->userns_max[i] >= 0)
+            json_object_set_new(uns, lcs_userns_limit_names[i],
+                                json_integer((json_int_t)p->userns_max[i]));
+    for (int i = 0; i < LCS_RL_BUDGETS; i++)
+        if (p->rl_pool[i])
+            json_object_set_new(pool, lcs_rl_budget_names[i],
+                                json_integer((json_int_t)p->rl_pool[i]));
+    json_object_set_new(bud, "owner_host_uid", json_integer((json_int_t)p->owner));
+    json_object_set_new(bud, "share", json_string("1/8 of the owner's limits for each "
+                                                  "sandbox"));
+    json_object_set_new(bud, "user_namespace", uns);
+    json_object_set_new(bud, "all_sandboxes_rlimits", pool);
+    json_object_set_new(o, "budgets", bud);
     if (p->seccomp.filter)
         json_object_set_new(o, "seccomp",
                             json_pack("{s:b,s:s,s:s,s:i,s:i,s:i}", "enabled", 1, "profile",
@@ -752,9 +906,30 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
     return 0;
 }
 
+/* Send init its release byte c. The sync channel is a socket so that the
+ * send can say MSG_NOSIGNAL: init may already have died of a setup error
+ * (a write to a pipe would then kill the caller with SIGPIPE, before it
+ * could report anything or remove the cgroups). 0 sent; 1 init is gone
+ * (its own report of why waits on the status pipe for the caller to
+ * read); -1 another error. */
+static int release(run *R, char c, lcs_error *err)
+{
+    ssize_t n;
+    do
+        n = send(R->sync_p[1], &c, 1, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n == 1)
+        return 0;
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return 1;
+    return lcs_fail_errno(err, "release the sandbox's init");
+}
+
 /* Steps 1-4 (see the top of this file): everything up to init's release.
  * id: "lcs-..." name of the cgroups and the run directory, or NULL for a
- * random one. session: init serves execs instead of running argv. */
+ * random one. session: init serves execs instead of running argv.
+ * 0 released; 1 init died during setup (its report waits on the status
+ * pipe); -1 error (err). */
 static int build(run *R, const lcs_native_spec *s, const char *id, int session, lcs_error *err)
 {
     if (id) {
@@ -810,7 +985,8 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (socketpair(AF_UNIX, (session ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0,
                    R->in_sp) < 0 ||
         pipe2(R->out_p, O_CLOEXEC) < 0 || pipe2(R->err_p, O_CLOEXEC) < 0 ||
-        pipe2(R->sync_p, O_CLOEXEC) < 0 || pipe2(R->status_p, O_CLOEXEC) < 0) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, R->sync_p) < 0 ||
+        pipe2(R->status_p, O_CLOEXEC) < 0) {
         return lcs_fail_errno(err, "create the sandbox's pipes");
     }
     /* stdin is a socket so the monitor can write with MSG_NOSIGNAL: a
@@ -848,14 +1024,15 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
      * take about as long; on two CPUs they overlap). Nothing of the
      * sandbox's own code runs before 'C' below, and until then init does
      * only what this file and mounts.c tell it to. */
-    if (write(R->sync_p[1], "G", 1) != 1)
-        return lcs_fail_errno(err, "release the sandbox's init");
+    int rel = release(R, 'G', err);
+    if (rel != 0)
+        return rel;
     if (make_cgroups(R, s, err) < 0 || lcs_cg_attach(&R->cg, R->pid, err) < 0)
         return -1;
     /* 'C': init is in every cgroup of the sandbox; it may start commands.
-     * On any failure above, the pipe closes without it and init leaves. */
-    if (write(R->sync_p[1], "C", 1) != 1)
-        return lcs_fail_errno(err, "release the sandbox's init");
+     * On any failure above, the socket closes without it and init leaves. */
+    if ((rel = release(R, 'C', err)) != 0)
+        return rel;
     close(R->sync_p[1]);
     R->sync_p[1] = -1;
     return 0;
@@ -871,6 +1048,8 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
     if (!R)
         return -1;
     int rc = -1;
+    /* build() returning 1: init died during setup; the monitor loop below
+     * reads its report and the run fails with it. */
     if (build(R, s, NULL, 0, err) < 0)
         goto out;
     if (!s->stdin_len) {

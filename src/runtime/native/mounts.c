@@ -192,6 +192,35 @@ static int setup_layer_tmpfs(const lcs_plan *p, lcs_child_err *e)
     return 0;
 }
 
+/* Mount the overlay naming its layers by descriptor: the options are shown
+ * to the sandbox in /proc/self/mountinfo exactly as given, so host paths
+ * in them (where the image lives, the state directory) would be read by
+ * sandboxed code. "/proc/self/fd/N" (of this process, which is the host's
+ * /proc until pivot_root) resolves to the directory we opened and shows
+ * nothing. Layer paths never contain ',' (refused in launch.c), so the
+ * options after the three directories start at ",userxattr". Without the
+ * host's /proc the paths are used as before. */
+static int mount_overlay(const lcs_plan *p, lcs_child_err *e)
+{
+    const char *dirs[3] = {p->rootfs, p->upper, p->work};
+    int fds[3] = {-1, -1, -1};
+    const char *flags = strstr(p->overlay_opts, ",userxattr");
+    bool byfd = flags && access("/proc/self/fd", X_OK) == 0;
+    for (int i = 0; i < 3 && byfd; i++)
+        byfd = (fds[i] = open(dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) >= 0;
+    char opts[256];
+    if (byfd)
+        snprintf(opts, sizeof opts,
+                 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s",
+                 fds[0], fds[1], fds[2], flags);
+    int rc = do_mount("overlay", p->root, "overlay", MS_NOSUID | MS_NODEV,
+                      byfd ? opts : p->overlay_opts, e);
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    return rc;
+}
+
 int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
 {
     /* root_clone (sessions) is an array of LCS_NATIVE_VIEWS descriptors */
@@ -207,7 +236,7 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
     /* The image is the read-only lower layer; writes land in the per-run
      * upper dir (a tmpfs of this namespace, or a host dir the monitor
      * deletes afterwards). */
-    if (do_mount("overlay", p->root, "overlay", MS_NOSUID | MS_NODEV, p->overlay_opts, e) < 0)
+    if (mount_overlay(p, e) < 0)
         return -1;
     if (root_clone) {
         /* Taken before anything is mounted on top: the clone has no

@@ -13,10 +13,11 @@ TEST="libcmocka-dev python3 busybox-static"
 # (tests/mcp); a Node.js that already brings npm (e.g. NodeSource's) is kept.
 command -v node >/dev/null 2>&1 || TEST="$TEST nodejs"
 command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
-# Runtime: pasta (package passt) gives FULL-mode sandboxes user-mode NAT.
-# Images: mmdebstrap bootstraps the base image from the Debian archive;
+# Runtime: pasta (package passt) gives FULL-mode sandboxes user-mode NAT;
+# nft (package nftables) loads the filter that keeps the host out of their
+# reach. Images: mmdebstrap bootstraps the base image from the Debian archive;
 # uidmap and libcap2-bin serve its user-namespace build steps.
-RUNTIME="passt mmdebstrap uidmap libcap2-bin"
+RUNTIME="passt nftables mmdebstrap uidmap libcap2-bin"
 # Runtime: libarchive.so.13, loaded with dlopen by tar export and by keeping
 # a workspace (nothing links it; see README.md, Dependencies). libarchive-dev
 # pulls it in at build time, but a machine that only runs the tool needs it

@@ -85,6 +85,7 @@ typedef struct mon {
     char id[64];
     lcs_native_sandbox *sb;
     int ctl, lfd, sfd;
+    int addr_fd;            /* FULL network: the host's address changes */
     client_t clients[MAX_CLIENTS];
     int max_clients;        /* MAX_CLIENTS, or less with a low fd limit */
     int nclients_hw;        /* slots in use are below this index */
@@ -763,7 +764,7 @@ static const char *serve(mon *M)
             if (M->last_active + M->idle_timeout < next)
                 next = M->last_active + M->idle_timeout;
         }
-        struct pollfd pf[4 + MAX_CLIENTS];
+        struct pollfd pf[5 + MAX_CLIENTS];
         int n = 0;
         int listening = now >= M->accept_paused_until;
         if (!listening && M->accept_paused_until < next)
@@ -778,6 +779,11 @@ static const char *serve(mon *M)
                 map[n - 4] = i;
                 pf[n++] = (struct pollfd){M->clients[i].fd, POLLIN, 0};
             }
+        int addr_i = -1;
+        if (M->addr_fd >= 0) {
+            addr_i = n;
+            pf[n++] = (struct pollfd){M->addr_fd, POLLIN, 0};
+        }
         int ms = (int)((next - now) * 1000) + 1;
         if (ms < 1)
             ms = 1;
@@ -790,6 +796,14 @@ static const char *serve(mon *M)
             return "signal";
         if (pf[2].revents)
             return "init exited";
+        /* A new host address joins the sandbox's filter before any request
+         * of this round is served. If that fails, the sandbox could reach
+         * it: the session ends (fail closed). */
+        if (addr_i >= 0 && pf[addr_i].revents) {
+            lcs_error aerr = {0};
+            if (lcs_native_sandbox_addr_changed(M->sb, M->addr_fd, &aerr) < 0)
+                return "the network filter could not take a new host address";
+        }
         if (pf[1].revents & POLLIN)
             from_init(M);
         else if (pf[1].revents)
@@ -797,7 +811,7 @@ static const char *serve(mon *M)
         if (pf[0].revents)
             accept_client(M);
         for (int k = 4; k < n; k++)
-            if (pf[k].revents)
+            if (k != addr_i && pf[k].revents)
                 from_client(M, map[k - 4]);
     }
 }
@@ -821,6 +835,8 @@ static int listen_on(mon *M, lcs_error *err)
 
 static void mon_free(mon *M)
 {
+    if (M->addr_fd >= 0)
+        close(M->addr_fd);
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (M->clients[i].fd >= 0)
             close(M->clients[i].fd);
@@ -888,7 +904,7 @@ int lcs_session_monitor_main(int argc, char **argv)
         tell(ready, "ERR nomem\t%s%s\n", "out of memory", "");
         return 1;
     }
-    M->ctl = M->lfd = M->sfd = -1;
+    M->ctl = M->lfd = M->sfd = M->addr_fd = -1;
     M->dirfd = -1;
     M->lockfd = LCS_SESS_LOCK_FD;
     M->max_clients = MAX_CLIENTS;
@@ -929,6 +945,8 @@ int lcs_session_monitor_main(int argc, char **argv)
         goto fail_err;
     if (M->warm && lcs_pool_wait_quiet(M->spec, M->idle_timeout > 0 ? M->idle_timeout : 60) < 0)
         goto fail; /* runs kept coming back to back for that long */
+    if (spec.network == LCS_NATIVE_NET_FULL && (M->addr_fd = lcs_native_addr_watch_open(&err)) < 0)
+        goto fail_err;
     if (lcs_native_sandbox_start(&spec, M->id, &M->sb, &err) < 0 || write_info(M, &err) < 0 ||
         listen_on(M, &err) < 0)
         goto fail_err;

@@ -1286,6 +1286,10 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
         net = pn && !strcmp(pn, "full") ? "full (outbound)" : pn ? "none (loopback only)" : NULL;
     }
     info_line(&b, "Network", net);
+    if (json_object_get(enf, "network_blocked"))
+        info_line(&b, "Unreachable",
+                  "this host (every address), loopback, link-local, private and multicast "
+                  "ranges; DNS through 169.254.1.1");
     info_line(&b, "Filesystem", json_string_value(json_object_get(enf, "rootfs")));
     /* Limits: the enforced values (cgroups that exist on this host), else
      * the policy's. */

@@ -5,7 +5,8 @@
 #   tests/runtime/run-all.sh [path/to/lcs-native-run]   (default build/lcs-native-run)
 #
 # Builds a busybox rootfs fixture and the static attack helper in a private
-# temp dir, runs tests/runtime/verdicts.sh and tests/security/attacks.sh,
+# temp dir, runs tests/runtime/verdicts.sh, tests/security/attacks.sh and
+# tests/runtime/fullnet.sh (FULL network: the host stays out of reach),
 # runs tests/runtime/buildmode.sh, tests/runtime/rootless.sh,
 # tests/runtime/cgroup_v2.sh (moves pids/cpu to cgroup v2 and back),
 # tests/runtime/budgets.sh (shared kernel budgets, root and rootless),
@@ -31,6 +32,7 @@ fi
 rc=0
 "$top/tests/runtime/verdicts.sh" || rc=1
 "$top/tests/security/attacks.sh" || rc=1
+"$top/tests/runtime/fullnet.sh" || rc=1
 "$top/tests/runtime/buildmode.sh" || rc=1
 "$top/tests/runtime/rootless.sh" || rc=1
 "$top/tests/runtime/budgets.sh" || rc=1

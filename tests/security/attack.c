@@ -17,9 +17,24 @@
  * KIND: inotify (instances), watch (inotify watches), mq (POSIX message
  * queue bytes), sigq (queued signals), memlock (SHM_LOCK'ed bytes). Run
  * inside a sandbox or, for need-KIND, on the host.
+ *
+ *   attack net tcp|udp ADDR[%IFNAME] PORT [bind=IFNAME] [bcast] [mcast=IFNAME]
+ *
+ * Connects (TCP) or sends a datagram (UDP) and waits up to 2 s for the
+ * peer's first bytes: prints "REPLY <bytes>" or "NOREPLY <why> <ms>".
+ * bind= sets SO_BINDTODEVICE (an attempt to walk around routing), bcast
+ * sets SO_BROADCAST, mcast= picks the multicast interface.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -258,8 +273,190 @@ static int sock(int dom, int type, int proto)
     return result(socket(dom, type, proto));
 }
 
+static double ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int net(int argc, char **argv)
+{
+    if (argc < 5)
+        return 2;
+    int udp = !strcmp(argv[2], "udp");
+    char host[128];
+    snprintf(host, sizeof host, "%s", argv[3]);
+    char *pct = strchr(host, '%');
+    unsigned scope = 0;
+    if (pct) {
+        *pct = 0;
+        scope = if_nametoindex(pct + 1);
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    int af;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        af = s4->sin_family = AF_INET;
+        s4->sin_port = htons((unsigned short)atoi(argv[4]));
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        af = s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((unsigned short)atoi(argv[4]));
+        s6->sin6_scope_id = scope;
+        sl = sizeof *s6;
+    } else {
+        printf("NOREPLY bad-address 0\n");
+        return 0;
+    }
+    double t0 = ms_now();
+    int fd = socket(af, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        printf("NOREPLY socket:%s 0\n", strerror(errno));
+        return 0;
+    }
+    for (int i = 5; i < argc; i++) {
+        int one = 1;
+        if (!strncmp(argv[i], "bind=", 5) &&
+            setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, argv[i] + 5, (socklen_t)strlen(argv[i] + 5)) < 0)
+            printf("bind-to-device failed: %s\n", strerror(errno));
+        if (!strcmp(argv[i], "bcast"))
+            setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+        if (!strncmp(argv[i], "mcast=", 6)) {
+            int idx = (int)if_nametoindex(argv[i] + 6);
+            if (af == AF_INET) {
+                struct ip_mreqn m;
+                memset(&m, 0, sizeof m);
+                m.imr_ifindex = idx;
+                setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+            } else {
+                setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx);
+            }
+        }
+    }
+    const char *why = "timeout";
+    char buf[256];
+    int rc = connect(fd, (struct sockaddr *)&ss, sl);
+    if (rc < 0 && errno != EINPROGRESS) {
+        why = strerror(errno);
+        goto out;
+    }
+    struct pollfd pf = {.fd = fd, .events = POLLOUT};
+    if (!udp) {
+        if (poll(&pf, 1, 2000) != 1)
+            goto out;
+        int soerr = 0;
+        socklen_t el = sizeof soerr;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+        if (soerr) {
+            why = strerror(soerr);
+            goto out;
+        }
+    }
+    if (send(fd, "ping\n", 5, MSG_NOSIGNAL) < 0) {
+        why = strerror(errno);
+        goto out;
+    }
+    double end = ms_now() + 2000;
+    for (;;) {
+        int left = (int)(end - ms_now());
+        if (left <= 0)
+            break;
+        pf.events = POLLIN;
+        if (poll(&pf, 1, left) != 1)
+            break;
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = 0;
+            buf[strcspn(buf, "\r\n")] = 0;
+            printf("REPLY %s\n", buf);
+            close(fd);
+            return 0;
+        }
+        why = n == 0 ? "closed" : strerror(errno);
+        if (n == 0 || errno != EAGAIN)
+            break;
+    }
+out:
+    printf("NOREPLY %s %.0f\n", why, ms_now() - t0);
+    close(fd);
+    return 0;
+}
+
+/* Ask nf_tables to delete the sandbox's filter table (inet llmcore_sandbox):
+ * one batch (begin, DELTABLE, end) on NETLINK_NETFILTER, then read the
+ * acknowledgement of the DELTABLE message. */
+static int nft_delete(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (fd < 0)
+        return result(-1);
+    char buf[512];
+    memset(buf, 0, sizeof buf);
+    size_t off = 0;
+    unsigned seq = 1;
+    struct nlmsghdr *h;
+    struct nfgenmsg *g;
+    /* batch begin */
+    h = (struct nlmsghdr *)(buf + off);
+    h->nlmsg_len = NLMSG_LENGTH(sizeof *g);
+    h->nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+    h->nlmsg_flags = NLM_F_REQUEST;
+    h->nlmsg_seq = seq++;
+    g = NLMSG_DATA(h);
+    g->nfgen_family = AF_UNSPEC;
+    g->res_id = htons(NFNL_SUBSYS_NFTABLES);
+    off += NLMSG_ALIGN(h->nlmsg_len);
+    /* delete table */
+    h = (struct nlmsghdr *)(buf + off);
+    h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE;
+    h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    h->nlmsg_seq = seq++;
+    g = NLMSG_DATA(h);
+    g->nfgen_family = NFPROTO_INET;
+    struct nlattr *a = (struct nlattr *)((char *)g + NLMSG_ALIGN(sizeof *g));
+    const char tname[] = "llmcore_sandbox";
+    a->nla_type = NFTA_TABLE_NAME;
+    a->nla_len = (unsigned short)(NLA_HDRLEN + sizeof tname);
+    memcpy((char *)a + NLA_HDRLEN, tname, sizeof tname);
+    h->nlmsg_len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof *g) + NLA_ALIGN(a->nla_len));
+    off += NLMSG_ALIGN(h->nlmsg_len);
+    /* batch end */
+    h = (struct nlmsghdr *)(buf + off);
+    h->nlmsg_len = NLMSG_LENGTH(sizeof *g);
+    h->nlmsg_type = NFNL_MSG_BATCH_END;
+    h->nlmsg_flags = NLM_F_REQUEST;
+    h->nlmsg_seq = seq++;
+    g = NLMSG_DATA(h);
+    g->res_id = htons(NFNL_SUBSYS_NFTABLES);
+    off += NLMSG_ALIGN(h->nlmsg_len);
+    struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+    if (sendto(fd, buf, off, 0, (struct sockaddr *)&k, sizeof k) < 0)
+        return result(-1);
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    while (poll(&pf, 1, 2000) == 1) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type != NLMSG_ERROR)
+                continue;
+            struct nlmsgerr *ne = NLMSG_DATA(h);
+            errno = -ne->error;
+            return result(ne->error ? -1 : 0);
+        }
+    }
+    errno = ETIMEDOUT;
+    return result(-1);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "net"))
+        return net(argc, argv);
     if (argc < 2)
         return 2;
     name = argv[1];
@@ -500,6 +697,8 @@ int main(int argc, char **argv)
             errno = EBADF;
         return result(extra ? extra : -1);
     }
+    if (!strcmp(name, "nft-delete"))
+        return nft_delete();
     if (!strcmp(name, "euid")) {
         printf("euid=%d\n", (int)geteuid());
         if (geteuid() == 0)

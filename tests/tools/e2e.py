@@ -272,6 +272,8 @@ def t_denied_tools_in_both_modes():
     try:
         info = text_of(ok(s.call("get_sandbox_info")))
         assert "Access Level: full" in info, info
+        if shutil.which("pasta") and shutil.which("nft"):
+            assert "Network: full (pasta)" in info and "Unreachable: this host" in info, info
         err(s.call("execute_python", {"code": "1"}), "Tool 'execute_python' is not allowed in full sandbox mode.")
         err(s.call("set_state", {"key": "a", "value": "b"}), "Tool 'set_state' is not allowed in full")
         err(s.call("delete_file", {"path": "a"}), "Tool 'delete_file' is not allowed in full")

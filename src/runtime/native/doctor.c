@@ -189,6 +189,12 @@ char *lcs_doctor_json(lcs_error *err)
     check(checks, "pasta", pasta, 0,
           pasta ? "pasta found (FULL network)" : "pasta not found: FULL network is unavailable",
           "apt-get install passt");
+    char nft[64];
+    int has_nft = lcs_native_find("nft", nft, sizeof nft) == 0;
+    check(checks, "nft", has_nft, 0,
+          has_nft ? "nft found (the FULL network's host filter)"
+                  : "nft not found: FULL network is unavailable",
+          "apt-get install nftables");
     int tun = access("/dev/net/tun", R_OK | W_OK) == 0;
     snprintf(d, sizeof d, tun ? "/dev/net/tun is usable" : "/dev/net/tun: %s", strerror(errno));
     check(checks, "dev_net_tun", tun, 0, d,

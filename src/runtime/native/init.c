@@ -315,6 +315,13 @@ static void hide_host_cmdline(void)
 _Noreturn void lcs_init_main(const lcs_plan *p)
 {
     lcs_child_err e;
+    /* FULL network: the filter that keeps the host out of reach, loaded
+     * first thing, while the monitor writes our maps and starts pasta (the
+     * two overlap): init sees the host's nft and holds CAP_NET_ADMIN of its
+     * user namespace, and no sandbox code exists yet. A failure is reported
+     * after the release byte, like every other setup failure. */
+    lcs_child_err net_e;
+    int net_rc = p->network == LCS_NATIVE_NET_FULL ? lcs_net_filter_install(p, &net_e) : 0;
     /* Wait until the monitor has written our uid/gid maps and cgroups. EOF
      * means the monitor gave up: leave without doing anything. */
     char go = 0;
@@ -355,6 +362,8 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         fail_setup(&e);
     }
     int root_clone[LCS_NATIVE_VIEWS];
+    if (net_rc < 0)
+        fail_setup(&net_e);
     if (lcs_net_loopback_up(&e) < 0 || lcs_mounts_setup(p, p->session ? root_clone : NULL, &e) < 0)
         fail_setup(&e);
 

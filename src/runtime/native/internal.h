@@ -80,8 +80,11 @@ typedef struct lcs_plan {
     char resolv[PATH_MAX];     /* FULL network: host path of the generated
                                   resolv.conf bound over /etc/resolv.conf */
     char resolv_text[512];     /* its contents (lcs_net_resolv_text) */
-    int dns_forward;           /* pasta forwards LCS_NATIVE_DNS_ADDR to the host's
-                                  resolver (the host's is on loopback) */
+    int dns6;                  /* pasta also forwards LCS_NATIVE_DNS_ADDR6 */
+    char *net_filter;          /* FULL network: the nftables rules init loads
+                                  (lcs_net_filter_rules; owned by the run) */
+    unsigned net_host_addrs;   /* host addresses in it besides the ranges */
+    char nft[64];              /* path of the nft program */
     int session;               /* 1: init serves exec requests (session_init.c) */
     int exec_handshake;        /* session: move execs into their cgroups by the
                                   STARTED/GO handshake from the first one on */
@@ -160,6 +163,9 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
 _Noreturn void lcs_init_serve(const lcs_plan *p, int *views);
 /* Bring "lo" up in the current network namespace. */
 int lcs_net_loopback_up(lcs_child_err *e);
+/* FULL network, child side: load p->net_filter with nft in the current
+ * network namespace (before any sandbox code runs). */
+int lcs_net_filter_install(const lcs_plan *p, lcs_child_err *e);
 /* Become the sandbox user with no privilege at all; then rlimits. Called in
  * the command's process right before seccomp and execve. */
 int lcs_privs_drop(const lcs_plan *p, lcs_child_err *e);
@@ -285,12 +291,25 @@ typedef struct lcs_pasta {
 
 /* Attach pasta to the network namespace of pid (waits until it is
  * configured, bounded). */
-int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns_forward,
+int lcs_net_pasta_start(lcs_pasta *ps, pid_t pid, const char *run_dir, int dns6,
                         lcs_error *err);
-/* The sandbox's resolv.conf for FULL network: the host's nameservers when
- * they are reachable through pasta's NAT (not loopback), else
- * LCS_NATIVE_DNS_ADDR with *dns_forward set. */
-void lcs_net_resolv_text(char *out, size_t len, int *dns_forward);
+/* The sandbox's resolv.conf for FULL network: LCS_NATIVE_DNS_ADDR and, if
+ * the host has IPv6 resolvers (*dns6 set), LCS_NATIVE_DNS_ADDR6: pasta's
+ * forwarders to the host's resolvers. */
+void lcs_net_resolv_text(char *out, size_t len, int *dns6);
+/* FULL network, host side: the nftables rules that keep the host out of
+ * reach (*out malloc'ed; *host_addrs: host addresses listed besides the
+ * ranges). */
+int lcs_net_filter_rules(char **out, unsigned *host_addrs, lcs_error *err);
+/* Add the host's current addresses to the filter of the sandbox whose user
+ * and network namespaces are open as ufd and nfd (nft run in the network
+ * namespace; rootless: entering the user namespace first). Single-threaded
+ * callers only (fork). */
+int lcs_net_filter_add_hosts(int ufd, int nfd, int rootless, const char *nft, lcs_error *err);
+/* A non-blocking rtnetlink socket told of the host's address changes. */
+int lcs_net_addr_watch_open(lcs_error *err);
+/* Drain it: 1 if an address appeared (or a message was lost), else 0. */
+int lcs_net_addr_watch_read(int fd);
 void lcs_net_pasta_stop(lcs_pasta *ps);
 
 /* --------------------------------------------------------------- monitor */
@@ -335,5 +354,7 @@ int lcs_rm_tree(const char *path);
 double lcs_now(void);
 /* Is name an executable in /usr/local/bin, /usr/bin, /bin, /usr/sbin or /sbin? */
 int lcs_native_in_path(const char *name);
+/* The same, writing its path to out (len bytes); 0 if found, else -1. */
+int lcs_native_find(const char *name, char *out, size_t len);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct run {
     pid_t pid;
     int pidfd;
     lcs_pasta pasta;
+    int ns_user_fd, ns_net_fd;     /* session, FULL: init's namespaces (filter updates) */
     lcs_seccomp_info sinfo;
     json_t *degraded;
     char **argv_copy, **env_copy;
@@ -498,7 +499,7 @@ static int fill_plan(run *R, const lcs_native_spec *s, lcs_error *err)
     p->writable_root = s->writable_root != 0;
     p->network = s->network;
     if (p->network == LCS_NATIVE_NET_FULL)
-        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text, &p->dns_forward);
+        lcs_net_resolv_text(p->resolv_text, sizeof p->resolv_text, &p->dns6);
     p->rootless = geteuid() != 0;
     p->uid = s->allow_root ? 0 : s->uid ? s->uid : 1000;
     p->gid = s->allow_root ? 0 : s->gid ? s->gid : 1000;
@@ -747,6 +748,25 @@ static char *enforced_json(run *R)
     json_object_set_new(o, "network", json_string(p->network == LCS_NATIVE_NET_FULL
                                                       ? (R->pasta.pid > 0 ? "full (pasta)" : "none")
                                                       : "none (loopback only)"));
+    if (p->network == LCS_NATIVE_NET_FULL)
+        json_object_set_new(
+            o, "network_blocked",
+            json_pack("{s:s,s:s,s:s,s:i,s:s,s:s}", "by",
+                      "nftables output filter in the sandbox's network namespace, loaded "
+                      "before the command; the command has no CAP_NET_ADMIN",
+                      "ipv4",
+                      "0/8 10/8 100.64/10 127/8 169.254/16 172.16/12 192.0.0/24 192.168/16 "
+                      "198.18/15 224/3 (multicast, reserved, broadcast)",
+                      "ipv6", "::/127 ::ffff:0:0/96 fc00::/7 fe80::/10 fec0::/10 ff00::/8",
+                      "host_addresses", (int)p->net_host_addrs, "dns",
+                      p->dns6 ? LCS_NATIVE_DNS_ADDR " and " LCS_NATIVE_DNS_ADDR6
+                                " port 53 only, forwarded by pasta to the host's first IPv4 "
+                                "and IPv6 resolvers"
+                              : LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the "
+                                "host's first resolver",
+                      "new_host_addresses",
+                      p->session ? "added while the session lives (its monitor watches the host)"
+                                 : "not added: fixed at the start of this run"));
     json_object_set_new(o, "rootfs", json_string(p->writable_root
                                                      ? "overlay, copy-on-write root"
                                                      : "overlay, read-only root; writable "
@@ -788,6 +808,11 @@ static void teardown(run *R)
         R->pid = 0;
     }
     lcs_net_pasta_stop(&R->pasta);
+    if (R->ns_user_fd >= 0)
+        close(R->ns_user_fd);
+    if (R->ns_net_fd >= 0)
+        close(R->ns_net_fd);
+    R->ns_user_fd = R->ns_net_fd = -1;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++) {
         if (R->view_fd[i] >= 0)
             close(R->view_fd[i]);
@@ -831,6 +856,8 @@ static void teardown(run *R)
     }
     free(R->plan.seccomp.filter);
     R->plan.seccomp.filter = NULL;
+    free(R->plan.net_filter);
+    R->plan.net_filter = NULL;
     json_decref(R->degraded);
     R->degraded = NULL;
     free(R->argv_copy);
@@ -862,6 +889,7 @@ static run *run_new(lcs_error *err)
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
         R->view_fd[i] = -1;
     R->pasta.pid = -1;
+    R->ns_user_fd = R->ns_net_fd = -1;
     R->degraded = json_array();
     if (!R->degraded) {
         run_free(R);
@@ -956,6 +984,19 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
             return -1;
         R->plan.network = LCS_NATIVE_NET_NONE;
     }
+    /* FULL without its filter would reach the host's own services (net.c):
+     * no nft means no FULL network. */
+    if (R->plan.network == LCS_NATIVE_NET_FULL &&
+        lcs_native_find("nft", R->plan.nft, sizeof R->plan.nft) < 0) {
+        if (degrade(R, s, err, "network-full",
+                    "FULL network needs nft to keep the host out of reach: apt-get install "
+                    "nftables") < 0)
+            return -1;
+        R->plan.network = LCS_NATIVE_NET_NONE;
+    }
+    if (R->plan.network == LCS_NATIVE_NET_FULL &&
+        lcs_net_filter_rules(&R->plan.net_filter, &R->plan.net_host_addrs, err) < 0)
+        return -1;
     if (prepare_run_dir(R, s, err) < 0)
         return -1;
 
@@ -983,8 +1024,21 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (lcs_userns_write_maps(R->pid, &R->plan, err) < 0)
         return -1;
     if (R->plan.network == LCS_NATIVE_NET_FULL &&
-        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, R->plan.dns_forward, err) < 0)
+        lcs_net_pasta_start(&R->pasta, R->pid, R->rundir, R->plan.dns6, err) < 0)
         return -1;
+    /* A session's monitor adds the host's new addresses to the filter
+     * later (lcs_native_sandbox_addr_changed): it keeps init's namespaces
+     * open from now, while init is still dumpable (afterwards, a rootless
+     * caller could not open them). */
+    if (session && R->plan.network == LCS_NATIVE_NET_FULL) {
+        char ns[64];
+        snprintf(ns, sizeof ns, "/proc/%d/ns/user", (int)R->pid);
+        R->ns_user_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        snprintf(ns, sizeof ns, "/proc/%d/ns/net", (int)R->pid);
+        R->ns_net_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (R->ns_user_fd < 0 || R->ns_net_fd < 0)
+            return lcs_fail_errno(err, "open the namespaces of the sandbox's init");
+    }
     /* 'G': init builds the filesystem while we make the cgroups (the two
      * take about as long; on two CPUs they overlap). Nothing of the
      * sandbox's own code runs before 'C' below, and until then init does
@@ -1258,6 +1312,15 @@ void lcs_native_sandbox_destroy(lcs_native_sandbox *sb)
 int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb) { return sb->R->in_sp[0]; }
 int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb) { return sb->R->pidfd; }
 pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb) { return sb->R->pid; }
+int lcs_native_addr_watch_open(lcs_error *err) { return lcs_net_addr_watch_open(err); }
+int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *err)
+{
+    run *R = sb->R;
+    if (!lcs_net_addr_watch_read(fd) || R->plan.network != LCS_NATIVE_NET_FULL)
+        return 0;
+    return lcs_net_filter_add_hosts(R->ns_user_fd, R->ns_net_fd, R->plan.rootless, R->plan.nft,
+                                    err);
+}
 const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
                                                              "/home/sandbox/output"};
 int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }

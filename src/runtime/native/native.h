@@ -117,6 +117,9 @@ typedef struct lcs_native_spec {
 /* The DNS forwarder address pasta answers on in FULL mode; the sandbox's
  * /etc/resolv.conf names it (a generated file bound read-only). */
 #define LCS_NATIVE_DNS_ADDR "169.254.1.1"
+/* Its IPv6 twin (a unique-local address, closed but for DNS), used when the
+ * host has IPv6 resolvers: pasta forwards within a family only. */
+#define LCS_NATIVE_DNS_ADDR6 "fd4c:6373::53"
 
 /* What happened. Strings are owned by the result; free with
  * lcs_native_result_clear(). */
@@ -154,6 +157,14 @@ void lcs_native_sandbox_destroy(lcs_native_sandbox *sb);
 int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb);   /* the socketpair */
 int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb);    /* init's pidfd */
 pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb);
+/* FULL network: the host's addresses change while a session lives. Open the
+ * watch (a non-blocking fd to poll) before lcs_native_sandbox_start, so that
+ * no change between the filter's making and the watch is missed; when the
+ * fd is readable, lcs_native_sandbox_addr_changed adds the host's current
+ * addresses to the sandbox's filter (error: the filter could not be
+ * brought up to date). Single-threaded callers. */
+int lcs_native_addr_watch_open(lcs_error *err);
+int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *err);
 /* Detached, non-recursive clones of the sandbox's mounts (borrowed), the
  * root_fds for src/session/fsops.c: view 0 is the overlay root "/", then
  * "/tmp", "/home/sandbox/input", "/home/sandbox/output" (-1 if absent). */

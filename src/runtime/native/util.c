@@ -30,16 +30,22 @@ int lcs_child_fail(lcs_child_err *e, int errnum, const char *fmt, ...)
     return -1;
 }
 
-int lcs_native_in_path(const char *name)
+int lcs_native_find(const char *name, char *out, size_t len)
 {
     const char *dirs[] = {"/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"};
-    char p[PATH_MAX];
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-        if (access(p, X_OK) == 0)
-            return 1;
+        if ((size_t)snprintf(out, len, "%s/%s", dirs[i], name) >= len)
+            continue;
+        if (access(out, X_OK) == 0)
+            return 0;
     }
-    return 0;
+    return -1;
+}
+
+int lcs_native_in_path(const char *name)
+{
+    char p[PATH_MAX];
+    return lcs_native_find(name, p, sizeof p) == 0;
 }
 
 double lcs_now(void)

@@ -85,7 +85,7 @@ expect v2_pids_limit_allows_task_16 verdict ok
 if grep -qw cpu <<<"$got"; then
     sb "${ST[@]}" --cpus 0.5 --timeout 1 -- /bin/sh -c 'while :; do :; done'
     expect v2_cpu_quota_reported_as_v2 "enforced cgroups cpu" v2
-    cpu=$(j cpu_seconds)
+    cpu=$(j cpu_s)
     if python3 -c "import sys; c=float(sys.argv[1]); sys.exit(0 if 0.2 <= c <= 0.75 else 1)" "$cpu"; then
         pass v2_cpu_quota_limits_a_spinner
     else fail v2_cpu_quota_limits_a_spinner "cpu_seconds $cpu for 1 s at 0.5 CPU"; fi

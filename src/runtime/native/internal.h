@@ -154,6 +154,7 @@ typedef struct lcs_cgroup {
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
     char why_missing[512];     /* what is unavailable and why (for messages) */
+    int v2_busy;               /* a v2 controller was refused: our cgroup holds processes */
 } lcs_cgroup;
 
 typedef struct lcs_cg_limits {

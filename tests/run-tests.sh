@@ -110,7 +110,7 @@ run_suite runtime-san tests/runtime/run-all.sh "$ROOT/build-san/lcs-native-run"
 # The cgroup v2 controller path on a cgroup-v2-only kernel: tests/v2lane
 # boots a Debian guest (cached in /var/cache/llmcore-sandbox-test/v2lane,
 # built with mmdebstrap when missing) and runs tests/v2lane/tests.list there
-# against build/ (about 5 minutes under software emulation; it skips, saying
+# against build/ (about 4 minutes under software emulation; it skips, saying
 # why, without qemu-system-x86_64).
 run_suite v2lane tests/v2lane/run.sh "$ROOT/build"
 

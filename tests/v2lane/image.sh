@@ -28,6 +28,7 @@ drop="drivers/gpu drivers/media drivers/net/wireless drivers/net/ethernet driver
       drivers/staging drivers/scsi drivers/usb drivers/bluetooth drivers/iio drivers/hid sound
       net/wireless net/mac80211 net/bluetooth"
 work=$(mktemp -d /tmp/lcs-v2lane-img-XXXXXX)
+# (LCS_V2LANE_KEEP=1 keeps the work directory, to look into a failed build)
 [ -n "${LCS_V2LANE_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 root=$work/root
 

@@ -40,6 +40,9 @@ echo "kernel $(uname -r), cgroup2 controllers: $ctl, $(nproc) CPUs, $(free -m | 
 # Like tests/runtime/run-all.sh: one fixture rootfs, state and work dir for
 # the scripts, each script given the build directory.
 export RUN=$B/lcs-native-run SECCOMP=$src/container_images/seccomp.json
+# Emulation is ~5-10 times slower than the host: tests that poll for a
+# condition wait that much longer (tests/session/run.sh).
+export LCS_TEST_WAIT_SCALE=${LCS_TEST_WAIT_SCALE:-5}
 for f in "$RUN" "$B/llmcore-sandbox" "$B/llmcore-sandbox-monitor"; do
     [ -x "$f" ] || { emit "FAIL v2lane_build: $f missing (make)"; exit 0; }
 done
@@ -54,7 +57,7 @@ sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$out/tests" >"$tmp/list"
 grep -v '^timing ' "$tmp/list" >"$tmp/scripts"
 [ -s "$tmp/scripts" ] || { emit "FAIL v2lane_tests: the list of test scripts is empty"; exit 0; }
 timing_why() { sed -n "s/^timing $1: //p" "$tmp/list" | head -n 1; }
-per_script=${LCS_V2LANE_SCRIPT_TIMEOUT:-300}
+per_script=${LCS_V2LANE_SCRIPT_TIMEOUT:-480}
 echo "tests start at $(cut -d' ' -f1 /proc/uptime) s of uptime"
 while read -r t; do
     name=${t#tests/}; name=${name%.sh}; name=${name%/run}

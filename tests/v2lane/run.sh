@@ -12,7 +12,8 @@
 # cgroup_no_v1=all and an init that mounts cgroup2 alone; the guest checks
 # that premise first. Which scripts run: tests/v2lane/tests.list.
 #
-#   LCS_V2LANE_TIMEOUT   hard limit for the guest, seconds (default 600)
+#   LCS_V2LANE_TIMEOUT   hard limit for the guest, seconds (default 900; it
+#                        takes ~4 minutes, more on a loaded host)
 #   LCS_V2LANE_TESTS     scripts to run instead of tests.list
 #   LCS_V2LANE_ACCEL     qemu accelerator (default tcg)
 #   LCS_V2LANE_LOG       copy the guest's whole log (test output) to this file
@@ -24,7 +25,7 @@ case "$B/" in "$top"/*) rel=${B#"$top"/} ;; *) echo "FAIL v2lane: $B is not insi
 qemu=$(command -v qemu-system-x86_64) || { echo "SKIP v2lane: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"; exit 0; }
 [ "$(uname -m)" = x86_64 ] || { echo "SKIP v2lane: the guest is x86_64 and this host is $(uname -m)"; exit 0; }
 [ -x "$B/lcs-native-run" ] || { echo "FAIL v2lane: $B/lcs-native-run missing (run make)"; exit 1; }
-limit=${LCS_V2LANE_TIMEOUT:-600}
+limit=${LCS_V2LANE_TIMEOUT:-900}
 
 # ------------------------------------------------------------------ the guest
 cache=${LCS_V2LANE_CACHE:-/var/cache/llmcore-sandbox-test/v2lane}

@@ -9,6 +9,9 @@ BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsq
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
 TEST="libcmocka-dev python3 busybox-static"
+# The cgroup-v2 lane (tests/v2lane) boots a cgroup-v2-only Debian guest with
+# qemu (software emulation; the guest is built with mmdebstrap, below).
+TEST="$TEST qemu-system-x86"
 # Node.js and npm run the MCP test with the official TypeScript SDK client
 # (tests/mcp); a Node.js that already brings npm (e.g. NodeSource's) is kept.
 command -v node >/dev/null 2>&1 || TEST="$TEST nodejs"

@@ -12,6 +12,9 @@
 #             mode, tests/session (sessions), rootless
 #   runtime-san  tests/runtime/run-all.sh again with the ASan+UBSan build
 #             (session reports of every process, detached monitors included)
+#   v2lane    tests/v2lane/run.sh: a cgroup-v2-only Debian guest under qemu
+#             (software emulation) runs the limit, verdict, cgroup and
+#             session tests (SKIP without qemu-system-x86_64)
 #
 # Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
 # (cmocka's TAP output is translated). A suite that exits non-zero without
@@ -103,6 +106,13 @@ done
 # through its CLI, monitor and helpers (their reports collected from every
 # process, detached monitors included).
 run_suite runtime-san tests/runtime/run-all.sh "$ROOT/build-san/lcs-native-run"
+
+# The cgroup v2 controller path on a cgroup-v2-only kernel: tests/v2lane
+# boots a Debian guest (cached in /var/cache/llmcore-sandbox-test/v2lane,
+# built with mmdebstrap when missing) and runs tests/v2lane/tests.list there
+# against build/ (about 4 minutes under software emulation; it skips, saying
+# why, without qemu-system-x86_64).
+run_suite v2lane tests/v2lane/run.sh "$ROOT/build"
 
 
 echo

@@ -9,8 +9,8 @@
 # for pids and cpu (when their hierarchies hold no process), runs sandboxes
 # whose limits must then be enforced through v2, and puts the hierarchies back
 # (also on failure). Memory cannot move here: processes of this host sit in
-# v1 memory cgroups. On a host that is already v2-only the same checks run
-# without moving anything.
+# v1 memory cgroups. On a host that is already v2-only (tests/v2lane boots
+# one) the same checks run without moving anything, memory's included.
 . "$(dirname "$0")/lib.sh"
 ST=(--state-dir "$STATE")
 V2=/sys/fs/cgroup/unified
@@ -85,12 +85,42 @@ expect v2_pids_limit_allows_task_16 verdict ok
 if grep -qw cpu <<<"$got"; then
     sb "${ST[@]}" --cpus 0.5 --timeout 1 -- /bin/sh -c 'while :; do :; done'
     expect v2_cpu_quota_reported_as_v2 "enforced cgroups cpu" v2
-    cpu=$(j cpu_seconds)
+    cpu=$(j cpu_s)
     if python3 -c "import sys; c=float(sys.argv[1]); sys.exit(0 if 0.2 <= c <= 0.75 else 1)" "$cpu"; then
         pass v2_cpu_quota_limits_a_spinner
     else fail v2_cpu_quota_limits_a_spinner "cpu_seconds $cpu for 1 s at 0.5 CPU"; fi
 else
     skip v2_cpu_quota "the cpu controller could not be moved to cgroup v2 here"
+fi
+# memory through v2 (a v2-only host; on a hybrid host it stays in v1): a
+# memory bomb gets the memory verdict, the report says v2, and the peak is
+# read from memory.peak (at most the limit).
+if grep -qw memory <<<"$got"; then
+    sb "${ST[@]}" --memory 64M --timeout 20 -- /bin/sh -c 'dd if=/dev/zero of=/dev/null bs=300M count=1'
+    expect v2_memory_bomb_is_verdict_memory verdict memory
+    expect v2_memory_limit_reported_as_v2 "enforced cgroups memory" v2
+    peak=$(j peak_memory_bytes)
+    if [ -n "$peak" ] && [ "$peak" -gt $((32 << 20)) ] && [ "$peak" -le $((64 << 20)) ]; then pass v2_memory_peak_is_within_the_limit
+    else fail v2_memory_peak_is_within_the_limit "peak_memory_bytes '$peak' for a 64 MiB limit"; fi
+else
+    skip v2_memory_limit "memory is not a cgroup v2 controller here (a hybrid host keeps it in v1)"
+fi
+# A caller in a cgroup that holds processes (every process of a systemd
+# host is in one) cannot give memory to children: the kernel's
+# no-internal-process rule. The run is refused, naming that cause and what
+# helps (the root cgroup), not a permission problem. Needs a caller in the
+# root cgroup to set up (a v2-only guest such as tests/v2lane's).
+if grep -qw memory <<<"$got" && [ "$(cat /proc/self/cgroup)" = "0::/" ]; then
+    busy=$V2/v2test-busy-$$
+    mkdir "$busy"
+    (echo "$BASHPID" >"$busy/cgroup.procs" && sb "${ST[@]}" -- /bin/true); rc=$?
+    rmdir "$busy"
+    if [ $rc != 0 ] && grep -q 'cgroup v2 cannot give memory to children of .*v2test-busy.*: it holds processes' "$WORK/r.err" &&
+       grep -q 'start it from the root cgroup' "$WORK/r.err"; then
+        pass v2_busy_caller_cgroup_is_refused_naming_the_cause
+    else fail v2_busy_caller_cgroup_is_refused_naming_the_cause "rc $rc: $(head -c 400 "$WORK/r.err")"; fi
+else
+    skip v2_busy_caller_cgroup "needs memory in cgroup v2 and a caller in the root cgroup"
 fi
 sb "${ST[@]}" -- /bin/true
 expect v2_ordinary_run_is_ok verdict ok

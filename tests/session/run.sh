@@ -28,6 +28,11 @@ if ldd "$C" 2>/dev/null | grep -q libasan; then
     export ASAN_OPTIONS="log_path=$SANLOG/asan" UBSAN_OPTIONS="print_stacktrace=1:log_path=$SANLOG/ubsan"
 fi
 RFS=$tmp/rootfs
+# Waits for a condition (a warm sandbox ready, a session gone) poll up to a
+# few seconds; LCS_TEST_WAIT_SCALE multiplies them on a slow machine (the
+# cgroup-v2 lane's emulated guest sets it). A condition that never comes
+# still fails.
+W=${LCS_TEST_WAIT_SCALE:-1}
 cleanup() {
     for d in "$LLMCORE_SANDBOX_STATE"/sessions/*/; do
         [ -d "$d" ] && "$C" rm "$(basename "$d")" >/dev/null 2>&1
@@ -43,7 +48,7 @@ sanitizer_check() { grep -q Sanitizer "$tmp/err" 2>/dev/null && fail sanitizer_c
 # to 5 s for it to go: a sanitizer build's monitor takes a moment to exit)
 leftovers() {
     local i
-    for i in $(seq 1 25); do
+    for i in $(seq 1 $((25 * W))); do
         [ -z "$(leftovers_now "$1")" ] && return
         sleep 0.2
     done
@@ -383,7 +388,7 @@ warm_ids() { "$C" ps --json | python3 -c 'import json,sys; print(" ".join(s["id"
 # wait_warm: until one warm sandbox is ready (up to 5 s); prints its id
 wait_warm() {
     local i w
-    for i in $(seq 1 50); do
+    for i in $(seq 1 $((50 * W))); do
         w=$(warm_ids)
         [ -n "$w" ] && [ -n "$(find "$LLMCORE_SANDBOX_STATE/pool" -type l)" ] && { echo "$w"; return; }
         sleep 0.1
@@ -392,7 +397,7 @@ wait_warm() {
 # slots: how many warm sandboxes are ready; until COND...: polls a condition
 # (a shell command) for up to 10 s (a sanitizer build starts slowly)
 slots() { find "$LLMCORE_SANDBOX_STATE/pool" -type l | wc -l; }
-until_true() { local i; for i in $(seq 1 100); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+until_true() { local i; for i in $(seq 1 $((100 * W))); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 start_of() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["start"], d["verdict"], d["exit_code"], repr(d["stdout"]), repr(d["stderr"]))'; }
 out=$("$C" run --rootfs "$RFS" --warm --json -- sh -c 'echo first > /home/sandbox/work/mark; echo out' 2>"$tmp/err" | start_of)
 w1=$(wait_warm)
@@ -618,7 +623,7 @@ if id "$user" >/dev/null 2>&1; then
     python3 -c "import json; d=json.load(open('$tmp/rlps.json')); print('  rootless degrades:', d[0]['enforced']['degraded'])" 2>/dev/null
     ru "$C" rm "$rid"
     rl_left() { ls "$rl/state/sessions" 2>/dev/null; ps -o pid=,stat=,args= -u "$user" | awk '$2 !~ /^Z/'; }
-    for i in $(seq 1 25); do [ -z "$(rl_left)" ] && break; sleep 0.2; done
+    for i in $(seq 1 $((25 * W))); do [ -z "$(rl_left)" ] && break; sleep 0.2; done
     if [ -z "$(rl_left)" ]; then pass rootless_destroy_leaves_nothing
     else fail rootless_destroy_leaves_nothing "$(rl_left)"; fi
     [ $created = 1 ] && userdel "$user" 2>/dev/null

@@ -241,13 +241,29 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
         dirs[i][0] = 0;
     cg->mem_v = cg->pids_v = cg->cpu_v = cg->acct_v = cg->kill_v = 0;
     cg->why_missing[0] = 0;
+    cg->v2_busy = 0;
     cg_where w;
     discover(&w);
     static const char *const v2c[3] = {"memory", "pids", "cpu"};
     int in_v2[3] = {0, 0, 0};
     if (w.v2[0] && access(w.v2, W_OK) == 0) {
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 3; i++) {
             in_v2[i] = v2_enable(w.v2, v2c[i]) == 0;
+            /* EBUSY: the kernel's no-internal-process rule. A cgroup other
+             * than the root that holds processes (ours does: we are in it)
+             * cannot give domain controllers (memory) to children. Say so:
+             * "no writable controller" would send the caller looking for a
+             * permission problem. */
+            if (!in_v2[i] && errno == EBUSY) {
+                char msg[PATH_MAX + 160];
+                snprintf(msg, sizeof msg,
+                         "cgroup v2 cannot give %s to children of %s: it holds processes "
+                         "(only the root cgroup or one without processes can)",
+                         v2c[i], w.v2);
+                note_missing(cg, msg);
+                cg->v2_busy = 1;
+            }
+        }
         if (make_dir(cg->v2, w.v2, name, err) < 0)
             return -1;
         cg->acct_v = LCS_CG_V2; /* cpu.stat usage_usec exists without the cpu controller */

@@ -224,6 +224,7 @@ typedef struct lcs_cgroup {
     int init_apart;            /* session: init is not attached to the directory
                                   holding the memory limit (lcs_cg_attach) */
     char why_missing[512];     /* what is unavailable and why (for messages) */
+    int v2_busy;               /* a v2 controller was refused: our cgroup holds processes */
 } lcs_cgroup;
 
 /* What the monitor writes into a session init's oom_score_adj where it

@@ -914,8 +914,14 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
     char fix[768];
-    snprintf(fix, sizeof fix, "%s; run as root or in a cgroup delegated to you (e.g. "
-             "systemd-run --user --scope -p Delegate=yes)", R->cg.why_missing);
+    if (R->cg.v2_busy)
+        /* a delegated scope does not help here: we would be a process in it */
+        snprintf(fix, sizeof fix, "%s; start it from the root cgroup (as root: "
+                 "echo $$ > /sys/fs/cgroup/cgroup.procs in the shell that starts it)",
+                 R->cg.why_missing);
+    else
+        snprintf(fix, sizeof fix, "%s; run as root or in a cgroup delegated to you (e.g. "
+                 "systemd-run --user --scope -p Delegate=yes)", R->cg.why_missing);
     if (!R->cg.mem_v && degrade(R, s, err, "memory-limit", fix) < 0)
         return -1;
     if (!R->cg.pids_v && degrade(R, s, err, "pids-limit", fix) < 0)

@@ -82,6 +82,7 @@ int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t 
 
 typedef struct cg_where {
     char v2[PATH_MAX];      /* our cgroup2 directory, "" if none */
+    char v2top[PATH_MAX];   /* the top of the cgroup2 mount, "" if none */
     char v1[5][PATH_MAX];   /* memory pids cpu cpuacct freezer */
 } cg_where;
 
@@ -116,7 +117,7 @@ static void join_path(char *out, const char *mnt, const char *mroot, const char 
  * strings: PATH_MAX buffers on the stack would fault in ~70 KiB of pages. */
 static void discover(cg_where *w)
 {
-    w->v2[0] = 0;
+    w->v2[0] = w->v2top[0] = 0;
     char *v2mnt = NULL, *v2root = NULL, *v1mnt[5] = {0}, *v1root[5] = {0};
     for (int i = 0; i < 5; i++)
         w->v1[i][0] = 0;
@@ -162,8 +163,10 @@ static void discover(cg_where *w)
         *c2 = 0;
         const char *ctrls = c1 + 1, *path = c2 + 1;
         if (!strcmp(line, "0") && !*ctrls) {
-            if (v2mnt && v2root)
+            if (v2mnt && v2root) {
                 join_path(w->v2, v2mnt, v2root, path);
+                snprintf(w->v2top, sizeof w->v2top, "%s", v2mnt);
+            }
             continue;
         }
         for (int i = 0; i < 5; i++)
@@ -212,6 +215,30 @@ static int v2_enable(const char *dir, const char *ctrl)
     }
     errno = ENOENT;
     return -1;
+}
+
+/* Our own cgroup holds processes, so (no-internal-process rule) it cannot
+ * give memory to children. Where we may write the top of the hierarchy
+ * (root on the host, where the top is the root cgroup), sandboxes go under
+ * LCS_CG_V2_BASE there instead, as Docker's cgroupfs driver does. This is
+ * safe: the top may hand out controllers although it holds processes, and
+ * the base never holds any (only the sandboxes' cgroups below it do), so
+ * it can hand them on. On success w->v2 is the base. */
+static int v2_shared_base(cg_where *w)
+{
+    char base[PATH_MAX];
+    if (!w->v2top[0] || !strcmp(w->v2top, w->v2) || access(w->v2top, W_OK) != 0)
+        return -1;
+    if ((size_t)snprintf(base, sizeof base, "%s/" LCS_CG_V2_BASE, w->v2top) >= sizeof base)
+        return -1;
+    if (mkdir(base, 0755) < 0 && errno != EEXIST)
+        return -1;
+    static const char *const c[3] = {"memory", "pids", "cpu"};
+    for (int i = 0; i < 3; i++)
+        if (v2_enable(w->v2top, c[i]) < 0 || v2_enable(base, c[i]) < 0)
+            return -1;
+    snprintf(w->v2, sizeof w->v2, "%s", base);
+    return 0;
 }
 
 static void note_missing(lcs_cgroup *cg, const char *what)
@@ -263,6 +290,12 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
                 note_missing(cg, msg);
                 cg->v2_busy = 1;
             }
+        }
+        if (cg->v2_busy && v2_shared_base(&w) == 0) {
+            /* Every controller is available under the shared base. */
+            cg->v2_busy = 0;
+            cg->why_missing[0] = 0;
+            in_v2[0] = in_v2[1] = in_v2[2] = 1;
         }
         if (make_dir(cg->v2, w.v2, name, err) < 0)
             return -1;

@@ -212,6 +212,10 @@ gid_t lcs_userns_host_gid(const lcs_plan *p, gid_t inside);
 
 enum { LCS_CG_NONE = 0, LCS_CG_V1 = 1, LCS_CG_V2 = 2 };
 
+/* Where root's sandboxes go on cgroup v2 when the caller's own cgroup
+ * holds processes (cgroup.c, v2_shared_base): a child of the top. */
+#define LCS_CG_V2_BASE "llmcore-sandbox"
+
 typedef struct lcs_cgroup {
     /* one directory per concern; "" when not used */
     char mem[PATH_MAX];

@@ -915,10 +915,11 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
         return 0;
     char fix[768];
     if (R->cg.v2_busy)
-        /* a delegated scope does not help here: we would be a process in it */
-        snprintf(fix, sizeof fix, "%s; start it from the root cgroup (as root: "
-                 "echo $$ > /sys/fs/cgroup/cgroup.procs in the shell that starts it)",
-                 R->cg.why_missing);
+        /* a delegated scope does not help here: we would be a process in
+         * it; root would have used the shared base (cgroup.c) */
+        snprintf(fix, sizeof fix, "%s; run it as root (sandboxes then go under "
+                 "/sys/fs/cgroup/" LCS_CG_V2_BASE ") or from a cgroup that holds no "
+                 "other process", R->cg.why_missing);
     else
         snprintf(fix, sizeof fix, "%s; run as root or in a cgroup delegated to you (e.g. "
                  "systemd-run --user --scope -p Delegate=yes)", R->cg.why_missing);

@@ -43,6 +43,7 @@ export RUN=$B/lcs-native-run SECCOMP=$src/container_images/seccomp.json
 # Emulation is ~5-10 times slower than the host: tests that poll for a
 # condition wait that much longer (tests/session/run.sh).
 export LCS_TEST_WAIT_SCALE=${LCS_TEST_WAIT_SCALE:-5}
+export LCS_TEST_NO_STRESS=${LCS_TEST_NO_STRESS:-1}
 for f in "$RUN" "$B/llmcore-sandbox" "$B/llmcore-sandbox-monitor"; do
     [ -x "$f" ] || { emit "FAIL v2lane_build: $f missing (make)"; exit 0; }
 done

@@ -216,6 +216,9 @@ enum { LCS_CG_NONE = 0, LCS_CG_V1 = 1, LCS_CG_V2 = 2 };
  * holds processes (cgroup.c, v2_shared_base): a child of the top. */
 #define LCS_CG_V2_BASE "llmcore-sandbox"
 
+/* RLIMIT_NPROC of a sandbox is its pids limit plus this (userns.c). */
+#define LCS_NPROC_SLACK 8
+
 typedef struct lcs_cgroup {
     /* one directory per concern; "" when not used */
     char mem[PATH_MAX];
@@ -230,10 +233,6 @@ typedef struct lcs_cgroup {
     char why_missing[512];     /* what is unavailable and why (for messages) */
     int v2_busy;               /* a v2 controller was refused: our cgroup holds processes */
 } lcs_cgroup;
-
-/* What the monitor writes into a session init's oom_score_adj where it
- * may (CAP_SYS_RESOURCE): exempt from the OOM killer. */
-#define LCS_INIT_OOM_SCORE_ADJ "-1000"
 
 typedef struct lcs_cg_limits {
     uint64_t memory;

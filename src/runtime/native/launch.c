@@ -70,7 +70,6 @@ typedef struct run {
     char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
     char seccomp_name[PATH_MAX];   /* the profile, for the report */
     int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
-    int init_oom_errno;            /* session: 0 if init's oom_score_adj is -1000 */
     /* spawn_child: written by the vfork'ed helper that creates the sandbox */
     int spawn_errno;
     int spawn_step;                /* 1: preparing the owner/limits failed */
@@ -729,18 +728,13 @@ static char *enforced_json(run *R)
                             json_string("none (bounding, ambient, inheritable, permitted, "
                                         "effective cleared; securebits locked)"));
     if (p->session) {
-        /* How init is kept from the OOM killer: outside the memory cgroup
-         * (so a memory-limit OOM cannot choose it), and exempt from a
-         * host-wide OOM where the monitor may say so (CAP_SYS_RESOURCE);
-         * where it may not, the report gives the reason. */
-        char why[160];
-        snprintf(why, sizeof why, "not set: %s", strerror(R->init_oom_errno));
-        json_object_set_new(
-            o, "oom",
-            json_pack("{s:b,s:i,s:s}", "init_outside_memory_cgroup",
-                      R->cg.init_apart && R->cg.mem_v, "init_score_adj",
-                      R->init_oom_errno ? 0 : atoi(LCS_INIT_OOM_SCORE_ADJ), "init_score_adj_status",
-                      R->init_oom_errno ? why : "set (exempt from a host-wide OOM)"));
+        /* How init is kept from the OOM killer: outside the memory cgroup,
+         * so a memory-limit OOM cannot choose it; its oom_score_adj is the
+         * caller's (why: where the session's init is started). */
+        json_object_set_new(o, "oom",
+                            json_pack("{s:b,s:s}", "init_outside_memory_cgroup",
+                                      R->cg.init_apart && R->cg.mem_v, "init_score_adj",
+                                      "inherited (a lower value would pass to every exec)"));
     }
     if (R->upper_external)
         json_object_set_new(o, "upper_dir", json_string(p->upper));
@@ -1275,24 +1269,14 @@ int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_nativ
     /* init's output pipes are unused in session mode */
     close2(R->out_p);
     close2(R->err_p);
-    {
-        /* The OOM killer must pick commands, never init (its death ends the
-         * session). A memory-limit OOM cannot: init is not in the memory
-         * cgroup (make_cgroups). Against a host-wide OOM, where the monitor
-         * holds CAP_SYS_RESOURCE, init is made exempt (-1000). Without it
-         * (an ordinary user, or root in a container whose capability set
-         * drops it) the write fails: the enforced report says so ("oom"). */
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)R->pid);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        R->init_oom_errno = fd < 0 ? errno : 0;
-        if (fd >= 0) {
-            size_t l = sizeof LCS_INIT_OOM_SCORE_ADJ - 1;
-            if (write(fd, LCS_INIT_OOM_SCORE_ADJ, l) != (ssize_t)l)
-                R->init_oom_errno = errno ? errno : EIO;
-            close(fd);
-        }
-    }
+    /* init's oom_score_adj stays as inherited. The OOM killer of the
+     * memory limit cannot choose init (it is not in the memory cgroup:
+     * make_cgroups), and a lower value would be no protection worth having:
+     * every exec inherits it, and at -1000 (OOM_SCORE_ADJ_MIN) the memory
+     * limit's OOM killer finds no victim at all (the writer loops on
+     * ENOMEM instead of dying); an exec cannot raise its own either, since
+     * a vfork child shares init's memory and the kernel keeps all sharers
+     * of one memory at one value. */
     lcs_native_sandbox *sb = calloc(1, sizeof *sb);
     if (!sb) {
         lcs_fail_nomem(err);

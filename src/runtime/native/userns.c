@@ -39,7 +39,8 @@
  *     rlimit at the sandbox's level: init lowers them, hard and soft, to
  *     1/LCS_BUDGET_SHARE of the caller's (nobody in the sandbox may raise a
  *     hard limit: that takes CAP_SYS_RESOURCE on the host). RLIMIT_NPROC is
- *     the sandbox's pids limit, which holds even without a pids cgroup.
+ *     the sandbox's pids limit plus LCS_NPROC_SLACK, which holds even
+ *     without a pids cgroup.
  *   - at the owner's level the kernel checks the rlimit-backed budgets
  *     against the rlimits the creator had when it made the namespace.
  *     When the owner is the caller (rootless, FULL network), the helper
@@ -102,7 +103,14 @@ void lcs_userns_budgets(lcs_plan *p, uint32_t pids)
         struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
         getrlimit(lcs_rl_budget_res[i], &rl);
         uint64_t base = rl.rlim_cur == RLIM_INFINITY ? rl_unlimited_base[i] : rl.rlim_cur;
-        uint64_t v = lcs_rl_budget_res[i] == RLIMIT_NPROC ? pids : base / LCS_BUDGET_SHARE;
+        /* RLIMIT_NPROC: the pids limit plus a slack. The kernel checks the
+         * rlimit before the pids cgroup's charge, so at equal bounds a
+         * fork bomb would meet the rlimit first and the verdict (read from
+         * the cgroup's counter) would say "exit"; with the slack the cgroup
+         * answers wherever it exists, and the rlimit still bounds a
+         * sandbox without one. */
+        uint64_t v = lcs_rl_budget_res[i] == RLIMIT_NPROC ? (uint64_t)pids + LCS_NPROC_SLACK
+                                                          : base / LCS_BUDGET_SHARE;
         if (v == 0)
             v = 1;
         if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < v)

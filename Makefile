@@ -117,7 +117,7 @@ $(B)/obj/%.o: %.c include/llmcore/sandbox.h
 
 $(SHLIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libllmcore-sandbox.so.$(SOVERSION) -Wl,--no-undefined \
-	  -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(DL_LIBS)
+	  -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm $(DL_LIBS)
 
 $(B)/libllmcore-sandbox.so: $(SHLIB)
 	ln -sf libllmcore-sandbox.so.$(VERSION) $(B)/libllmcore-sandbox.so.$(SOVERSION)
@@ -155,13 +155,13 @@ endif
 
 $(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DLCS_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS) $(DL_LIBS) -lcmocka
+	$(CC) $(CFLAGS_ALL) -DLCS_SOURCE_DIR='"$(CURDIR)"' -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lm $(DL_LIBS) -lcmocka
 
 $(B)/llmcore-sandbox.pc: Makefile
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: llmcore-sandbox' 'Description: Secure, disposable sandboxes for AI agents' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs.private: $(DL_LIBS)' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' 'Libs.private: -lm $(DL_LIBS)' \
 	  'Libs: -L$${libdir} -lllmcore-sandbox' 'Cflags: -I$${includedir}' > $@
 
 # The whole suite: unit tests (plain and sanitized), CLI tests, Python tests.

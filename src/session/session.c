@@ -884,7 +884,9 @@ typedef struct fsids {
 
 static void become_sandbox_user(const rootref *rr, fsids *saved)
 {
-    saved->changed = geteuid() == 0;
+    /* every field set on every path: restore_ids reads only what this
+     * wrote, and a compiler need not prove that */
+    *saved = (fsids){.changed = geteuid() == 0, .uid = -1, .gid = -1};
     if (!saved->changed)
         return;
     saved->gid = setfsgid(rr->gid);

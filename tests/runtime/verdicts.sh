@@ -20,15 +20,7 @@ sb "${ST[@]}" --seccomp "$WORK/kill-all.json" -- /bin/true; expect kill_all_prof
 expect kill_all_profile_signal_is_sigsys signal 31
 # the shipped profile with one call turned into a kill: the command starts,
 # makes that call and is killed with SIGSYS: seccomp too
-python3 - "$SECCOMP" "$WORK/kill-sync.json" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-for r in p["syscalls"]:
-    if r.get("action") == "SCMP_ACT_ALLOW" and "sync" in r.get("names", []):
-        r["names"].remove("sync")
-p["syscalls"].append({"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"})
-json.dump(p, open(sys.argv[2], "w"))
-PY
+python3 "$(dirname "$0")/../fixtures/kill-sync-profile.py" "$SECCOMP" "$WORK/kill-sync.json"
 sb "${ST[@]}" --seccomp "$WORK/kill-sync.json" -- /bin/sync; expect killed_by_filter_is_verdict_seccomp verdict seccomp
 sb "${ST[@]}" --seccomp "$WORK/kill-sync.json" -- /bin/sh -c 'kill -SEGV $$'; expect own_signal_under_custom_profile_is_signal verdict signal
 

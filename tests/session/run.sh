@@ -194,15 +194,7 @@ printf '{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[]}' >"$tmp/deny-all.json"
 if [ $rc = 4 ] && grep -q "seccomp profile .*deny-all.json stopped the session's init" "$tmp/err"; then
     pass session_deny_all_profile_names_seccomp
 else fail session_deny_all_profile_names_seccomp "rc=$rc $(cat "$tmp/err")"; fi
-python3 - "$top/container_images/seccomp.json" "$tmp/kill-sync.json" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-for r in p["syscalls"]:
-    if r.get("action") == "SCMP_ACT_ALLOW" and "sync" in r.get("names", []):
-        r["names"].remove("sync")
-p["syscalls"].append({"names": ["sync"], "action": "SCMP_ACT_KILL_PROCESS"})
-json.dump(p, open(sys.argv[2], "w"))
-PY
+python3 "$top/tests/fixtures/kill-sync-profile.py" "$top/container_images/seccomp.json" "$tmp/kill-sync.json"
 sid=$("$C" create --rootfs "$RFS" --seccomp "$tmp/kill-sync.json" 2>"$tmp/err")
 if [ -n "$sid" ]; then
     "$C" exec "$sid" -- sync >/dev/null 2>"$tmp/err"; rc=$?

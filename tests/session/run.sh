@@ -447,9 +447,11 @@ if [ "$nw" = 1 ] && [ "$nsess" = 1 ] && [[ "$pool" =~ ^[0-9a-f]{32}\ $ ]] && [[ 
     pass warm_back_to_back_builds_one_afterwards
 else fail warm_back_to_back_builds_one_afterwards "starts:$starts warm=$nw sessions=$nsess pool: $pool"; fi
 
-# unused warm sandboxes go after their idle time, slot and all
+# unused warm sandboxes go after their idle time, slot and all (the idle
+# time grows with W: each poll of wait_warm runs ps and python3, which under
+# emulation take longer than a second, and must see it before it goes)
 for w in $(warm_ids); do "$C" rm "$w" >/dev/null; done
-"$C" run --rootfs "$RFS" --warm --warm-idle 1 -- true
+"$C" run --rootfs "$RFS" --warm --warm-idle $((W > 1 ? 2 * W : 1)) -- true
 w=$(wait_warm)
 until_true '[ -z "$(warm_ids)" ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/pool")" ]'
 if [ -n "$w" ] && [ -z "$(warm_ids)" ] && [ -z "$(leftovers "$w")" ] && [ -z "$(ls -A "$LLMCORE_SANDBOX_STATE/pool")" ]; then

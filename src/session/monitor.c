@@ -325,12 +325,22 @@ static void start_exec(mon *M, int ci, json_t *req, int *fds, int nfds)
                         .nargv = nargv, .nenv = nadd};
     /* stdio, the blob, and the exec cgroup's cgroup.procs files: the
      * child moves itself in before it runs anything (session_init.c). */
-    int sendfds[7] = {fds[0], fds[1], fds[2], fds[3], -1, -1, -1};
+    int sendfds[8] = {fds[0], fds[1], fds[2], fds[3], -1, -1, -1, -1};
     for (int i = 0; i < npfds; i++)
         sendfds[4 + i] = pfds[i];
-    ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, 4 + npfds);
+    int nsend = 4 + npfds, pidx = -1;
+    /* and, where init may clone the command straight into it, the exec's
+     * cgroup2 directory (no cgroup.procs write: session_init.c) */
+    int dirfd = x->have_cg ? lcs_native_execcg_open_dir(M->sb, &x->cg, &pidx) : -1;
+    if (dirfd >= 0 && pidx >= 0 && pidx < npfds) {
+        m.cgdir = (uint32_t)(4 + pidx + 1);
+        sendfds[nsend++] = dirfd;
+    }
+    ssize_t sent = lcs_send_with_fds(M->ctl, &m, sizeof m, sendfds, nsend);
     for (int i = 0; i < npfds; i++)
         close(pfds[i]);
+    if (dirfd >= 0)
+        close(dirfd);
     if (sent != (ssize_t)sizeof m) {
         lcs_fail_errno(&err, "hand the exec to the sandbox's init");
         if (x->have_cg)

@@ -42,6 +42,28 @@ for a in ptrace-init ptrace-parent ptrace-traceme keyctl bpf userfaultfd io_urin
          proc1-exe-read proc1-environ proc1-mem proc1-root leaked-fds; do
     attack "attack_$a" "$a"
 done
+# The same escapes from a session's exec. A session's init is filtered by
+# the profile with clone3 let through (it starts every command in its
+# cgroup with clone3 CLONE_INTO_CGROUP); each command stacks a guard that
+# refuses clone3 again, so a command sees exactly the profile.
+CLI=$(dirname "$RUN")/llmcore-sandbox
+SID=$(LLMCORE_SANDBOX_STATE="$WORK/sess-state" "$CLI" create --rootfs "$ROOTFS" --seccomp "$SECCOMP" 2>"$WORK/c.err")
+if [ -z "$SID" ]; then
+    fail session_attacks "create: $(cat "$WORK/c.err")"
+else
+    for a in clone3 clone-newuser unshare-user unshare-cgroup unshare-mnt ptrace-init ptrace-parent \
+             setns-init mount-tmpfs proc1-mem proc1-environ leaked-fds; do
+        out=$(LLMCORE_SANDBOX_STATE="$WORK/sess-state" "$CLI" exec "$SID" -- /bin/attack "$a" 2>&1)
+        if ! grep -q "^ATTEMPT $a" <<<"$out"; then fail "session_attack_$a" "attempt did not run: $out"
+        elif grep -q "^DENIED $a" <<<"$out"; then pass "session_attack_$a"
+        else fail "session_attack_$a" "$out"; fi
+    done
+    # two filters in every command: the profile (from init) and the guard
+    out=$(LLMCORE_SANDBOX_STATE="$WORK/sess-state" "$CLI" exec "$SID" -- /bin/sh -c 'grep -E "^Seccomp(_filters)?:" /proc/self/status' 2>&1)
+    if grep -q "^Seccomp:.2" <<<"$out" && grep -q "^Seccomp_filters:.2" <<<"$out"; then pass session_exec_stacks_the_clone3_guard
+    else fail session_exec_stacks_the_clone3_guard "$out"; fi
+    LLMCORE_SANDBOX_STATE="$WORK/sess-state" "$CLI" rm "$SID" >/dev/null 2>&1
+fi
 attack attack_open_dev_vda open /dev/vda
 attack attack_open_dev_sda open /dev/sda
 attack attack_open_dev_mem open /dev/mem

@@ -351,25 +351,71 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
     return 0;
 }
 
-int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err)
+/* The directories init joins, each once, with the hierarchy's version: all
+ * of the sandbox's but, with init_apart, the one holding the memory limit
+ * (an OOM there then has only commands to choose from, whatever their
+ * sizes; init's own memory is the runtime's, small and bounded). */
+static int init_dirs(const lcs_cgroup *cg, const char *dirs[6], int vers[6])
 {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%d", (int)pid);
-    const char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
+    const char *all[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
+    const int v[6] = {cg->mem_v, cg->pids_v, cg->cpu_v, cg->acct_v, LCS_CG_V1, LCS_CG_V2};
+    int n = 0;
     for (int i = 0; i < 6; i++) {
-        if (!dirs[i][0])
+        if (!all[i][0] || (cg->init_apart && cg->mem_v && !strcmp(all[i], cg->mem)))
             continue;
         int dup = 0;
         for (int j = 0; j < i; j++)
-            dup |= !strcmp(dirs[i], dirs[j]);
-        /* A session's init stays out of the memory cgroup: an OOM there
-         * then has only commands to choose from, whatever their sizes
-         * (init's own memory is the runtime's, small and bounded). */
-        if (dup || (cg->init_apart && cg->mem_v && !strcmp(dirs[i], cg->mem)))
+            dup |= !strcmp(all[i], all[j]);
+        if (dup)
             continue;
-        if (lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
-            return lcs_fail_errno(err, "move the sandbox into cgroup %s", dirs[i]);
+        dirs[n] = all[i];
+        vers[n++] = v[i];
     }
+    return n;
+}
+
+int lcs_cg_v2_joined(const lcs_cgroup *cg)
+{
+    const char *dirs[6];
+    int vers[6], n = init_dirs(cg, dirs, vers);
+    for (int i = 0; i < n; i++)
+        if (vers[i] == LCS_CG_V2)
+            return 1;
+    return 0;
+}
+
+int lcs_cg_open_v1_tasks(const lcs_cgroup *cg, int fds[6], lcs_error *err)
+{
+    const char *dirs[6];
+    int vers[6], n = init_dirs(cg, dirs, vers), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (vers[i] != LCS_CG_V1)
+            continue;
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/tasks", dirs[i]);
+        /* Opened here, by the caller: the kernel checks a cgroup v1 write
+         * against the credentials of whoever opened the file, so init (in
+         * its user namespace) may write "0" through this descriptor. */
+        if ((fds[k] = open(p, O_WRONLY | O_CLOEXEC)) < 0) {
+            int e = errno;
+            while (k > 0)
+                close(fds[--k]);
+            errno = e;
+            return lcs_fail_errno(err, "open %s", p);
+        }
+        k++;
+    }
+    return k;
+}
+
+int lcs_cg_attach_v2(lcs_cgroup *cg, pid_t pid, lcs_error *err)
+{
+    if (!lcs_cg_v2_joined(cg))
+        return 0;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", (int)pid);
+    if (lcs_write_file(cg->v2, "cgroup.procs", buf) < 0)
+        return lcs_fail_errno(err, "move the sandbox into cgroup %s", cg->v2);
     return 0;
 }
 

@@ -27,9 +27,11 @@
  *   'W' int   - wait status of the command, written just before init exits
  */
 #include "runtime/native/internal.h"
+#include "util/fdpass.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -230,9 +232,16 @@ _Noreturn void lcs_init_exec(const lcs_plan *p, const char *const *argv, const c
         lcs_child_fail(&e, errno, "close inherited descriptors");
         fail_exec(&e, text_errors);
     }
-    /* A session's exec inherited the filter from init (see lcs_init_main). */
+    /* A session's exec inherited the filter from init (see lcs_init_main)
+     * and stacks the guard on it, which refuses clone3 as the profile does
+     * (init's own filter lets init use it: session_init.c). */
     if (!p->session && lcs_seccomp_install(p, &e) < 0)
         fail_exec(&e, text_errors);
+    if (p->session && p->seccomp_guard.filter &&
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p->seccomp_guard) < 0) {
+        lcs_child_fail(&e, errno, "load the seccomp guard");
+        fail_exec(&e, text_errors);
+    }
     exec_argv(argv, env);
     /* A missing program is the command's failure, not the sandbox's:
      * report it like a shell does (status 127, message on stderr). */
@@ -368,13 +377,26 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
         fail_setup(&e);
 
     hide_host_cmdline();
-    /* 'C': the monitor has moved us into the sandbox's cgroups (it did so
-     * while we built the filesystem). Only now may sandbox code run. */
-    do
-        n = read(LCS_FD_SYNC, &go, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1 || go != 'C')
+    /* 'C' comes with the v1 "tasks" files of our cgroups (we were born in
+     * the cgroup2 one). We are single-threaded, so writing "0" into each
+     * moves all of us, without the kernel's global threadgroup lock; the
+     * files were opened by the monitor, whose credentials the kernel
+     * checks. Only once every write succeeded may sandbox code run. */
+    int tfds[LCS_FDPASS_MAX], nt = 0;
+    n = lcs_recv_with_fds(LCS_FD_SYNC, &go, 1, tfds, LCS_FDPASS_MAX, &nt, 0);
+    if (n != 1 || go != 'C' || nt < 0)
         _exit(124);
+    for (int i = 0; i < nt; i++) {
+        ssize_t w;
+        do
+            w = write(tfds[i], "0", 1);
+        while (w < 0 && errno == EINTR);
+        if (w != 1) {
+            lcs_child_fail(&e, w < 0 ? errno : EIO, "join the sandbox's cgroup v1 hierarchies");
+            fail_setup(&e);
+        }
+        close(tfds[i]);
+    }
     close(LCS_FD_SYNC);
     /* Our own cgroup namespace now that we are in our cgroups: the sandbox
      * sees its cgroup as "/". */

@@ -114,6 +114,7 @@ typedef struct lcs_plan {
                                            limits at creation (0 = unchanged) */
     /* seccomp: compiled by the monitor; NULL filter = none */
     struct sock_fprog seccomp;
+    struct sock_fprog seccomp_guard; /* session: stacked by every exec (clone3) */
 } lcs_plan;
 
 /* ------------------------------------------------------------------ child */
@@ -187,8 +188,18 @@ typedef struct lcs_seccomp_info {
  * malloc'ed; free it). */
 int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_info *info,
                         lcs_error *err);
-/* The shipped profile, compiled at build time (seccomp_default.c). */
-int lcs_seccomp_default(struct sock_fprog *out, lcs_seccomp_info *info, lcs_error *err);
+/* The same for a session's init (out) and its execs (guard, stacked by
+ * each exec before its execve): where the profile refuses clone3 outright
+ * with an errno, init's program allows it (init starts each command in its
+ * cgroup with clone3 CLONE_INTO_CGROUP) and the guard refuses it again for
+ * every command; else guard stays empty and out is the plain program. */
+int lcs_seccomp_compile_session(const char *path, struct sock_fprog *out,
+                                struct sock_fprog *guard, lcs_seccomp_info *info,
+                                lcs_error *err);
+/* The shipped profile, compiled at build time (seccomp_default.c); with
+ * guard, its session pair (as lcs_seccomp_compile_session). */
+int lcs_seccomp_default(struct sock_fprog *out, struct sock_fprog *guard,
+                        lcs_seccomp_info *info, lcs_error *err);
 
 /* ---------------------------------------------------------------- userns */
 
@@ -229,7 +240,7 @@ typedef struct lcs_cgroup {
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
     int init_apart;            /* session: init is not attached to the directory
-                                  holding the memory limit (lcs_cg_attach) */
+                                  holding the memory limit (init_dirs) */
     char why_missing[512];     /* what is unavailable and why (for messages) */
     int v2_busy;               /* a v2 controller was refused: our cgroup holds processes */
 } lcs_cgroup;
@@ -255,9 +266,21 @@ typedef struct lcs_cg_stats {
 /* Create the cgroups of one sandbox (name unique) and apply limits.
  * Controllers that are missing leave their *_v at LCS_CG_NONE. */
 int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lcs_error *err);
-/* Move pid into every directory of the sandbox (v2 and v1), except, with
- * init_apart, the one that holds the memory limit. */
-int lcs_cg_attach(lcs_cgroup *cg, pid_t pid, lcs_error *err);
+/* How init enters its cgroups without the kernel's global
+ * cgroup_threadgroup_rwsem: a write of a pid (or of "0") into cgroup.procs
+ * takes it for writing, which waits for an RCU grace period, 5-10 ms once
+ * the machine has been idle (an agent's pace). Instead init is born in its
+ * cgroup2 directory (clone3 CLONE_INTO_CGROUP: the lock's read side only)
+ * and, single-threaded, moves itself into each v1 hierarchy by writing "0"
+ * into its "tasks" file (one thread: the kernel skips the lock).
+ * lcs_cg_v2_joined: whether init belongs in cg->v2 at all (not with
+ * init_apart where v2 holds the memory limit). lcs_cg_open_v1_tasks: the
+ * v1 "tasks" files init joins, opened for writing; returns how many, -1 on
+ * error. lcs_cg_attach_v2: the slow way into cg->v2 by pid, for a kernel
+ * that refuses CLONE_INTO_CGROUP. init_apart: see init_dirs (cgroup.c). */
+int lcs_cg_v2_joined(const lcs_cgroup *cg);
+int lcs_cg_open_v1_tasks(const lcs_cgroup *cg, int fds[6], lcs_error *err);
+int lcs_cg_attach_v2(lcs_cgroup *cg, pid_t pid, lcs_error *err);
 /* Kill every process of the sandbox. Best effort, bounded. */
 void lcs_cg_kill(lcs_cgroup *cg);
 void lcs_cg_stats_read(const lcs_cgroup *cg, lcs_cg_stats *st);

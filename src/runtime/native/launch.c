@@ -52,6 +52,8 @@ typedef struct run {
     int in_sp[2], out_p[2], err_p[2], sync_p[2], status_p[2];
     pid_t pid;
     int pidfd;
+    int cg_v2_fd;                  /* init's cgroup2 directory, for CLONE_INTO_CGROUP */
+    int cg_v2_born;                /* init was created in it (else moved by pid) */
     lcs_pasta pasta;
     int ns_user_fd, ns_net_fd;     /* session, FULL: init's namespaces (filter updates) */
     lcs_seccomp_info sinfo;
@@ -579,8 +581,16 @@ static _Noreturn void creator_main(run *R, struct clone_args *ca)
         _exit(0);
     }
     long pid = syscall(SYS_clone3, ca, sizeof *ca);
+    if (pid < 0 && (ca->flags & CLONE_INTO_CGROUP)) {
+        /* A kernel before 5.7, or one that refuses us the directory: born
+         * outside, moved in by pid later (build). */
+        ca->flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+        ca->cgroup = 0;
+        pid = syscall(SYS_clone3, ca, sizeof *ca);
+    }
     if (pid == 0)
         child_start(R);
+    R->cg_v2_born = pid > 0 && (ca->flags & CLONE_INTO_CGROUP);
     R->spawn_errno = pid < 0 ? errno : 0;
     R->pid = pid > 0 ? (pid_t)pid : 0;
     _exit(0);
@@ -596,6 +606,13 @@ static int spawn_child(run *R, lcs_error *err)
      * pidfd is opened below instead, without a race: init is our child and
      * only we reap it, so its pid cannot be reused meanwhile. */
     ca.exit_signal = 0; /* CLONE_PARENT: the helper's own, SIGCHLD */
+    /* Born in its cgroup2 directory: no move, so no wait for the kernel's
+     * cgroup_threadgroup_rwsem (lcs_cg_v2_joined, internal.h). The kernel
+     * checks the helper's credentials, which keep every capability. */
+    if (R->cg_v2_fd >= 0) {
+        ca.flags |= CLONE_INTO_CGROUP;
+        ca.cgroup = (uint64_t)R->cg_v2_fd;
+    }
     /* No signal handler may run in the helper (it shares our memory). */
     sigset_t all;
     sigfillset(&all);
@@ -850,6 +867,8 @@ static void teardown(run *R)
     }
     free(R->plan.seccomp.filter);
     R->plan.seccomp.filter = NULL;
+    free(R->plan.seccomp_guard.filter);
+    R->plan.seccomp_guard.filter = NULL;
     free(R->plan.net_filter);
     R->plan.net_filter = NULL;
     json_decref(R->degraded);
@@ -880,6 +899,7 @@ static run *run_new(lcs_error *err)
     for (int i = 0; i < 5; i++)
         fdsets[i][0] = fdsets[i][1] = -1;
     R->pidfd = -1;
+    R->cg_v2_fd = -1;
     for (int i = 0; i < LCS_NATIVE_VIEWS; i++)
         R->view_fd[i] = -1;
     R->pasta.pid = -1;
@@ -891,6 +911,25 @@ static run *run_new(lcs_error *err)
         return NULL;
     }
     return R;
+}
+
+/* A session's init places each exec in its cgroup2 directory itself
+ * (clone3 CLONE_INTO_CGROUP), which the kernel allows when init's uid may
+ * write the cgroup.procs of the exec's directory and of the common
+ * ancestor, the session's directory. Root mode: that uid is the sandbox's
+ * own root (LCS_NATIVE_HOST_ID_BASE), which no command runs as and no
+ * other host file belongs to; it gets these two files only, never a limit
+ * file, so init can move processes within the session's cgroups and
+ * nowhere else. Rootless, the caller's uid owns them already. */
+static int give_procs(const run *R, const char *dir, lcs_error *err)
+{
+    if (R->plan.rootless || geteuid() != 0)
+        return 0;
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%.*s/cgroup.procs", PATH_MAX, dir);
+    if (chown(p, (uid_t)LCS_NATIVE_HOST_ID_BASE, (gid_t)-1) < 0)
+        return lcs_fail_errno(err, "chown %s to the sandbox's root", p);
+    return 0;
 }
 
 /* The sandbox's cgroups with its limits; a missing controller fails the run
@@ -905,6 +944,8 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
      * itself in before it runs anything (lcs_native_execcg_open_procs), so
      * the OOM killer of that cgroup can only ever take commands. */
     R->cg.init_apart = R->plan.session;
+    if (R->plan.session && lcs_cg_v2_joined(&R->cg) && give_procs(R, R->cg.v2, err) < 0)
+        return -1;
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
     char fix[768];
@@ -932,18 +973,17 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
  * could report anything or remove the cgroups). 0 sent; 1 init is gone
  * (its own report of why waits on the status pipe for the caller to
  * read); -1 another error. */
-static int release(run *R, char c, lcs_error *err)
+static int release_fds(run *R, char c, const int *fds, int nfds, lcs_error *err)
 {
-    ssize_t n;
-    do
-        n = send(R->sync_p[1], &c, 1, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = lcs_send_with_fds(R->sync_p[1], &c, 1, fds, nfds);
     if (n == 1)
         return 0;
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
         return 1;
     return lcs_fail_errno(err, "release the sandbox's init");
 }
+
+static int release(run *R, char c, lcs_error *err) { return release_fds(R, c, NULL, 0, err); }
 
 /* Steps 1-4 (see the top of this file): everything up to init's release.
  * id: "lcs-..." name of the cgroups and the run directory, or NULL for a
@@ -974,9 +1014,12 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
         if (degrade(R, s, err, "seccomp", "this kernel lacks CONFIG_SECCOMP_FILTER") < 0)
             return -1;
     } else if (!strcmp(s->seccomp_profile, LCS_NATIVE_SECCOMP_BUILTIN)) {
-        if (lcs_seccomp_default(&R->plan.seccomp, &R->sinfo, err) < 0)
+        if (lcs_seccomp_default(&R->plan.seccomp, session ? &R->plan.seccomp_guard : NULL,
+                                &R->sinfo, err) < 0)
             return -1;
-    } else if (lcs_seccomp_compile(s->seccomp_profile, &R->plan.seccomp, &R->sinfo, err) < 0) {
+    } else if (lcs_seccomp_compile_session(s->seccomp_profile, &R->plan.seccomp,
+                                           session ? &R->plan.seccomp_guard : NULL, &R->sinfo,
+                                           err) < 0) {
         return -1;
     }
     if (s->network == LCS_NATIVE_NET_FULL && !lcs_native_in_path("pasta")) {
@@ -1014,7 +1057,17 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (!session)
         shutdown(R->in_sp[1], SHUT_WR);
 
-    if (spawn_child(R, err) < 0)
+    /* The cgroups come first: init is born in its cgroup2 directory. */
+    if (make_cgroups(R, s, err) < 0)
+        return -1;
+    if (lcs_cg_v2_joined(&R->cg) &&
+        (R->cg_v2_fd = open(R->cg.v2, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return lcs_fail_errno(err, "open cgroup %s", R->cg.v2);
+    int rc = spawn_child(R, err);
+    if (R->cg_v2_fd >= 0)
+        close(R->cg_v2_fd);
+    R->cg_v2_fd = -1;
+    if (rc < 0)
         return -1;
     close(R->in_sp[1]);
     close(R->out_p[1]);
@@ -1040,18 +1093,26 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
         if (R->ns_user_fd < 0 || R->ns_net_fd < 0)
             return lcs_fail_errno(err, "open the namespaces of the sandbox's init");
     }
-    /* 'G': init builds the filesystem while we make the cgroups (the two
-     * take about as long; on two CPUs they overlap). Nothing of the
-     * sandbox's own code runs before 'C' below, and until then init does
-     * only what this file and mounts.c tell it to. */
+    /* 'G': init builds the filesystem. Nothing of the sandbox's own code
+     * runs before 'C' below, and until then init does only what this file
+     * and mounts.c tell it to. */
     int rel = release(R, 'G', err);
     if (rel != 0)
         return rel;
-    if (make_cgroups(R, s, err) < 0 || lcs_cg_attach(&R->cg, R->pid, err) < 0)
+    if (!R->cg_v2_born && lcs_cg_attach_v2(&R->cg, R->pid, err) < 0)
         return -1;
-    /* 'C': init is in every cgroup of the sandbox; it may start commands.
-     * On any failure above, the socket closes without it and init leaves. */
-    if ((rel = release(R, 'C', err)) != 0)
+    /* 'C' carries the v1 "tasks" files: init writes "0" into each before it
+     * starts anything, so it is in every cgroup of the sandbox before any
+     * command runs. On any failure, the socket closes without 'C' and init
+     * leaves. */
+    int tfds[6];
+    int nt = lcs_cg_open_v1_tasks(&R->cg, tfds, err);
+    if (nt < 0)
+        return -1;
+    rel = release_fds(R, 'C', tfds, nt, err);
+    for (int i = 0; i < nt; i++)
+        close(tfds[i]);
+    if (rel != 0)
         return rel;
     close(R->sync_p[1]);
     R->sync_p[1] = -1;
@@ -1389,6 +1450,7 @@ static void exec_mem_dir(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
 {
     const lcs_cgroup *scg = &sb->R->cg;
     cg->mem[0] = 0;
+    cg->mem_v1 = scg->mem_v == LCS_CG_V1;
     if (scg->init_apart && scg->mem_v)
         snprintf(cg->mem, sizeof cg->mem, "%s", scg->mem);
 }
@@ -1412,6 +1474,13 @@ int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_nativ
             cg->v2[0] = 0;
             errno = e;
             return lcs_fail_errno(err, "create the exec cgroup under %s", scg->v2);
+        }
+        /* init clones the exec into it (lcs_native_execcg_open_dir): the
+         * kernel checks init's own uid against this cgroup.procs and the
+         * session's (given to it at the session's start, build). */
+        if (lcs_cg_v2_joined(scg) && give_procs(sb->R, cg->v2, err) < 0) {
+            lcs_native_execcg_remove(cg);
+            return -1;
         }
     }
     if (scg->freezer[0]) {
@@ -1439,12 +1508,15 @@ static int mem_needed(const lcs_native_execcg *cg)
 int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err)
 {
     const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
+    /* v1: "tasks", which a single-threaded child writing "0" joins without
+     * the kernel's global threadgroup lock (internal.h) */
+    const char *files[3] = {cg->mem_v1 ? "tasks" : "cgroup.procs", "cgroup.procs", "tasks"};
     int n = 0;
     for (int i = 0; i < 3; i++) {
         if (!dirs[i][0])
             continue;
         char p[sizeof cg->v2 + 16];
-        snprintf(p, sizeof p, "%.*s/cgroup.procs", (int)sizeof cg->v2 - 1, dirs[i]);
+        snprintf(p, sizeof p, "%.*s/%s", (int)sizeof cg->v2 - 1, dirs[i], files[i]);
         int fd = open(p, O_WRONLY | O_CLOEXEC);
         if (fd < 0) {
             int e = errno;
@@ -1456,6 +1528,15 @@ int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_er
         fds[n++] = fd;
     }
     return n;
+}
+
+int lcs_native_execcg_open_dir(const lcs_native_sandbox *sb, const lcs_native_execcg *cg,
+                               int *procs_index)
+{
+    if (!cg->v2[0] || !lcs_cg_v2_joined(&sb->R->cg))
+        return -1;
+    *procs_index = mem_needed(cg) ? 1 : 0;
+    return open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err)

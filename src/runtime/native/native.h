@@ -198,6 +198,7 @@ typedef struct lcs_native_execcg {
     char freezer[PATH_MAX + 32];
     char mem[PATH_MAX + 32]; /* the session's memory cgroup (init is not in
                                 it): joined, never created or removed here */
+    int mem_v1;              /* mem is a cgroup v1 directory */
 } lcs_native_execcg;
 /* Only the session's memory cgroup (an exec without cgroups of its own). */
 void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg);
@@ -209,6 +210,13 @@ int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_nativ
  * process that holds them moves itself in by writing "0" (the kernel checks
  * the opener's credentials and cgroup namespace: session_init.c). */
 int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err);
+/* The exec's cgroup2 directory (O_PATH) for init to clone the command into
+ * (CLONE_INTO_CGROUP), when init is in the session's cgroup2 directory;
+ * *procs_index gets the index of its cgroup.procs among the descriptors of
+ * lcs_native_execcg_open_procs. -1 when there is none (or on error: the
+ * child then moves itself in through cgroup.procs). */
+int lcs_native_execcg_open_dir(const lcs_native_sandbox *sb, const lcs_native_execcg *cg,
+                               int *procs_index);
 int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err);
 void lcs_native_execcg_kill(const lcs_native_execcg *cg);
 int lcs_native_execcg_populated(const lcs_native_execcg *cg);
@@ -220,7 +228,9 @@ int lcs_native_execcg_remove(lcs_native_execcg *cg);
 /* Monitor <-> init messages (one SOCK_SEQPACKET datagram each). */
 enum {
     LCS_MSG_EXEC = 'X',    /* monitor->init: fds stdin, stdout, stderr, blob memfd,
-                              then the exec cgroup's open cgroup.procs files (0-3);
+                              then the files that join the exec's cgroups (0-3:
+                              cgroup.procs on v2, tasks on v1), then with cgdir
+                              its cgroup2 directory;
                               value = blob length; nargv, nenv. Blob (the
                               client's memfd, as written): nargv NUL-terminated
                               argv strings, nenv environment additions (init
@@ -250,6 +260,9 @@ typedef struct lcs_native_msg {
     int32_t value;
     uint32_t nargv, nenv;
     uint32_t maxrss_kb;
+    uint32_t cgdir; /* EXEC: 0, or 1 + the index of the exec's v2 cgroup.procs
+                       among the descriptors when the last one is its
+                       cgroup2 directory (init clones the child into it) */
     uint64_t utime_us, stime_us;
 } lcs_native_msg;
 void lcs_native_result_clear(lcs_native_result *r);

@@ -44,6 +44,15 @@ $(B)/llmcore-sandbox-archive: src/session/archive/archive_main.c $(B)/libllmcore
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS)
 
+# The start-up benchmark's timer and its cgroup-move probe (bench/run.sh).
+NATIVE_BINS += $(B)/lcs-bench-pace $(B)/lcs-bench-cgmove
+$(B)/lcs-bench-pace: bench/pace.c $(B)/libllmcore-sandbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libllmcore-sandbox.a $(LDFLAGS_ALL) $(EXE_LIBS) -lpthread
+$(B)/lcs-bench-cgmove: bench/cgmove.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
 # Test/bench driver of the sessions C API (tests/session/run.sh, bench/run.sh).
 NATIVE_BINS += $(B)/lcs-session-helper
 $(B)/lcs-session-helper: tests/session/helper.c $(B)/libllmcore-sandbox.a

@@ -158,10 +158,84 @@ static void add_arches(scmp_filter_ctx ctx, json_t *root)
     }
 }
 
+/* The errno of the profile's clone3 rule when it is the only rule naming
+ * clone3 and refuses it unconditionally with an errno (ours, and Docker's
+ * default, say ENOSYS); else -1. */
+static int clone3_errno(json_t *calls)
+{
+    int found = -1, rules = 0;
+    size_t i, k;
+    json_t *ent, *nm;
+    json_array_foreach(calls, i, ent) {
+        int names_it = 0;
+        json_array_foreach(json_object_get(ent, "names"), k, nm)
+            names_it |= json_is_string(nm) && !strcmp(json_string_value(nm), "clone3");
+        json_t *one = json_object_get(ent, "name");
+        names_it |= json_is_string(one) && !strcmp(json_string_value(one), "clone3");
+        if (!names_it)
+            continue;
+        rules++;
+        json_t *act = json_object_get(ent, "action"), *er = json_object_get(ent, "errnoRet");
+        json_t *args = json_object_get(ent, "args");
+        if (json_is_string(act) && !strcmp(json_string_value(act), "SCMP_ACT_ERRNO") &&
+            json_is_integer(er) && json_integer_value(er) > 0 &&
+            json_integer_value(er) < 4096 && (!args || json_array_size(args) == 0) &&
+            (!json_object_get(ent, "includes") ||
+             json_object_size(json_object_get(ent, "includes")) == 0) &&
+            (!json_object_get(ent, "excludes") ||
+             json_object_size(json_object_get(ent, "excludes")) == 0))
+            found = (int)json_integer_value(er);
+    }
+    return rules == 1 ? found : -1;
+}
+
+/* ctx's program into out (malloc'ed). */
+static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *out, const char *path,
+                       lcs_error *err)
+{
+    int memfd = memfd_create("lcs-seccomp", MFD_CLOEXEC);
+    if (memfd < 0)
+        return lcs_fail_errno(err, "memfd_create for the seccomp program");
+    int rc = -1;
+    int er = seccomp_export_bpf(ctx, memfd);
+    struct stat sb;
+    if (er < 0 || fstat(memfd, &sb) < 0 || sb.st_size <= 0 ||
+        sb.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+        sb.st_size / (off_t)sizeof(struct sock_filter) > 65535) {
+        lcs_fail(err, LCS_E_INTERNAL, "export the seccomp program of %s failed", path);
+        goto out;
+    }
+    out->filter = malloc((size_t)sb.st_size);
+    if (!out->filter) {
+        lcs_fail_nomem(err);
+        goto out;
+    }
+    if (pread(memfd, out->filter, (size_t)sb.st_size, 0) != sb.st_size) {
+        lcs_fail_errno(err, "read back the seccomp program");
+        free(out->filter);
+        out->filter = NULL;
+        goto out;
+    }
+    out->len = (unsigned short)(sb.st_size / (off_t)sizeof(struct sock_filter));
+    rc = 0;
+out:
+    close(memfd);
+    return rc;
+}
+
 int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_info *info,
                         lcs_error *err)
 {
+    return lcs_seccomp_compile_session(path, out, NULL, info, err);
+}
+
+int lcs_seccomp_compile_session(const char *path, struct sock_fprog *out,
+                                struct sock_fprog *guard, lcs_seccomp_info *info,
+                                lcs_error *err)
+{
     memset(out, 0, sizeof *out);
+    if (guard)
+        memset(guard, 0, sizeof *guard);
     memset(info, 0, sizeof *info);
     json_error_t je;
     int pfd = lcs_open_input_file(path, "seccomp profile", err);
@@ -179,8 +253,7 @@ int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_in
         return -1;
     }
     int rc = -1;
-    int memfd = -1;
-    scmp_filter_ctx ctx = NULL;
+    scmp_filter_ctx ctx = NULL, gctx = NULL;
     json_t *da = json_object_get(root, "defaultAction");
     uint32_t def;
     if (!json_is_string(da) ||
@@ -200,6 +273,23 @@ int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_in
     if (!json_is_array(calls)) {
         lcs_fail(err, LCS_E_VALIDATION, "seccomp profile %s: \"syscalls\" must be an array", path);
         goto out;
+    }
+    /* A session: init's filter lets clone3 through and every exec stacks
+     * the guard, which gives clone3 the profile's answer again (the kernel
+     * applies the stricter of the two filters). */
+    int c3 = guard ? clone3_errno(calls) : -1;
+    int c3nr = seccomp_syscall_resolve_name("clone3");
+    if (c3 > 0 && c3nr != __NR_SCMP_ERROR) {
+        gctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!gctx || (add_arches(gctx, root), seccomp_rule_add(gctx, SCMP_ACT_ERRNO((uint32_t)c3),
+                                                               c3nr, 0)) < 0 ||
+            add_rule(ctx, def, SCMP_ACT_ALLOW, c3nr, NULL, 0, 0, &info->rules) < 0) {
+            lcs_fail(err, LCS_E_INTERNAL, "seccomp profile %s: cannot build the clone3 guard",
+                     path);
+            goto out;
+        }
+    } else {
+        c3 = -1;
     }
     size_t i;
     json_t *ent;
@@ -232,6 +322,8 @@ int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_in
                 info->unknown_names++;
                 continue;
             }
+            if (c3 > 0 && nr == c3nr)
+                continue; /* the guard's (above) */
             int r = add_rule(ctx, def, action, nr, cmp, n, split, &info->rules);
             if (r < 0) {
                 lcs_fail(err, LCS_E_VALIDATION,
@@ -241,37 +333,19 @@ int lcs_seccomp_compile(const char *path, struct sock_fprog *out, lcs_seccomp_in
             }
         }
     }
-    memfd = memfd_create("lcs-seccomp", MFD_CLOEXEC);
-    if (memfd < 0) {
-        lcs_fail_errno(err, "memfd_create for the seccomp program");
+    if (export_prog(ctx, out, path, err) < 0)
         goto out;
-    }
-    int er = seccomp_export_bpf(ctx, memfd);
-    struct stat sb;
-    if (er < 0 || fstat(memfd, &sb) < 0 || sb.st_size <= 0 ||
-        sb.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
-        sb.st_size / (off_t)sizeof(struct sock_filter) > 65535) {
-        lcs_fail(err, LCS_E_INTERNAL, "export the seccomp program of %s failed", path);
-        goto out;
-    }
-    out->filter = malloc((size_t)sb.st_size);
-    if (!out->filter) {
-        lcs_fail_nomem(err);
-        goto out;
-    }
-    if (pread(memfd, out->filter, (size_t)sb.st_size, 0) != sb.st_size) {
-        lcs_fail_errno(err, "read back the seccomp program");
+    if (gctx && export_prog(gctx, guard, path, err) < 0) {
         free(out->filter);
-        out->filter = NULL;
+        memset(out, 0, sizeof *out);
         goto out;
     }
-    out->len = (unsigned short)(sb.st_size / (off_t)sizeof(struct sock_filter));
     rc = 0;
 out:
-    if (memfd >= 0)
-        close(memfd);
     if (ctx)
         seccomp_release(ctx);
+    if (gctx)
+        seccomp_release(gctx);
     json_decref(root);
     return rc;
 }

@@ -12,14 +12,36 @@
 
 #include "seccomp_bpf.inc"
 
-int lcs_seccomp_default(struct sock_fprog *out, lcs_seccomp_info *info, lcs_error *err)
+static int copy_prog(struct sock_fprog *out, const struct sock_filter *f, unsigned n,
+                     lcs_error *err)
 {
-    size_t n = sizeof default_bpf / sizeof default_bpf[0];
-    out->filter = malloc(sizeof default_bpf);
+    out->filter = NULL;
+    out->len = 0;
+    if (!n)
+        return 0;
+    out->filter = malloc(n * sizeof *f);
     if (!out->filter)
         return lcs_fail_nomem(err);
-    memcpy(out->filter, default_bpf, sizeof default_bpf);
+    memcpy(out->filter, f, n * sizeof *f);
     out->len = (unsigned short)n;
-    *info = default_info;
+    return 0;
+}
+
+int lcs_seccomp_default(struct sock_fprog *out, struct sock_fprog *guard,
+                        lcs_seccomp_info *info, lcs_error *err)
+{
+    if (!guard) {
+        *info = default_info;
+        return copy_prog(out, default_bpf, default_bpf_len, err);
+    }
+    *info = session_info;
+    if (copy_prog(out, session_bpf, session_bpf_len, err) < 0)
+        return -1;
+    if (copy_prog(guard, guard_bpf, guard_bpf_len, err) < 0) {
+        free(out->filter);
+        out->filter = NULL;
+        out->len = 0;
+        return -1;
+    }
     return 0;
 }

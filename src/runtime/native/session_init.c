@@ -19,14 +19,16 @@
  *     hands over (root, /tmp, input, output) are sent and closed at once.
  *
  * An exec: the monitor sends EXEC with the command's stdio fds, a memfd
- * holding argv, env and cwd, and open descriptors of the exec cgroup's
- * cgroup.procs files (v2, and the v1 freezer where it is used). Init
- * starts the child with vfork(); the child first moves itself into the
- * exec cgroup by writing "0" into each of those files, and only then
- * drops privileges and execve()s: no instant of the command runs outside
- * its cgroup, and a child that cannot move exits before running anything
- * of the command. Init reaps everything (orphaned daemons included)
- * through a signalfd and reports EXITED for execs.
+ * holding argv, env and cwd, open descriptors of the files that join the
+ * exec's cgroups (v2 cgroup.procs; v1 "tasks" of the memory cgroup and the
+ * freezer where they are used) and, where init may clone into it, the
+ * exec's cgroup2 directory. Init starts the child with clone3(CLONE_VFORK |
+ * CLONE_INTO_CGROUP) into that directory (spawn_into), else with vfork();
+ * the child writes "0" into each remaining file, and only then drops
+ * privileges and execve()s: no instant of the command runs outside its
+ * cgroup, and a child that cannot move exits before running anything of
+ * the command. Init reaps everything (orphaned daemons included) through a
+ * signalfd and reports EXITED for execs.
  *
  * Moving by descriptor: since Linux 5.16 (and its stable backports of the
  * CVE-2021-4197 fix) a write to cgroup.procs is checked against the
@@ -58,6 +60,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -75,9 +78,18 @@
 #endif
 
 /* Descriptors of an EXEC request: stdin, stdout, stderr, the blob, then
- * up to three cgroup.procs files (the session's memory cgroup, which init
- * is not in; the exec's v2 cgroup; its v1 freezer cgroup). */
-#define EXEC_FDS 7
+ * up to three files to join the exec's cgroups through (the session's
+ * memory cgroup, which init is not in; the exec's v2 cgroup.procs; its v1
+ * freezer: v1 ones are "tasks" files), then, when the message's cgdir
+ * says so, the exec's cgroup2 directory. */
+#define EXEC_FDS 8
+
+/* How exec children are started (see start_exec). */
+typedef struct spawn_mode {
+    int handshake;      /* the STARTED/GO fallback */
+    int no_clone_into;  /* CLONE_INTO_CGROUP was refused: write cgroup.procs */
+    volatile int *failed; /* a MAP_SHARED word: the child's error, seen by init */
+} spawn_mode;
 
 typedef struct slot {
     int used;
@@ -211,11 +223,13 @@ static int child_stdio(const int *fds)
 /* The vfork child: into the exec cgroup, then the command. On a failure
  * before the command, *failed gets the errno (init reads it once vfork
  * returns: the memory is shared) and the child exits. */
-static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds,
+static _Noreturn void vfork_child(const lcs_plan *p, const int *fds, int nfds, int skip,
                                   const char *const *argv, const char *const *env,
                                   const char *cwd, volatile int *failed)
 {
     for (int i = 4; i < nfds; i++) {
+        if (i == skip)
+            continue;
         ssize_t n;
         do
             n = write(fds[i], "0", 1);
@@ -243,7 +257,41 @@ spawn_vfork(const lcs_plan *p, const int *fds, int nfds, const char *const *argv
     sigprocmask(SIG_SETMASK, &all, &old);
     pid_t pid = vfork();
     if (pid == 0)
-        vfork_child(p, fds, nfds, argv, env, cwd, failed);
+        vfork_child(p, fds, nfds, -1, argv, env, cwd, failed);
+    int e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return pid;
+}
+
+/* The child born in its cgroup2 directory (clone3 CLONE_INTO_CGROUP): no
+ * write into cgroup.procs, so no wait for the kernel's global threadgroup
+ * lock (5-10 ms once the machine has been idle: internal.h). The kernel
+ * checks init's own credentials and cgroup namespace here; the monitor
+ * gave init's uid the session's and the exec's cgroup.procs files
+ * (lcs_native_execcg_create), so init may place children there and
+ * nowhere else. The directory's cgroup.procs (fds[skip]) is not written;
+ * the v1 "tasks" files still are, by the child itself. CLONE_VFORK without
+ * CLONE_VM: a copy of init's small image (a raw clone returns on its own
+ * stack, which a shared-memory clone could not do safely in C); init
+ * waits until the command's execve, so the child's error reaches it
+ * through the shared word before init looks. */
+static pid_t __attribute__((noinline))
+spawn_into(const lcs_plan *p, const int *fds, int nfds, int skip, int dirfd,
+           const char *const *argv, const char *const *env, const char *cwd,
+           volatile int *failed)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_VFORK | CLONE_INTO_CGROUP;
+    ca.exit_signal = SIGCHLD;
+    ca.cgroup = (uint64_t)dirfd;
+    pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+    if (pid == 0)
+        vfork_child(p, fds, nfds - 1, skip, argv, env, cwd, failed);
     int e = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = e;
@@ -289,7 +337,7 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
  * credentials); every later exec then uses the STARTED/GO handshake.
  * small: BLOB_SMALL bytes for requests that fit, or NULL. */
 static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, int *fds,
-                       int nfds, int *handshake_mode, char *small)
+                       int nfds, spawn_mode *mode, char *small)
 {
     lcs_native_msg r;
     memset(&r, 0, sizeof r);
@@ -333,9 +381,24 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     }
     pid_t pid = -1;
     int go = -1, exec_errno = 0;
-    if (!*handshake_mode) {
-        volatile int failed = 0;
-        pid = spawn_vfork(p, fds, nfds, argv, env, cwd, &failed);
+    /* cgdir: the last descriptor is the exec's cgroup2 directory and
+     * fds[cgdir - 1] its cgroup.procs (monitor.c) */
+    int cgdir = m->cgdir >= 5 && (int)m->cgdir < nfds ? (int)m->cgdir - 1 : -1;
+    int nproc = cgdir >= 0 ? nfds - 1 : nfds; /* without the directory */
+    if (!mode->handshake) {
+        volatile int *failedp = mode->failed;
+        *failedp = 0;
+        pid = -1;
+        if (cgdir >= 0 && !mode->no_clone_into) {
+            pid = spawn_into(p, fds, nfds, cgdir, fds[nfds - 1], argv, env, cwd, failedp);
+            if (pid < 0 && (errno == EACCES || errno == EPERM || errno == ENOENT ||
+                            errno == EBUSY || errno == EOPNOTSUPP || errno == EINVAL ||
+                            errno == E2BIG || errno == ENOSYS))
+                mode->no_clone_into = 1; /* refused: cgroup.procs from now on */
+        }
+        if (pid < 0 && (cgdir < 0 || mode->no_clone_into))
+            pid = spawn_vfork(p, fds, nproc, argv, env, cwd, failedp);
+        int failed = *failedp;
         if (pid < 0) {
             r.value = errno;
             goto out;
@@ -360,7 +423,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
                 r.value = failed;
                 goto out;
             }
-            *handshake_mode = 1;
+            mode->handshake = 1;
             pid = -1;
         }
     }
@@ -476,7 +539,13 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
     if (sfd < 0)
         LCS_RAW_EXIT(125);
     slot slots[LCS_NATIVE_MAX_EXECS];
-    int handshake_mode = p->exec_handshake;
+    /* The child's error word: shared, so a child that is a copy of init
+     * (spawn_into) reaches init with it as a vfork child does. */
+    volatile int *failed = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
+                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (failed == MAP_FAILED)
+        LCS_RAW_EXIT(125);
+    spawn_mode mode = {p->exec_handshake, 0, failed};
     /* One populated buffer for every request that fits (a fault per page
      * costs more than the copy on a virtual machine). */
     char *small = mmap(NULL, BLOB_SMALL, PROT_READ | PROT_WRITE,
@@ -499,7 +568,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         }
         if (!pf[0].revents)
             continue;
-        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1, -1};
+        int fds[EXEC_FDS] = {-1, -1, -1, -1, -1, -1, -1, -1};
         int nfds = 0;
         ssize_t n = lcs_recv_with_fds(LCS_FD_CTL, &m, sizeof m, fds, EXEC_FDS, &nfds, 0);
         if (n <= 0)
@@ -512,7 +581,7 @@ _Noreturn void lcs_init_serve(const lcs_plan *p, int *views)
         switch (m.type) {
         case LCS_MSG_EXEC:
             if (nfds >= 4) {
-                start_exec(p, slots, &m, fds, nfds, &handshake_mode, small);
+                start_exec(p, slots, &m, fds, nfds, &mode, small);
             } else {
                 close_fds(fds, EXEC_FDS);
                 lcs_native_msg r = {.type = LCS_MSG_FAILED, .id = m.id, .value = EINVAL};

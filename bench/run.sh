@@ -104,6 +104,22 @@ done
 echo "bench: $CONC sessions created, used and destroyed at once" >&2
 build/lcs-bench-pace -c "$CONC" -r "$RFS" >>"$WORK/pace.txt" 2>"$WORK/conc.err" || true
 build/lcs-bench-cgmove -n 30 -g "$GAP" -j >"$WORK/cgmove.json"
+# File transfer: 1 GiB of random data into a session and out of it, beside
+# cp of the same file on the host (page cache to page cache), alternating.
+echo "bench: 1 GiB into and out of a session, beside cp" >&2
+SID=$("$C" create --rootfs "$RFS" --label bench-transfer)
+head -c $((1 << 30)) /dev/urandom >"$WORK/big.bin"
+secs() { local a b; a=$(date +%s%N); "$@" >/dev/null || return 1; b=$(date +%s%N); echo $(((b - a) / 1000)); }
+for i in 1 2 3 4 5; do
+    rm -f "$WORK/big2.bin"; h=$(secs cp "$WORK/big.bin" "$WORK/big2.bin")
+    "$C" exec "$SID" -- rm -f /home/sandbox/work/big.bin
+    in=$(secs "$C" cp "$WORK/big.bin" "$SID:/home/sandbox/work/big.bin")
+    rm -f "$WORK/big2.bin"; out=$(secs "$C" cp "$SID:/home/sandbox/work/big.bin" "$WORK/big2.bin")
+    cmp -s "$WORK/big.bin" "$WORK/big2.bin" || out=-1
+    echo "transfer host_us $h in_us $in out_us $out" >>"$WORK/pace.txt"
+done
+"$C" rm "$SID" >/dev/null
+rm -f "$WORK/big.bin" "$WORK/big2.bin"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 machine="$(nproc) CPUs ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB, Linux $(uname -r), cgroup $(
     if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo v2; elif [ -d /sys/fs/cgroup/unified ]; then echo hybrid; else echo v1; fi)"

@@ -18,6 +18,7 @@
 #include <linux/magic.h>
 #include <stdbool.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -52,7 +53,7 @@ struct open_how {
 #define RESOLVE_STEP                                                                               \
     (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
-#define COPY_CHUNK (128u * 1024u)
+#define COPY_CHUNK (1024u * 1024u)
 
 /* ------------------------------------------------------------ resolution */
 
@@ -364,12 +365,56 @@ static ssize_t src_read(src *s, char *buf, size_t n)
     return (ssize_t)k;
 }
 
+/* In-kernel copy of up to len bytes from in (at *in_off, or its file
+ * offset when NULL) to out at its file offset: copy_file_range where both
+ * files allow it, else sendfile (any file to any file or socket). No page
+ * passes through our memory, which halves the work of a large copy.
+ * Returns bytes copied (0 at the end of in), or -1 with errno; ENOSYS,
+ * EXDEV, EINVAL or EOPNOTSUPP before any byte means: copy it yourself. */
+static ssize_t kernel_copy(int in, off_t *in_off, int out, size_t len)
+{
+    ssize_t r = copy_file_range(in, in_off, out, NULL, len, 0);
+    if (r >= 0 || (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP &&
+                   errno != EBADF))
+        return r;
+    return sendfile(out, in, in_off, len);
+}
+
+static bool kernel_copy_declined(void)
+{
+    return errno == ENOSYS || errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+           errno == EBADF;
+}
+
 /* Copy src into fd. On failure *which says whose fault ('r' or 'w'). */
 static int copy_src(src *s, int fd, char *which)
 {
     if (s->fd < 0) {
         *which = 'w';
         return lcs_write_all(fd, s->data, s->len);
+    }
+    /* A regular source goes through the kernel; a pipe (or a source the
+     * kernel will not copy from) is read below, from where it stopped. */
+    struct stat sst;
+    if (fstat(s->fd, &sst) == 0 && S_ISREG(sst.st_mode)) {
+        for (;;) {
+            ssize_t r = kernel_copy(s->fd, NULL, fd, 1u << 30);
+            if (r == 0)
+                return 0;
+            if (r > 0)
+                continue;
+            if (errno == EINTR)
+                continue;
+            if (kernel_copy_declined())
+                break;
+            /* the kernel does not say which side failed: these are the
+             * destination's */
+            *which = errno == ENOSPC || errno == EDQUOT || errno == EFBIG || errno == EPIPE ||
+                             errno == EROFS || errno == EPERM
+                         ? 'w'
+                         : 'r';
+            return -1;
+        }
     }
     char *buf = malloc(COPY_CHUNK);
     if (!buf) {
@@ -684,7 +729,35 @@ int lcs_fs_copy_sparse(int fd, const char *p, uint64_t size, int dst_fd, uint64_
                 rc = lcs_fail_errno(err, "cannot read %s: writing the destination failed", p);
             used += start - off;
         }
-        for (off = start; rc == 0 && off < end;) {
+        /* Into a regular file and within the budget: the region goes
+         * through the kernel (kernel_copy), never through our memory. */
+        bool kcopy = seekable && (!max_bytes || end - start <= max_bytes - used);
+        off = start;
+        while (kcopy && rc == 0 && off < end) {
+            off_t in_off = (off_t)off;
+            if (lseek(dst_fd, base + (off_t)off, SEEK_SET) < 0) {
+                rc = lcs_fail_errno(err, "cannot read %s: seeking in the destination", p);
+                break;
+            }
+            ssize_t r = kernel_copy(fd, &in_off, dst_fd, end - off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 && kernel_copy_declined()) {
+                kcopy = false; /* the rest of the region below */
+                break;
+            }
+            if (r < 0) {
+                rc = lcs_fail_errno(err, "cannot read %s: copying to the destination", p);
+                break;
+            }
+            if (r == 0) { /* shrunk meanwhile: copy what there is */
+                end = size = off;
+                break;
+            }
+            used += (uint64_t)r;
+            off += (uint64_t)r;
+        }
+        for (; rc == 0 && off < end;) {
             size_t want = end - off < COPY_CHUNK ? (size_t)(end - off) : COPY_CHUNK;
             ssize_t r = pread(fd, buf, want, (off_t)off);
             if (r < 0 && errno == EINTR)

@@ -31,6 +31,7 @@ record() { # suite line
     PASS\ *) passed=$((passed + 1)); echo "PASS $suite: ${line#PASS }" ;;
     FAIL\ *) failed=$((failed + 1)); failures+=("$suite: ${line#FAIL }"); echo "FAIL $suite: ${line#FAIL }" ;;
     SKIP\ *) skipped=$((skipped + 1)); echo "SKIP $suite: ${line#SKIP }" ;;
+    "# v2lane"* | "# cgmove"*) echo "     $line" ;; # what the lane measured
     *) [ -n "${VERBOSE:-}" ] && echo "     $line" ;;
     esac
 }

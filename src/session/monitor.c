@@ -104,6 +104,7 @@ typedef struct mon {
     uint32_t next_id;
     double idle_timeout, last_active, default_timeout;
     uint64_t execs_total;
+    uint64_t execs_born; /* cloned by init straight into their cgroup2 directory */
     uint64_t handshake_execs; /* moved into their cgroups by STARTED/GO */
     int destroy_requested;  /* 1 + index of the client that asked */
     int warm;               /* a warm sandbox: serves one final exec */
@@ -477,6 +478,7 @@ static void from_init(mon *M)
         break;
     }
     case LCS_MSG_EXITED:
+        M->execs_born += m.cgdir == 1;
         exec_result(M, x, &m);
         break;
     case LCS_MSG_FAILED:
@@ -566,6 +568,9 @@ static json_t *status_json(mon *M)
     json_object_set_new(o, "state", json_string("running"));
     json_object_set_new(o, "execs", json_integer((json_int_t)M->execs_total));
     json_object_set_new(o, "handshake_execs", json_integer((json_int_t)M->handshake_execs));
+    /* execs that entered their cgroups without a cgroup.procs write
+     * (docs/runtime.md, "Entering cgroups at an agent's pace") */
+    json_object_set_new(o, "execs_born_in_cgroup", json_integer((json_int_t)M->execs_born));
     json_object_set_new(o, "memory_bytes", json_integer((json_int_t)mem));
     json_object_set_new(o, "pids", json_integer((json_int_t)procs));
     json_object_set_new(o, "idle_seconds", json_real(lcs_now() - M->last_active));

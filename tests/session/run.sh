@@ -93,10 +93,33 @@ v2=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessi
 # (the shell's own descriptors, checked with its builtin test: listing them
 # with ls in a pipeline would also show the pipeline's pipe while it runs)
 out=$("$C" exec "$id" -- sh -c 'grep "^0::" /proc/self/cgroup; for fd in 0 1 2 3 4 5 6 7 8 9 10 11 12; do [ -e /proc/$$/fd/$fd ] && printf "%s " $fd; done; true')
+# A split session (memory in cgroup v2: top/{init,work}) gives each exec a
+# cgroup namespace rooted at its exec cgroup: it sees "/".
+split=$(python3 -c "import json; print(json.load(open('$LLMCORE_SANDBOX_STATE/sessions/$id/info.json'))['resources'].get('v2_top', ''))")
+if [ -n "$split" ]; then want='^0::/$'; else want='^0::(/lcs-[0-9a-f]+)?/x[0-9]+$'; fi
 if [ -z "$v2" ]; then skip exec_in_own_cgroup_only_stdio "no cgroup v2 directory"
-elif [[ "$(echo "$out" | head -1)" =~ ^0::(/lcs-[0-9a-f]+)?/x[0-9]+$ ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
+elif [[ "$(echo "$out" | head -1)" =~ $want ]] && [ "$(echo "$out" | sed -n 2p)" = "0 1 2 " ]; then
     pass exec_in_own_cgroup_only_stdio
-else fail exec_in_own_cgroup_only_stdio "$out"; fi
+else fail exec_in_own_cgroup_only_stdio "$out (split: '$split')"; fi
+# ... and it got there from the host's view too: a running exec's process is
+# in the session's exec cgroup x<N>
+"$C" exec "$id" -- sh -c 'exec sleep 7071' >/dev/null 2>&1 &
+bg=$!
+for i in $(seq 1 $((50 * W))); do sp=$(pgrep -f '^sleep 7071$' | head -1); [ -n "$sp" ] && break; sleep 0.1; done
+hostcg=$([ -n "$sp" ] && sed -n 's/^0:://p' "/proc/$sp/cgroup")
+kill "$sp" 2>/dev/null; wait $bg 2>/dev/null
+if [ -z "$v2" ]; then skip exec_in_its_exec_cgroup_seen_from_the_host "no cgroup v2 directory"
+elif [[ "$hostcg" =~ /lcs-[0-9a-f]+(/work)?/x[0-9]+$ ]] && [[ "$v2" == *"${hostcg%/x*}" ]]; then
+    pass exec_in_its_exec_cgroup_seen_from_the_host
+else fail exec_in_its_exec_cgroup_seen_from_the_host "host view '$hostcg', session v2 '$v2'"; fi
+# Every exec so far entered its cgroups without a cgroup.procs write: init
+# cloned it into its cgroup2 directory (clone3 CLONE_INTO_CGROUP), which
+# takes no global lock (docs/runtime.md, "Entering cgroups at an agent's
+# pace").
+born=$("$H" status "$id" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d.get('execs_born_in_cgroup'), d.get('execs'))")
+if [ -z "$v2" ]; then skip execs_are_born_in_their_cgroup "no cgroup v2 directory"
+elif [ "${born% *}" = "${born#* }" ] && [ "${born#* }" -ge 2 ]; then pass execs_are_born_in_their_cgroup
+else fail execs_are_born_in_their_cgroup "born in their cgroup, execs: $born"; fi
 # init serves a second exec while the first still runs
 "$C" exec "$id" -- sleep 2 >/dev/null 2>&1 & bg=$!
 sleep 0.3
@@ -354,7 +377,9 @@ sleep 0.3
 hs=$(hs_count "$id") nhs=$(hs_count "$nid")
 # (where memory is in cgroup v2, init is outside the session's cgroup, so
 # the path is seen from one level up, as in exec_in_own_cgroup_only_stdio)
-if [ "$(echo "$out" | head -1)" = hs ] && [[ "$(echo "$out" | sed -n 2p)" =~ ^0::(/lcs-[0-9a-f]+)?/x1$ ]] &&
+# (a split session's handshake child has a cgroup namespace rooted where it
+# was forked, init/, and is moved into work/x1 afterwards)
+if [ "$(echo "$out" | head -1)" = hs ] && [[ "$(echo "$out" | sed -n 2p)" =~ ^0::(/lcs-[0-9a-f]+|/\.\./work)?/x1$ ]] &&
    [ "$(echo "$out" | wc -l)" = 2 ] && [ $rc = 124 ] && ! pgrep -f 'sleep 5051' >/dev/null && [ "$hs" = 2 ] && [ "$nhs" = 0 ]; then
     pass exec_handshake_path_works
 else fail exec_handshake_path_works "out=$out rc=$rc handshakes=$hs (other session: $nhs) $(pgrep -af 'sleep 5051')"; fi

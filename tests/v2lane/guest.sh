@@ -85,5 +85,11 @@ while read -r t; do
         emit "FAIL $name: exited $rc without naming a failed test"; fi
     echo "=== $t: exit $rc in $(( $(date +%s) - t0 )) s"
 done <"$tmp/scripts"
+# What entering a cgroup costs here after a 50 ms gap (bench/cgmove.c; a
+# figure under emulation, not a test): the ways the runtime uses (clone3
+# CLONE_INTO_CGROUP) against a cgroup.procs write.
+if [ -x "$B/lcs-bench-cgmove" ]; then
+    emit "# cgmove (guest, 50 ms apart): $("$B/lcs-bench-cgmove" -n 10 -g 50 -j 2>&1 | tr -d '\n')"
+fi
 rm -rf "$tmp"
 emit "# guest done"

@@ -84,6 +84,7 @@ if [ $rc != 124 ] && [ $rc != 137 ] && ! [ -s "$out/results" ]; then
 fi
 t2=$(date +%s)
 grep -E '^(PASS|FAIL|SKIP) ' "$out/results" 2>/dev/null
+grep '^# cgmove' "$out/results" 2>/dev/null
 bad=0
 if [ $rc = 124 ] || [ $rc = 137 ]; then
     echo "FAIL v2lane_guest_finished: the guest was stopped after $limit s (hung or too slow)"; bad=1

@@ -266,6 +266,7 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
     char *dirs[6] = {cg->mem, cg->pids, cg->cpu, cg->acct, cg->freezer, cg->v2};
     for (int i = 0; i < 6; i++)
         dirs[i][0] = 0;
+    cg->v2_top[0] = cg->v2_init[0] = 0;
     cg->mem_v = cg->pids_v = cg->cpu_v = cg->acct_v = cg->kill_v = 0;
     cg->why_missing[0] = 0;
     cg->v2_busy = 0;
@@ -297,8 +298,27 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
             cg->why_missing[0] = 0;
             in_v2[0] = in_v2[1] = in_v2[2] = 1;
         }
-        if (make_dir(cg->v2, w.v2, name, err) < 0)
+        if (lim && lim->session && in_v2[0]) {
+            /* A session with its memory limit in v2: top/init holds init,
+             * outside the limits (an OOM kill can only take commands), and
+             * top/work the limits and the execs. top hands the controllers
+             * down (it never holds a process itself). */
+            if (make_dir(cg->v2_top, w.v2, name, err) < 0)
+                return -1;
+            for (int i = 0; i < 3; i++)
+                if (in_v2[i] && v2_enable(cg->v2_top, v2c[i]) < 0) {
+                    lcs_fail_errno(err, "enable %s in %s", v2c[i], cg->v2_top);
+                    lcs_cg_destroy(cg);
+                    return -1;
+                }
+            if (make_dir(cg->v2_init, cg->v2_top, "init", err) < 0 ||
+                make_dir(cg->v2, cg->v2_top, "work", err) < 0) {
+                lcs_cg_destroy(cg);
+                return -1;
+            }
+        } else if (make_dir(cg->v2, w.v2, name, err) < 0) {
             return -1;
+        }
         cg->acct_v = LCS_CG_V2; /* cpu.stat usage_usec exists without the cpu controller */
         if (access(cg->v2, F_OK) == 0) {
             char p[PATH_MAX + 32];
@@ -361,6 +381,14 @@ static int init_dirs(const lcs_cgroup *cg, const char *dirs[6], int vers[6])
     const int v[6] = {cg->mem_v, cg->pids_v, cg->cpu_v, cg->acct_v, LCS_CG_V1, LCS_CG_V2};
     int n = 0;
     for (int i = 0; i < 6; i++) {
+        /* split session (v2_init): init's cgroup2 directory is init/ */
+        if (cg->v2_init[0] && all[i] == cg->v2) {
+            dirs[n] = cg->v2_init;
+            vers[n++] = LCS_CG_V2;
+            continue;
+        }
+        if (cg->v2_init[0] && !strcmp(all[i], cg->v2))
+            continue; /* work/: the limits init stays out of */
         if (!all[i][0] || (cg->init_apart && cg->mem_v && !strcmp(all[i], cg->mem)))
             continue;
         int dup = 0;
@@ -382,6 +410,16 @@ int lcs_cg_v2_joined(const lcs_cgroup *cg)
         if (vers[i] == LCS_CG_V2)
             return 1;
     return 0;
+}
+
+const char *lcs_cg_v2_init_dir(const lcs_cgroup *cg)
+{
+    return cg->v2_init[0] ? cg->v2_init : cg->v2;
+}
+
+const char *lcs_cg_v2_common_dir(const lcs_cgroup *cg)
+{
+    return cg->v2_top[0] ? cg->v2_top : cg->v2;
 }
 
 int lcs_cg_open_v1_tasks(const lcs_cgroup *cg, int fds[6], lcs_error *err)
@@ -414,8 +452,9 @@ int lcs_cg_attach_v2(lcs_cgroup *cg, pid_t pid, lcs_error *err)
         return 0;
     char buf[32];
     snprintf(buf, sizeof buf, "%d", (int)pid);
-    if (lcs_write_file(cg->v2, "cgroup.procs", buf) < 0)
-        return lcs_fail_errno(err, "move the sandbox into cgroup %s", cg->v2);
+    const char *d = lcs_cg_v2_init_dir(cg);
+    if (lcs_write_file(d, "cgroup.procs", buf) < 0)
+        return lcs_fail_errno(err, "move the sandbox into cgroup %s", d);
     return 0;
 }
 
@@ -451,8 +490,19 @@ void lcs_cg_destroy(lcs_cgroup *cg)
             usleep(5000);
         }
     }
+    /* then the split session's init/ and top/ (top/work is v2 above) */
+    char *more[2] = {cg->v2_init, cg->v2_top};
+    for (int i = 0; i < 2; i++) {
+        for (int tries = 0; more[i][0] && tries < 200; tries++) {
+            if (rmdir(more[i]) == 0 || errno != EBUSY)
+                break;
+            lcs_cg_kill(cg);
+            usleep(5000);
+        }
+    }
     for (int i = 0; i < 6; i++)
         dirs[i][0] = 0;
+    cg->v2_top[0] = cg->v2_init[0] = 0;
 }
 
 void lcs_cg_rmdir_children(const char *dir)

@@ -46,8 +46,10 @@ int lcs_cg_v2_limits(lcs_cgroup *cg, const lcs_cg_limits *lim, lcs_error *err)
 
 void lcs_cg_v2_kill(const lcs_cgroup *cg)
 {
-    if (cg->v2[0])
-        lcs_write_file(cg->v2, "cgroup.kill", "1");
+    /* top/ of a split session: init and every exec */
+    const char *d = cg->v2_top[0] ? cg->v2_top : cg->v2;
+    if (d[0])
+        lcs_write_file(d, "cgroup.kill", "1");
 }
 
 void lcs_cg_v2_stats(const lcs_cgroup *cg, lcs_cg_stats *st)

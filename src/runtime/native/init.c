@@ -399,8 +399,11 @@ _Noreturn void lcs_init_main(const lcs_plan *p)
     }
     close(LCS_FD_SYNC);
     /* Our own cgroup namespace now that we are in our cgroups: the sandbox
-     * sees its cgroup as "/". */
-    if (unshare(CLONE_NEWCGROUP) < 0) {
+     * sees its cgroup as "/". Not for a split session (exec_cgns): there
+     * each exec is born into a namespace rooted at its own exec cgroup, and
+     * init keeps the caller's, in which its clones into work/ are visible
+     * (a cgroup2 mounted with nsdelegate requires that). */
+    if (!p->exec_cgns && unshare(CLONE_NEWCGROUP) < 0) {
         lcs_child_fail(&e, errno, "unshare the cgroup namespace");
         fail_setup(&e);
     }

@@ -115,6 +115,9 @@ typedef struct lcs_plan {
     /* seccomp: compiled by the monitor; NULL filter = none */
     struct sock_fprog seccomp;
     struct sock_fprog seccomp_guard; /* session: stacked by every exec (clone3) */
+    int exec_cgns;             /* session: init keeps the caller's cgroup namespace and
+                                  each exec gets its own, rooted at its exec cgroup
+                                  (clone3 CLONE_NEWCGROUP: session_init.c) */
 } lcs_plan;
 
 /* ------------------------------------------------------------------ child */
@@ -238,6 +241,12 @@ typedef struct lcs_cgroup {
     char acct[PATH_MAX];
     char freezer[PATH_MAX];    /* v1 freezer (kill on v1-only hosts) */
     char v2[PATH_MAX];         /* our cgroup2 directory (kill, procs, cpu.stat) */
+    /* A session whose memory limit is in cgroup v2: v2_top/ holds init/
+     * (v2_init, where init lives, outside every limit) and work/ (v2: the
+     * limits, the exec cgroups below it). Init and its execs then share an
+     * ancestor init may write (lcs_cg_v2_joined, internal.h). "" otherwise. */
+    char v2_top[PATH_MAX];
+    char v2_init[PATH_MAX];
     int mem_v, pids_v, cpu_v, acct_v, kill_v;
     int init_apart;            /* session: init is not attached to the directory
                                   holding the memory limit (init_dirs) */
@@ -252,6 +261,7 @@ typedef struct lcs_cg_limits {
     int oom_group; /* v2 memory.oom.group=1: an OOM kill takes the whole
                       cgroup (one-shot runs; never a session, whose init
                       lives in it) */
+    int session;   /* split a v2 memory cgroup into top/{init,work} */
 } lcs_cg_limits;
 
 typedef struct lcs_cg_stats {
@@ -279,6 +289,10 @@ int lcs_cg_create(lcs_cgroup *cg, const char *name, const lcs_cg_limits *lim, lc
  * error. lcs_cg_attach_v2: the slow way into cg->v2 by pid, for a kernel
  * that refuses CLONE_INTO_CGROUP. init_apart: see init_dirs (cgroup.c). */
 int lcs_cg_v2_joined(const lcs_cgroup *cg);
+/* The cgroup2 directory init lives in (v2_init or v2), and the one that
+ * holds both it and every exec cgroup (v2_top or v2). */
+const char *lcs_cg_v2_init_dir(const lcs_cgroup *cg);
+const char *lcs_cg_v2_common_dir(const lcs_cgroup *cg);
 int lcs_cg_open_v1_tasks(const lcs_cgroup *cg, int fds[6], lcs_error *err);
 int lcs_cg_attach_v2(lcs_cgroup *cg, pid_t pid, lcs_error *err);
 /* Kill every process of the sandbox. Best effort, bounded. */

@@ -936,7 +936,7 @@ static int give_procs(const run *R, const char *dir, lcs_error *err)
  * unless the caller allows a degraded sandbox. */
 static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
 {
-    lcs_cg_limits lim = {R->memory, R->cpus, R->pids, !R->plan.session};
+    lcs_cg_limits lim = {R->memory, R->cpus, R->pids, !R->plan.session, R->plan.session};
     if (lcs_cg_create(&R->cg, R->id, &lim, err) < 0)
         return -1;
     R->cg_made = 1;
@@ -944,7 +944,13 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
      * itself in before it runs anything (lcs_native_execcg_open_procs), so
      * the OOM killer of that cgroup can only ever take commands. */
     R->cg.init_apart = R->plan.session;
-    if (R->plan.session && lcs_cg_v2_joined(&R->cg) && give_procs(R, R->cg.v2, err) < 0)
+    /* split (v2 memory): execs get cgroup namespaces of their own, init
+     * keeps ours so that its clone into work/ stays within its view */
+    R->plan.exec_cgns = R->plan.session && R->cg.v2_top[0] &&
+                        (!R->plan.seccomp.filter || R->plan.seccomp_guard.filter);
+    if (R->plan.session && lcs_cg_v2_joined(&R->cg) &&
+        (give_procs(R, lcs_cg_v2_common_dir(&R->cg), err) < 0 ||
+         (R->cg.v2_top[0] && give_procs(R, R->cg.v2, err) < 0)))
         return -1;
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
@@ -1061,8 +1067,8 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (make_cgroups(R, s, err) < 0)
         return -1;
     if (lcs_cg_v2_joined(&R->cg) &&
-        (R->cg_v2_fd = open(R->cg.v2, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return lcs_fail_errno(err, "open cgroup %s", R->cg.v2);
+        (R->cg_v2_fd = open(lcs_cg_v2_init_dir(&R->cg), O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return lcs_fail_errno(err, "open cgroup %s", lcs_cg_v2_init_dir(&R->cg));
     int rc = spawn_child(R, err);
     if (R->cg_v2_fd >= 0)
         close(R->cg_v2_fd);
@@ -1395,10 +1401,11 @@ char *lcs_native_sandbox_enforced_json(const lcs_native_sandbox *sb)
 char *lcs_native_sandbox_resources_json(const lcs_native_sandbox *sb)
 {
     run *R = sb->R;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "memory", R->cg.mem, "pids",
-                          R->cg.pids, "cpu", R->cg.cpu, "cpuacct", R->cg.acct, "freezer",
-                          R->cg.freezer, "v2", R->cg.v2, "rundir", R->rundir, "pasta_pid",
-                          (int)R->pasta.pid, "pasta_pidfile", R->pasta.pidfile);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "memory", R->cg.mem,
+                          "pids", R->cg.pids, "cpu", R->cg.cpu, "cpuacct", R->cg.acct, "freezer",
+                          R->cg.freezer, "v2", R->cg.v2, "v2_top", R->cg.v2_top, "v2_init",
+                          R->cg.v2_init, "rundir", R->rundir, "pasta_pid", (int)R->pasta.pid,
+                          "pasta_pidfile", R->pasta.pidfile);
     if (!o)
         return NULL;
     char *t = json_dumps(o, JSON_COMPACT);
@@ -1533,8 +1540,16 @@ int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_er
 int lcs_native_execcg_open_dir(const lcs_native_sandbox *sb, const lcs_native_execcg *cg,
                                int *procs_index)
 {
-    if (!cg->v2[0] || !lcs_cg_v2_joined(&sb->R->cg))
+    if (!lcs_cg_v2_joined(&sb->R->cg))
         return -1;
+    if (!cg->v2[0]) {
+        /* a warm sandbox's one exec: into the split session's work/ (its
+         * memory cgroup), whose cgroup.procs init's uid was given */
+        if (!sb->R->cg.v2_top[0] || !cg->mem[0] || cg->mem_v1)
+            return -1;
+        *procs_index = 0;
+        return open(cg->mem, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
     *procs_index = mem_needed(cg) ? 1 : 0;
     return open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
@@ -1610,7 +1625,8 @@ int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err)
         const char *key;
         char *dst;
     } map[] = {{"memory", cg.mem}, {"pids", cg.pids}, {"cpu", cg.cpu},
-               {"cpuacct", cg.acct}, {"freezer", cg.freezer}, {"v2", cg.v2}};
+               {"cpuacct", cg.acct}, {"freezer", cg.freezer}, {"v2", cg.v2},
+               {"v2_top", cg.v2_top}, {"v2_init", cg.v2_init}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = json_string_value(json_object_get(o, map[i].key));
         /* only directories named like ours: never rmdir anything else */

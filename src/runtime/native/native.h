@@ -262,7 +262,8 @@ typedef struct lcs_native_msg {
     uint32_t maxrss_kb;
     uint32_t cgdir; /* EXEC: 0, or 1 + the index of the exec's v2 cgroup.procs
                        among the descriptors when the last one is its
-                       cgroup2 directory (init clones the child into it) */
+                       cgroup2 directory (init clones the child into it);
+                       EXITED: 1 when the child was cloned into it */
     uint64_t utime_us, stime_us;
 } lcs_native_msg;
 void lcs_native_result_clear(lcs_native_result *r);

@@ -97,6 +97,7 @@ typedef struct slot {
     pid_t pid;
     int go; /* handshake mode: write end of the child's go pipe, -1 once released */
     int exec_errno; /* its execve failed under the filter with this errno */
+    int born;       /* cloned straight into its cgroup2 directory */
 } slot;
 
 static int send_msg_fds(const lcs_native_msg *m, const int *fds, int nfds)
@@ -276,8 +277,12 @@ spawn_vfork(const lcs_plan *p, const int *fds, int nfds, const char *const *argv
  * stack, which a shared-memory clone could not do safely in C); init
  * waits until the command's execve, so the child's error reaches it
  * through the shared word before init looks. */
+/* dirfd < 0: not into a directory (the child writes every file of fds),
+ * for a split session whose execs need their own cgroup namespace
+ * (p->exec_cgns: CLONE_NEWCGROUP, rooted where the child is born, so a
+ * command sees its exec cgroup as "/"). nproc: the join files among fds. */
 static pid_t __attribute__((noinline))
-spawn_into(const lcs_plan *p, const int *fds, int nfds, int skip, int dirfd,
+spawn_into(const lcs_plan *p, const int *fds, int nproc, int skip, int dirfd,
            const char *const *argv, const char *const *env, const char *cwd,
            volatile int *failed)
 {
@@ -286,12 +291,13 @@ spawn_into(const lcs_plan *p, const int *fds, int nfds, int skip, int dirfd,
     sigprocmask(SIG_SETMASK, &all, &old);
     struct clone_args ca;
     memset(&ca, 0, sizeof ca);
-    ca.flags = CLONE_VFORK | CLONE_INTO_CGROUP;
+    ca.flags = CLONE_VFORK | (dirfd >= 0 ? CLONE_INTO_CGROUP : 0) |
+               (p->exec_cgns ? CLONE_NEWCGROUP : 0);
     ca.exit_signal = SIGCHLD;
-    ca.cgroup = (uint64_t)dirfd;
+    ca.cgroup = dirfd >= 0 ? (uint64_t)dirfd : 0;
     pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
     if (pid == 0)
-        vfork_child(p, fds, nfds - 1, skip, argv, env, cwd, failed);
+        vfork_child(p, fds, nproc, dirfd >= 0 ? skip : -1, argv, env, cwd, failed);
     int e = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = e;
@@ -307,7 +313,16 @@ static pid_t spawn_handshake(const lcs_plan *p, const int *fds, const char *cons
     int gp[2];
     if (pipe2(gp, O_CLOEXEC) < 0)
         return -1;
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+    /* exec_cgns: a cgroup namespace of its own here too (clone3, which
+     * init's filter allows in that case; clone with CLONE_NEWCGROUP it
+     * refuses) */
+    struct clone_args ca;
+    memset(&ca, 0, sizeof ca);
+    ca.flags = CLONE_NEWCGROUP;
+    ca.exit_signal = SIGCHLD;
+    pid_t pid = p->exec_cgns
+                    ? (pid_t)syscall(SYS_clone3, &ca, sizeof ca)
+                    : (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
     if (pid < 0) {
         int e = errno;
         close(gp[0]);
@@ -380,7 +395,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         goto out;
     }
     pid_t pid = -1;
-    int go = -1, exec_errno = 0;
+    int go = -1, exec_errno = 0, born = 0;
     /* cgdir: the last descriptor is the exec's cgroup2 directory and
      * fds[cgdir - 1] its cgroup.procs (monitor.c) */
     int cgdir = m->cgdir >= 5 && (int)m->cgdir < nfds ? (int)m->cgdir - 1 : -1;
@@ -390,14 +405,19 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
         *failedp = 0;
         pid = -1;
         if (cgdir >= 0 && !mode->no_clone_into) {
-            pid = spawn_into(p, fds, nfds, cgdir, fds[nfds - 1], argv, env, cwd, failedp);
+            pid = spawn_into(p, fds, nproc, cgdir, fds[nfds - 1], argv, env, cwd, failedp);
+            born = pid > 0;
             if (pid < 0 && (errno == EACCES || errno == EPERM || errno == ENOENT ||
                             errno == EBUSY || errno == EOPNOTSUPP || errno == EINVAL ||
                             errno == E2BIG || errno == ENOSYS))
                 mode->no_clone_into = 1; /* refused: cgroup.procs from now on */
         }
+        /* else the child writes every join file; with exec_cgns still in a
+         * namespace of its own (a failure to make one fails the exec: the
+         * command would see the host's cgroup paths) */
         if (pid < 0 && (cgdir < 0 || mode->no_clone_into))
-            pid = spawn_vfork(p, fds, nproc, argv, env, cwd, failedp);
+            pid = p->exec_cgns ? spawn_into(p, fds, nproc, -1, -1, argv, env, cwd, failedp)
+                               : spawn_vfork(p, fds, nproc, argv, env, cwd, failedp);
         int failed = *failedp;
         if (pid < 0) {
             r.value = errno;
@@ -439,6 +459,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     sl->pid = pid;
     sl->go = go;
     sl->exec_errno = exec_errno;
+    sl->born = born;
     if (go >= 0) {
         int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
         lcs_native_msg s;
@@ -489,6 +510,7 @@ static void reap(slot *slots)
             r.utime_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
             r.stime_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
             r.maxrss_kb = (uint32_t)ru.ru_maxrss;
+            r.cgdir = (uint32_t)slots[i].born;
             if (slots[i].exec_errno && WIFSIGNALED(st)) {
                 r.nargv = LCS_EXITED_DENIED; /* the filter refused its start */
                 r.nenv = (uint32_t)slots[i].exec_errno;

@@ -501,8 +501,9 @@ int lcs_mcp_serve(lcs_mcp_server *s, int in_fd, int out_fd, lcs_error *err)
         }
         memmove(buf, buf + start, len - start);
         len -= start;
-        if (len > max) {
-            /* An oversized line still arriving: answer once, then skip it. */
+        if (!skipping && len > max) {
+            /* An oversized line still arriving: answer once, then skip it
+               (while skipping, more of the same line is no new message). */
             char msg[160];
             snprintf(msg, sizeof msg, "Parse error: message exceeds the limit of %zu bytes", max);
             send_error(s, NULL, RPC_PARSE_ERROR, msg);

@@ -182,6 +182,14 @@ def t_oversized_messages_are_refused_and_skipped():
     s.send_raw(b"\n")
     expect_error(s.read(), -32700, None, "limit")
     assert s.request("ping")["result"] == {}
+    # Pieces each larger than the limit, arriving apart (one read each):
+    # still one error for the one message.
+    for _ in range(3):
+        s.send_raw(b"c" * 6000)
+        time.sleep(0.1)
+    s.send_raw(b"\n")
+    expect_error(s.read(), -32700, None, "limit")
+    assert s.request("ping")["result"] == {}
     # Just under the limit is fine.
     r = s.call("set_state", {"key": "k", "value": "v" * 3000})
     assert r["isError"] is False, r

@@ -9,6 +9,9 @@ BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsq
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
 TEST="libcmocka-dev python3 busybox-static"
+# The distribution lane (tests/distro) also builds with clang, here and in a
+# Debian 13 root it makes with mmdebstrap (below).
+TEST="$TEST clang"
 # The cgroup-v2 lane (tests/v2lane) boots a cgroup-v2-only Debian guest with
 # qemu (software emulation; the guest is built with mmdebstrap, below).
 TEST="$TEST qemu-system-x86"
@@ -58,6 +61,19 @@ if [ $archive_missing -eq 1 ]; then
     else
         missing="$missing libarchive13"
     fi
+fi
+# A name this archive does not have gets a clear message, not apt's. On
+# Ubuntu, passt, mmdebstrap and busybox-static come from "universe".
+absent=""
+for p in $missing; do
+    apt-cache show "$p" >/dev/null 2>&1 || absent="$absent $p"
+done
+if [ -n "$absent" ]; then
+    echo "install-deps: this system's package archive has no package named:$absent" >&2
+    if grep -qs '^ID=ubuntu' /etc/os-release; then
+        echo "install-deps: enable Ubuntu's universe component (add-apt-repository universe) and run this again" >&2
+    fi
+    exit 1
 fi
 echo "install-deps: installing$missing"
 # shellcheck disable=SC2086

@@ -165,6 +165,15 @@ else
     timeout_check run_seccomp_fifo_is_refused 4 'seccomp profile .*/fifo is a FIFO, not a regular file' -- run --rootfs "$RFS" --seccomp "$TMP/fifo" -- true
     timeout_check run_seccomp_missing_is_not_found 3 'seccomp profile file not found: .*/none.json$' -- run --rootfs "$RFS" --seccomp "$TMP/none.json" -- true
     timeout_check run_bad_workdir_is_a_failure_not_125 1 'cannot change to the working directory /no/such/dir: No such file' -- run --rootfs "$RFS" -w /no/such/dir -- true
+    # In a chroot the kernel refuses new user namespaces (EPERM); the error
+    # says so instead of blaming the user-namespace sysctls. The chroot is a
+    # recursive bind mount of / (same paths inside) in a private mount namespace.
+    mkdir -p "$TMP/chroot"
+    out=$(unshare --mount --propagation private sh -c 'mount --rbind / "$1" && exec chroot "$1" "$2" run --rootfs "$3" -- true' \
+          sh "$TMP/chroot" "$CLI" "$RFS" 2>&1); rc=$?
+    if [ $rc = 1 ] && printf '%s' "$out" | grep -q 'as root: this process runs in a chroot, where the kernel refuses new user namespaces'; then
+        echo "PASS run_in_a_chroot_says_why_it_cannot"
+    else echo "FAIL run_in_a_chroot_says_why_it_cannot: exit $rc: $(printf '%s' "$out" | head -c 300)"; fi
     timeout_check run_timeout_inf_is_invalid 4 "--timeout 'inf' is not a positive number" -- run --rootfs "$RFS" --timeout inf -- true
     # --json of NUL-heavy output: each NUL is 6 bytes of JSON ("\u0000"); the
     # CLI's peak memory must stay a small multiple of the output cap (the

@@ -650,6 +650,18 @@ static int spawn_child(run *R, lcs_error *err)
             return lcs_fail(err, LCS_E_UNSUPPORTED,
                             "clone3 is not available: the native runtime needs Linux 5.3 or "
                             "newer");
+        /* With CAP_SYS_ADMIN the sysctls that disable user namespaces for
+         * users do not apply (a zero max_user_namespaces is ENOSPC): EPERM
+         * then comes from a chroot, where the kernel refuses new user
+         * namespaces, or from a seccomp filter (a container's) refusing them. */
+        if (e == EPERM && geteuid() == 0)
+            return lcs_fail(err, LCS_E_UNSUPPORTED,
+                            "cannot create the sandbox's user namespace (clone3: %s) as root: "
+                            "this process runs in a chroot, where the kernel refuses new user "
+                            "namespaces, or under a seccomp filter that refuses them (a "
+                            "container's); run it from a real root (the host, a root entered "
+                            "with pivot_root, or a container that allows user namespaces)",
+                            strerror(e));
         if (e == EPERM || e == ENOSPC || e == EUSERS || e == EINVAL)
             return lcs_fail(err, LCS_E_UNSUPPORTED,
                             "cannot create the sandbox's user namespace (clone3: %s); enable "

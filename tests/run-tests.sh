@@ -15,6 +15,8 @@
 #   v2lane    tests/v2lane/run.sh: a cgroup-v2-only Debian guest under qemu
 #             (software emulation) runs the limit, verdict, cgroup and
 #             session tests (SKIP without qemu-system-x86_64)
+#   distro    tests/distro/run.sh: the host's clang; a Debian 13 root (gcc 14,
+#             clang 19): builds, unit and CLI suites, the base image
 #
 # Each suite prints "PASS name", "FAIL name: why" or "SKIP name: why" lines
 # (cmocka's TAP output is translated). A suite that exits non-zero without
@@ -31,7 +33,7 @@ record() { # suite line
     PASS\ *) passed=$((passed + 1)); echo "PASS $suite: ${line#PASS }" ;;
     FAIL\ *) failed=$((failed + 1)); failures+=("$suite: ${line#FAIL }"); echo "FAIL $suite: ${line#FAIL }" ;;
     SKIP\ *) skipped=$((skipped + 1)); echo "SKIP $suite: ${line#SKIP }" ;;
-    "# v2lane"* | "# cgmove"*) echo "     $line" ;; # what the lane measured
+    "# v2lane"* | "# cgmove"* | "# distro"*) echo "     $line" ;; # what a lane measured or ran on
     *) [ -n "${VERBOSE:-}" ] && echo "     $line" ;;
     esac
 }
@@ -114,6 +116,13 @@ run_suite runtime-san tests/runtime/run-all.sh "$ROOT/build-san/lcs-native-run"
 # against build/ (about 4 minutes under software emulation; it skips, saying
 # why, without qemu-system-x86_64).
 run_suite v2lane tests/v2lane/run.sh "$ROOT/build"
+
+# Other compilers and Debian 13: tests/distro builds everything with the
+# host's clang and runs the unit tests, then, in a Debian 13 root (cached in
+# /var/cache/llmcore-sandbox-test/distro, made with mmdebstrap and
+# scripts/install-deps.sh when missing), the README's build with its gcc 14
+# and clang 19, the unit and CLI suites, and the base image built there.
+run_suite distro tests/distro/run.sh
 
 
 echo

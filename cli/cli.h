@@ -4,13 +4,34 @@
 #ifndef LCS_CLI_H
 #define LCS_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "llmcore/sandbox.h"
 
-/* "512m", "1g", "100k", "1048576" -> bytes; 0 when not a size. */
-unsigned long long cli_parse_size(const char *s);
-/* A positive number; 0 on success, -1 otherwise. */
+/* Exit codes of every command (run and exec add the command's own status:
+ * cli_run_status). */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_NOTFOUND = 3, CLI_INVALID = 4 };
+
+/* The exit code for a library error: 3 not found; 4 invalid input (a
+ * malformed value, a manifest that does not validate, a denied request);
+ * 1 anything else. */
+int cli_exit_for(const lcs_error *e);
+/* Print "llmcore-sandbox[ CMD]: MESSAGE" to stderr; the exit code for it. */
+int cli_report(const char *cmd, const lcs_error *e);
+/* A usage error (unknown option, missing argument): "llmcore-sandbox[ CMD]:
+ * " + fmt with arg, then where help is; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, const char *arg);
+/* A known option with a value that is not valid: the message; returns
+ * CLI_INVALID. */
+int cli_invalid(const char *cmd, const char *fmt, const char *arg);
+/* -h or --help among the arguments before a "--". */
+bool cli_has_help(int argc, char **argv);
+
+/* "512m", "1g", "100k", "2t", "1048576", "0" -> bytes (k, m, g, t are
+ * powers of 1024; a trailing b is allowed). 0, or -1 when s is not a size. */
+int cli_parse_size(const char *s, unsigned long long *out);
+/* A positive finite number; 0 on success, -1 otherwise. */
 int cli_parse_positive(const char *s, double *out);
 
 /* The policy options `run` and `create` share; put CLI_POLICY_OPTIONS in

@@ -19,29 +19,14 @@
 #include "cli.h"
 #include "llmcore/sandbox.h"
 
-enum { EXIT_OKAY = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOTFOUND = 3, EXIT_INVALID = 4 };
-
 typedef struct globals {
     const char *store;
     bool json;
 } globals;
 
-static int exit_for(const lcs_error *e)
-{
-    switch (e->code) {
-    case LCS_E_NOT_FOUND: return EXIT_NOTFOUND;
-    case LCS_E_INVALID:
-    case LCS_E_PARSE:
-    case LCS_E_VALIDATION:
-    case LCS_E_DENIED: return EXIT_INVALID;
-    default: return EXIT_FAIL;
-    }
-}
-
 static int report(const lcs_error *e)
 {
-    fprintf(stderr, "llmcore-sandbox: %s\n", e->message);
-    return exit_for(e);
+    return cli_report(NULL, e);
 }
 
 /* Print a JSON document the library returned (and free it), or report the
@@ -53,14 +38,6 @@ static int print_json(char *doc, const lcs_error *err, int ok_code)
     puts(doc);
     lcs_free(doc);
     return ok_code;
-}
-
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "llmcore-sandbox%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmcore-sandbox %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
-    return EXIT_USAGE;
 }
 
 static const char main_help[] =
@@ -210,7 +187,7 @@ static int parse_caps(const char *arg, lcs_capset *caps, const char *cmd)
     /* Accept "python,git" as well as repeated options. */
     char *copy = strdup(arg);
     if (!copy)
-        return EXIT_FAIL;
+        return CLI_FAIL;
     int rc = 0;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
@@ -220,7 +197,7 @@ static int parse_caps(const char *arg, lcs_capset *caps, const char *cmd)
             for (int i = 0; i < LCS_CAP_COUNT; i++)
                 fprintf(stderr, " %s", lcs_capability_name((lcs_capability)i));
             fprintf(stderr, ")\n");
-            rc = EXIT_INVALID;
+            rc = CLI_INVALID;
             break;
         }
         *caps |= LCS_CAPSET(c);
@@ -239,7 +216,7 @@ static int cmd_inspect(const globals *g, int argc, char **argv)
 {
     if (want_help(argc, argv)) {
         fputs(inspect_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     bool json = g->json;
     const char *name = NULL;
@@ -247,14 +224,14 @@ static int cmd_inspect(const globals *g, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (argv[i][0] == '-')
-            return usage_error("images inspect", "unknown option '%s'", argv[i]);
+            return cli_usage("images inspect", "unknown option '%s'", argv[i]);
         else if (name)
-            return usage_error("images inspect", "unexpected argument '%s'", argv[i]);
+            return cli_usage("images inspect", "unexpected argument '%s'", argv[i]);
         else
             name = argv[i];
     }
     if (!name)
-        return usage_error("images inspect", "%s", "missing image name");
+        return cli_usage("images inspect", "%s", "missing image name");
     globals g2 = *g;
     g2.json = json;
     lcs_error err;
@@ -263,7 +240,7 @@ static int cmd_inspect(const globals *g, int argc, char **argv)
     if (!r)
         return report(&err);
     lcs_image_info info;
-    int rc = EXIT_OKAY;
+    int rc = CLI_OK;
     if (lcs_registry_get(r, name, &info, &err) != 0) {
         rc = report(&err);
         goto out;
@@ -306,7 +283,7 @@ static int cmd_images(const globals *g, int argc, char **argv)
         return cmd_inspect(g, argc - 1, argv + 1);
     if (want_help(argc, argv)) {
         fputs(images_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     lcs_image_filter f = {.tier = -1};
     bool json = g->json;
@@ -326,7 +303,7 @@ static int cmd_images(const globals *g, int argc, char **argv)
                 fprintf(stderr, "llmcore-sandbox images: unknown tier '%s' (base, specialized, "
                                 "task)\n",
                         optarg);
-                return EXIT_INVALID;
+                return CLI_INVALID;
             }
             f.tier = (int)t;
             break;
@@ -339,11 +316,11 @@ static int cmd_images(const globals *g, int argc, char **argv)
         }
         case 'a': f.available_only = true; break;
         case 'j': json = true; break;
-        default: return usage_error("images", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_usage("images", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("images", "unexpected argument '%s'", argv[optind]);
+        return cli_usage("images", "unexpected argument '%s'", argv[optind]);
     globals g2 = *g;
     g2.json = json;
     lcs_error err;
@@ -352,7 +329,7 @@ static int cmd_images(const globals *g, int argc, char **argv)
     if (!r)
         return report(&err);
     lcs_image_list l;
-    int rc = EXIT_OKAY;
+    int rc = CLI_OK;
     if (lcs_registry_list(r, &f, &l, &err) != 0) {
         rc = report(&err);
         goto out;
@@ -385,7 +362,7 @@ out:
 static int print_strv(char **v, bool json)
 {
     if (!v)
-        return EXIT_FAIL;
+        return CLI_FAIL;
     if (json) {
         printf("[");
         for (size_t i = 0; v[i]; i++)
@@ -395,14 +372,14 @@ static int print_strv(char **v, bool json)
         for (size_t i = 0; v[i]; i++)
             puts(v[i]);
     lcs_strv_free(v);
-    return EXIT_OKAY;
+    return CLI_OK;
 }
 
 static int cmd_select(const globals *g, int argc, char **argv)
 {
     if (want_help(argc, argv)) {
         fputs(select_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     const char *task = NULL, *runtime = NULL;
     lcs_capset caps = 0;
@@ -432,21 +409,21 @@ static int cmd_select(const globals *g, int argc, char **argv)
         }
         case 'm':
             if (n_maps == sizeof maps / sizeof maps[0])
-                return usage_error("select", "%s", "too many --map options");
+                return cli_usage("select", "%s", "too many --map options");
             if (!strchr(optarg, '='))
-                return usage_error("select", "--map needs TASK=IMAGE, got '%s'", optarg);
+                return cli_usage("select", "--map needs TASK=IMAGE, got '%s'", optarg);
             maps[n_maps++] = optarg;
             break;
         case 'T': list_tasks = true; break;
         case 'R': list_runtimes = true; break;
         case 'j': json = true; break;
-        default: return usage_error("select", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_usage("select", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error("select", "unexpected argument '%s'", argv[optind]);
+        return cli_usage("select", "unexpected argument '%s'", argv[optind]);
     if (!task && !runtime && !caps && !list_tasks && !list_runtimes)
-        return usage_error("select", "%s", "give --task, --runtime or --capability");
+        return cli_usage("select", "%s", "give --task, --runtime or --capability");
     globals g2 = *g;
     g2.json = json;
     lcs_error err;
@@ -455,7 +432,7 @@ static int cmd_select(const globals *g, int argc, char **argv)
     if (!r)
         return report(&err);
     lcs_selector *s = lcs_selector_new(r, NULL, &err);
-    int rc = EXIT_OKAY;
+    int rc = CLI_OK;
     if (!s) {
         rc = report(&err);
         goto out;
@@ -463,7 +440,7 @@ static int cmd_select(const globals *g, int argc, char **argv)
     for (size_t i = 0; i < n_maps; i++) {
         char *k = strdup(maps[i]);
         if (!k) {
-            rc = EXIT_FAIL;
+            rc = CLI_FAIL;
             goto out;
         }
         char *eq = strchr(k, '=');
@@ -524,7 +501,7 @@ static int cmd_manifest(const globals *g, int argc, char **argv)
 {
     if (argc < 2 || want_help(argc, argv)) {
         fputs(manifest_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OKAY;
+        return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     const char *sub = argv[1];
     bool json = g->json;
@@ -534,15 +511,15 @@ static int cmd_manifest(const globals *g, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return usage_error("manifest", "unknown option '%s'", argv[i]);
+            return cli_usage("manifest", "unknown option '%s'", argv[i]);
         else if (n == sizeof files / sizeof files[0])
-            return usage_error("manifest", "%s", "too many files");
+            return cli_usage("manifest", "%s", "too many files");
         else
             files[n++] = argv[i];
     }
     if (strcmp(sub, "show") == 0) {
         if (n != 1)
-            return usage_error("manifest show", "%s", "give exactly one FILE");
+            return cli_usage("manifest show", "%s", "give exactly one FILE");
         lcs_error err;
         lcs_error_clear(&err);
         lcs_manifest *m = lcs_manifest_load_file(files[0], &err);
@@ -554,21 +531,21 @@ static int cmd_manifest(const globals *g, int argc, char **argv)
             return report(&err);
         fputs(s, stdout);
         lcs_free(s);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     if (strcmp(sub, "validate") != 0)
-        return usage_error("manifest", "unknown subcommand '%s' (validate, show)", sub);
+        return cli_usage("manifest", "unknown subcommand '%s' (validate, show)", sub);
     if (n == 0)
-        return usage_error("manifest validate", "%s", "give at least one FILE");
-    int worst = EXIT_OKAY;
+        return cli_usage("manifest validate", "%s", "give at least one FILE");
+    int worst = CLI_OK;
     if (json)
         printf("[");
     for (size_t i = 0; i < n; i++) {
         lcs_error err;
         lcs_error_clear(&err);
         lcs_manifest *m = lcs_manifest_load_file(files[i], &err);
-        int rc = m ? EXIT_OKAY : exit_for(&err);
-        if (rc != EXIT_OKAY && worst == EXIT_OKAY)
+        int rc = m ? CLI_OK : cli_exit_for(&err);
+        if (rc != CLI_OK && worst == CLI_OK)
             worst = rc; /* the first failure decides the exit code */
         if (json) {
             /* The library has no JSON form for errors; escape by hand. */
@@ -650,7 +627,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
         }
     if (want_help(dd, argv)) {
         fputs(run_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     const char *image = NULL, *task = NULL, *runtime = NULL, *rootfs = NULL, *seccomp = NULL;
     bool json = g->json, interactive = false;
@@ -658,7 +635,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
     lcs_run_request_init(&req);
     const char **env = calloc((size_t)argc + 1, sizeof *env);
     if (!env)
-        return EXIT_FAIL;
+        return CLI_FAIL;
     size_t n_env = 0;
     static const struct option opts[] = {
         {"image", required_argument, 0, 'I'},   {"task", required_argument, 0, 'T'},
@@ -669,10 +646,10 @@ static int cmd_run(const globals *g, int argc, char **argv)
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
-    int o, rc = EXIT_OKAY;
+    int o, rc = CLI_OK;
 #define BAD(fmt, arg)                                                                              \
     do {                                                                                           \
-        rc = usage_error("run", fmt, arg);                                                         \
+        rc = cli_usage("run", fmt, arg);                                                         \
         goto out;                                                                                  \
     } while (0)
     while ((o = getopt_long(dd, argv, "+m:e:w:i", opts, NULL)) != -1) {
@@ -689,7 +666,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
             if (cli_parse_positive(optarg, &req.warm_idle_seconds)) {
                 fprintf(stderr, "llmcore-sandbox run: --warm-idle '%s' is not a positive number "
                                 "of seconds\n", optarg);
-                rc = EXIT_INVALID;
+                rc = CLI_INVALID;
                 goto out;
             }
             req.warm = true;
@@ -698,7 +675,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
             switch (cli_policy_option("run", o, optarg, &req.overrides, env, &n_env)) {
             case 1: break;
             case 0: BAD("unknown or incomplete option '%s'", argv[optind - 1]);
-            default: rc = EXIT_INVALID; goto out;
+            default: rc = CLI_INVALID; goto out;
             }
         }
     }
@@ -828,18 +805,18 @@ static int cmd_build(const globals *g, int argc, char **argv)
 {
     if (want_help(argc, argv)) {
         fputs(build_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     char builder[PATH_MAX + 64];
     if (find_builder(builder, sizeof builder) != 0) {
         fprintf(stderr, "llmcore-sandbox build: the image builder (container_images/"
                         "build-custom.sh) is not next to this binary; run build/llmcore-sandbox "
                         "from a clone, or set LLMCORE_SANDBOX_SOURCE to one\n");
-        return EXIT_NOTFOUND;
+        return CLI_NOTFOUND;
     }
     const char **args = calloc((size_t)argc + 4, sizeof *args);
     if (!args)
-        return EXIT_FAIL;
+        return CLI_FAIL;
     size_t k = 0;
     args[k++] = builder;
     if (g->store) {
@@ -851,7 +828,7 @@ static int cmd_build(const globals *g, int argc, char **argv)
     execv(builder, (char *const *)args);
     fprintf(stderr, "llmcore-sandbox build: cannot run %s: %s\n", builder, strerror(errno));
     free(args);
-    return EXIT_FAIL;
+    return CLI_FAIL;
 }
 
 int main(int argc, char **argv)
@@ -861,7 +838,7 @@ int main(int argc, char **argv)
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--store") == 0) {
             if (i + 1 >= argc)
-                return usage_error(NULL, "%s", "--store needs a directory");
+                return cli_usage(NULL, "%s", "--store needs a directory");
             g.store = argv[++i];
         } else if (strncmp(argv[i], "--store=", 8) == 0)
             g.store = argv[i] + 8;
@@ -869,15 +846,15 @@ int main(int argc, char **argv)
             g.json = true;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(main_help, stdout);
-            return EXIT_OKAY;
+            return CLI_OK;
         } else if (argv[i][0] == '-')
-            return usage_error(NULL, "unknown option '%s'", argv[i]);
+            return cli_usage(NULL, "unknown option '%s'", argv[i]);
         else
             break;
     }
     if (i >= argc) {
         fputs(main_help, stderr);
-        return EXIT_USAGE;
+        return CLI_USAGE;
     }
     const char *cmd = argv[i];
     int sub_argc = argc - i;
@@ -899,11 +876,11 @@ int main(int argc, char **argv)
         return cli_agent_command(cmd, g.store, g.json, sub_argc, sub_argv);
     if (strcmp(cmd, "version") == 0) {
         printf("llmcore-sandbox %s\n", lcs_version());
-        return EXIT_OKAY;
+        return CLI_OK;
     }
     if (strcmp(cmd, "help") == 0) {
         fputs(main_help, stdout);
-        return EXIT_OKAY;
+        return CLI_OK;
     }
-    return usage_error(NULL, "unknown command '%s'", cmd);
+    return cli_usage(NULL, "unknown command '%s'", cmd);
 }

@@ -13,40 +13,6 @@
 
 #include "cli.h"
 
-unsigned long long cli_parse_size(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0))
-        return 0;
-    double mult = 1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B')
-        end++;
-    if (*end || v * mult > 9e18)
-        return 0;
-    return (unsigned long long)(v * mult);
-}
-
-int cli_parse_positive(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* "inf", "nan" and overflows are no numbers of seconds or cores */
-    if (end == s || *end || errno || !(v > 0) || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 #define INVALID(fmt)                                                                               \
     do {                                                                                           \
         fprintf(stderr, "llmcore-sandbox %s: " fmt "\n", cmd, arg);                               \
@@ -60,8 +26,7 @@ int cli_policy_option(const char *cmd, int opt, const char *arg, lcs_policy_over
     unsigned long long b;
     switch (opt) {
     case 'm':
-        b = cli_parse_size(arg);
-        if (!b || b % (1024 * 1024))
+        if (cli_parse_size(arg, &b) || !b || b % (1024 * 1024))
             INVALID("--memory '%s' is not a size in whole MiB (e.g. 512m, 2g)");
         o->memory_mb = b / (1024 * 1024);
         return 1;
@@ -98,12 +63,12 @@ int cli_policy_option(const char *cmd, int opt, const char *arg, lcs_policy_over
     case 1001: o->input_dir = arg; return 1;
     case 1002: o->output_dir = arg; return 1;
     case 1003:
-        if (!(o->output_bytes = cli_parse_size(arg)))
+        if (cli_parse_size(arg, &b) || !b)
             INVALID("--output-limit '%s' is not a size (e.g. 64k, 1m)");
+        o->output_bytes = b;
         return 1;
     case 1004:
-        b = cli_parse_size(arg);
-        if (!b || b % (1024 * 1024))
+        if (cli_parse_size(arg, &b) || !b || b % (1024 * 1024))
             INVALID("--disk '%s' is not a size in whole MiB (e.g. 256m, 2g)");
         o->disk_mb = b / (1024 * 1024);
         return 1;

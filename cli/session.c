@@ -22,44 +22,6 @@
 #include "llmcore/sandbox.h"
 #include "util/jsonbytes.h"
 
-enum { S_OK = 0, S_FAIL = 1, S_USAGE = 2, S_NOTFOUND = 3, S_INVALID = 4 };
-
-static int s_exit_for(const lcs_error *e)
-{
-    switch (e->code) {
-    case LCS_E_NOT_FOUND: return S_NOTFOUND;
-    case LCS_E_INVALID:
-    case LCS_E_PARSE:
-    case LCS_E_VALIDATION:
-    case LCS_E_DENIED: return S_INVALID;
-    default: return S_FAIL;
-    }
-}
-
-static int s_report(const char *cmd, const lcs_error *e)
-{
-    fprintf(stderr, "llmcore-sandbox %s: %s\n", cmd, e->message);
-    return s_exit_for(e);
-}
-
-static int s_usage(const char *cmd, const char *msg, const char *arg)
-{
-    fprintf(stderr, "llmcore-sandbox %s: ", cmd);
-    fprintf(stderr, msg, arg);
-    fprintf(stderr, "\nTry 'llmcore-sandbox %s --help'.\n", cmd);
-    return S_USAGE;
-}
-
-static int has_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--"))
-            return 0;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return 1;
-    }
-    return 0;
-}
 
 static const char create_help[] =
     "Usage: llmcore-sandbox create [--image I | --task T | --runtime R | --rootfs DIR]\n"
@@ -139,16 +101,16 @@ static const char doctor_help[] =
 
 static int cmd_create(const char *store, bool json, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(create_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     lcs_session_options so;
     lcs_session_options_init(&so);
     const char *task = NULL, *runtime = NULL;
     const char **env = calloc((size_t)argc + 1, sizeof *env);
     if (!env)
-        return S_FAIL;
+        return CLI_FAIL;
     size_t ne = 0;
     static const struct option opts[] = {
         {"image", 1, 0, 'I'}, {"task", 1, 0, 'T'}, {"runtime", 1, 0, 'R'},
@@ -157,11 +119,11 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
-    int o, rc = S_OK;
+    int o, rc = CLI_OK;
 #define INV(fmt, a)                                                                            \
     do {                                                                                       \
         fprintf(stderr, "llmcore-sandbox create: " fmt "\n", a);                               \
-        rc = S_INVALID;                                                                        \
+        rc = CLI_INVALID;                                                                        \
         goto out;                                                                              \
     } while (0)
     while ((o = getopt_long(argc, argv, "+m:e:w:", opts, NULL)) != -1) {
@@ -181,18 +143,18 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
             switch (cli_policy_option("create", o, optarg, &so.overrides, env, &ne)) {
             case 1: break;
             case 0:
-                rc = s_usage("create", "unknown or incomplete option '%s'", argv[optind - 1]);
+                rc = cli_usage("create", "unknown or incomplete option '%s'", argv[optind - 1]);
                 goto out;
-            default: rc = S_INVALID; goto out;
+            default: rc = CLI_INVALID; goto out;
             }
         }
     }
     if (optind < argc) {
-        rc = s_usage("create", "unexpected argument '%s'", argv[optind]);
+        rc = cli_usage("create", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
     if ((so.image != NULL) + (so.rootfs != NULL) + (task != NULL || runtime != NULL) != 1) {
-        rc = s_usage("create", "%s", "give exactly one of --image, --rootfs, or --task/--runtime");
+        rc = cli_usage("create", "%s", "give exactly one of --image, --rootfs, or --task/--runtime");
         goto out;
     }
     so.overrides.env = env;
@@ -206,7 +168,7 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
         lcs_registry_options_init(&ro);
         ro.store_dir = store;
         if (!(reg = lcs_registry_new(&ro, &err))) {
-            rc = s_report("create", &err);
+            rc = cli_report("create", &err);
             goto out;
         }
     }
@@ -216,7 +178,7 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
                                : lcs_select_for_runtime(sl, runtime, &sel, &err));
         lcs_selector_free(sl);
         if (bad) {
-            rc = s_report("create", &err);
+            rc = cli_report("create", &err);
             goto out_reg;
         }
         so.image = sel.image;
@@ -225,7 +187,7 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
     }
     lcs_session *s = NULL;
     if (lcs_session_create(reg, &so, &s, &err) != 0) {
-        rc = s_report("create", &err);
+        rc = cli_report("create", &err);
         goto out_reg;
     }
     if (json) {
@@ -285,15 +247,16 @@ static int cmd_exec(bool json, int argc, char **argv)
             dd = i;
             break;
         }
-    if (has_help(dd, argv)) {
+    if (cli_has_help(dd, argv)) {
         fputs(exec_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     lcs_exec_options eo;
+    unsigned long long size = 0;
     lcs_exec_options_init(&eo);
     const char **env = calloc((size_t)argc + 1, sizeof *env);
     if (!env)
-        return S_FAIL;
+        return CLI_FAIL;
     size_t ne = 0;
     bool interactive = false;
     static const struct option opts[] = {
@@ -302,7 +265,7 @@ static int cmd_exec(bool json, int argc, char **argv)
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
-    int o, rc = S_OK;
+    int o, rc = CLI_OK;
     char *in = NULL;
     while ((o = getopt_long(dd, argv, "+ie:w:", opts, NULL)) != -1) {
         switch (o) {
@@ -313,25 +276,25 @@ static int cmd_exec(bool json, int argc, char **argv)
             if (cli_parse_positive(optarg, &eo.timeout_seconds)) {
                 fprintf(stderr, "llmcore-sandbox exec: --timeout '%s' is not a positive number\n",
                         optarg);
-                rc = S_INVALID;
+                rc = CLI_INVALID;
                 goto out;
             }
             break;
         case 'o':
-            if (!(eo.output_bytes = cli_parse_size(optarg))) {
+            if (cli_parse_size(optarg, &size) || !(eo.output_bytes = size)) {
                 fprintf(stderr, "llmcore-sandbox exec: --output-limit '%s' is not a size\n",
                         optarg);
-                rc = S_INVALID;
+                rc = CLI_INVALID;
                 goto out;
             }
             break;
         case 'j': json = true; break;
-        default: rc = s_usage("exec", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: rc = cli_usage("exec", "unknown or incomplete option '%s'", argv[optind - 1]);
             goto out;
         }
     }
     if (optind != dd - 1 || dd >= argc - 1) {
-        rc = s_usage("exec", "%s", "usage: exec [OPTIONS] ID -- COMMAND [ARG...]");
+        rc = cli_usage("exec", "%s", "usage: exec [OPTIONS] ID -- COMMAND [ARG...]");
         goto out;
     }
     const char *id = argv[optind];
@@ -350,12 +313,12 @@ static int cmd_exec(bool json, int argc, char **argv)
     lcs_error_clear(&err);
     lcs_session *s = lcs_session_open(id, &err);
     if (!s) {
-        rc = s_report("exec", &err);
+        rc = cli_report("exec", &err);
         goto out;
     }
     lcs_run_result r;
     if (lcs_session_exec(s, &eo, &r, &err) != 0) {
-        rc = s_report("exec", &err);
+        rc = cli_report("exec", &err);
         lcs_session_close(s);
         goto out;
     }
@@ -364,7 +327,7 @@ static int cmd_exec(bool json, int argc, char **argv)
     if (json) {
         /* streamed: the output is escaped into stdout, never copied */
         if (lcs_run_result_write_json(&r, stdout, &err) < 0)
-            rc = s_report("exec", &err);
+            rc = cli_report("exec", &err);
     } else {
         if (r.stdout_truncated || r.stderr_truncated)
             fprintf(stderr, "llmcore-sandbox: output truncated at the output limit\n");
@@ -407,8 +370,8 @@ static int take_budget(const char *cmd, int argc, char **argv, int *i, uint64_t 
 {
     if (strcmp(argv[*i], "--max-bytes"))
         return 0;
-    unsigned long long v = *i + 1 < argc ? cli_parse_size(argv[*i + 1]) : 0;
-    if (!v) {
+    unsigned long long v = 0;
+    if (*i + 1 >= argc || cli_parse_size(argv[*i + 1], &v) || !v) {
         fprintf(stderr, "llmcore-sandbox %s: --max-bytes needs a size (e.g. 512m, 8g)\n", cmd);
         return -1;
     }
@@ -449,8 +412,8 @@ static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budg
     lcs_error_clear(&err);
     if (!strcmp(dst, "-")) {
         if (lcs_session_read_file_max(s, sp, 1, budget, NULL, &err) != 0)
-            return s_report("cp", &err);
-        return S_OK;
+            return cli_report("cp", &err);
+        return CLI_OK;
     }
     char target[8192];
     struct stat st;
@@ -469,7 +432,7 @@ static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budg
     bool exists = stat(dest, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         fprintf(stderr, "llmcore-sandbox cp: %s is a directory\n", dest);
-        return S_INVALID;
+        return CLI_INVALID;
     }
     if (exists && S_ISREG(st.st_mode)) {
         mode = st.st_mode & 07777;
@@ -483,32 +446,32 @@ static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budg
     if (fd < 0) {
         fprintf(stderr, "llmcore-sandbox cp: cannot create a temporary file next to %s: %s\n",
                 dest, strerror(errno));
-        return S_FAIL;
+        return CLI_FAIL;
     }
-    int rc = S_OK;
+    int rc = CLI_OK;
     /* The replacement keeps the old file's owner when we may give it. */
     if (exists && geteuid() == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
         fchown(fd, st.st_uid, st.st_gid) < 0) {
         fprintf(stderr, "llmcore-sandbox cp: %s: cannot keep its owner: %s\n", dest,
                 strerror(errno));
-        rc = S_FAIL;
+        rc = CLI_FAIL;
     } else if (lcs_session_read_file_max(s, sp, fd, budget, NULL, &err) != 0) {
-        rc = s_report("cp", &err);
+        rc = cli_report("cp", &err);
     } else if (fchmod(fd, mode) < 0 || close(fd) < 0) {
         fd = -1;
         fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", tmp, strerror(errno));
-        rc = S_FAIL;
+        rc = CLI_FAIL;
     } else {
         fd = -1;
         /* rename(2) is atomic: dest is the old file or the whole new one. */
         if (rename(tmp, dest) < 0) {
             fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", dest, strerror(errno));
-            rc = S_FAIL;
+            rc = CLI_FAIL;
         }
     }
     if (fd >= 0)
         close(fd);
-    if (rc != S_OK) {
+    if (rc != CLI_OK) {
         unlink(tmp);
         if (exists)
             fprintf(stderr, "llmcore-sandbox cp: %s was left as it was\n", dest);
@@ -518,9 +481,9 @@ static int cp_out(lcs_session *s, const char *sp, const char *dst, uint64_t budg
 
 static int cmd_cp(int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(cp_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
     char *args[3] = {argv[0], NULL, NULL};
@@ -528,27 +491,27 @@ static int cmd_cp(int argc, char **argv)
     for (int i = 1; i < argc;) {
         int t = take_budget("cp", argc, argv, &i, &budget);
         if (t < 0)
-            return S_INVALID;
+            return CLI_INVALID;
         if (t)
             continue;
         if (na == 3)
-            return s_usage("cp", "%s", "need SRC and DST");
+            return cli_usage("cp", "%s", "need SRC and DST");
         args[na++] = argv[i++];
     }
     argv = args;
     if (na != 3)
-        return s_usage("cp", "%s", "need SRC and DST");
+        return cli_usage("cp", "%s", "need SRC and DST");
     char sid[64], did[64];
     const char *sp = split_ref(argv[1], sid, sizeof sid);
     const char *dp = split_ref(argv[2], did, sizeof did);
     if ((sp != NULL) == (dp != NULL))
-        return s_usage("cp", "%s", "exactly one of SRC and DST must be ID:PATH");
+        return cli_usage("cp", "%s", "exactly one of SRC and DST must be ID:PATH");
     lcs_error err;
     lcs_error_clear(&err);
     lcs_session *s = lcs_session_open(sp ? sid : did, &err);
     if (!s)
-        return s_report("cp", &err);
-    int rc = S_OK;
+        return cli_report("cp", &err);
+    int rc = CLI_OK;
     if (dp) {
         /* host -> sandbox */
         int fd = strcmp(argv[1], "-") ? open(argv[1], O_RDONLY | O_CLOEXEC) : 0;
@@ -556,13 +519,13 @@ static int cmd_cp(int argc, char **argv)
         if (fd < 0 || fstat(fd, &st) < 0) {
             fprintf(stderr, "llmcore-sandbox cp: %s: %s\n", argv[1], strerror(errno));
             lcs_session_close(s);
-            return errno == ENOENT ? S_NOTFOUND : S_FAIL;
+            return errno == ENOENT ? CLI_NOTFOUND : CLI_FAIL;
         }
         if (S_ISDIR(st.st_mode)) {
             fprintf(stderr, "llmcore-sandbox cp: %s is a directory (copy files one by one)\n",
                     argv[1]);
             lcs_session_close(s);
-            return S_INVALID;
+            return CLI_INVALID;
         }
         char target[8192];
         lcs_file_info fi;
@@ -581,7 +544,7 @@ static int cmd_cp(int argc, char **argv)
         }
         if (lcs_session_write_file(s, target, fd, S_ISREG(st.st_mode) ? st.st_mode & 0777 : 0,
                                    &err) != 0)
-            rc = s_report("cp", &err);
+            rc = cli_report("cp", &err);
         if (fd != 0)
             close(fd);
     } else {
@@ -602,7 +565,7 @@ static int json_name(const char *name)
     size_t n = strlen(name), cn = 0;
     char *clean = lcs_utf8_sanitize(name, n, &cn);
     if (!clean)
-        return S_FAIL;
+        return CLI_FAIL;
     putchar('"');
     const unsigned char *c = (const unsigned char *)clean;
     for (size_t i = 0; i < cn;) {
@@ -624,14 +587,14 @@ static int json_name(const char *name)
         putchar('"');
     }
     free(clean);
-    return S_OK;
+    return CLI_OK;
 }
 
 static int cmd_ls(bool json, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(ls_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     bool rec = false;
     const char *pos[2] = {NULL, NULL};
@@ -642,27 +605,27 @@ static int cmd_ls(bool json, int argc, char **argv)
         else if (!strcmp(argv[i], "--json"))
             json = true;
         else if (argv[i][0] == '-' && argv[i][1])
-            return s_usage("ls", "unknown option '%s'", argv[i]);
+            return cli_usage("ls", "unknown option '%s'", argv[i]);
         else if (np < 2)
             pos[np++] = argv[i];
         else
-            return s_usage("ls", "unexpected argument '%s'", argv[i]);
+            return cli_usage("ls", "unexpected argument '%s'", argv[i]);
     }
     if (!np)
-        return s_usage("ls", "%s", "no session id given");
+        return cli_usage("ls", "%s", "no session id given");
     lcs_error err;
     lcs_error_clear(&err);
     lcs_session *s = lcs_session_open(pos[0], &err);
     if (!s)
-        return s_report("ls", &err);
+        return cli_report("ls", &err);
     lcs_file_list l;
     memset(&l, 0, sizeof l);
-    int rc = S_OK;
+    int rc = CLI_OK;
     if (lcs_session_list_files(s, pos[1], rec, &l, &err) != 0) {
-        rc = s_report("ls", &err);
+        rc = cli_report("ls", &err);
     } else if (json) {
         fputs("[", stdout);
-        for (size_t i = 0; i < l.count && rc == S_OK; i++) {
+        for (size_t i = 0; i < l.count && rc == CLI_OK; i++) {
             const lcs_file_info *f = &l.items[i];
             fputs(i ? ",{\"path\":" : "{\"path\":", stdout);
             rc = json_name(f->path);
@@ -680,7 +643,7 @@ static int cmd_ls(bool json, int argc, char **argv)
             char *shown = lcs_text_escape(name, strlen(name));
             if (!shown) {
                 fprintf(stderr, "llmcore-sandbox ls: out of memory\n");
-                rc = S_FAIL;
+                rc = CLI_FAIL;
                 break;
             }
             printf("%c%04o %12llu  %s%s\n", f->is_directory ? 'd' : f->is_symlink ? 'l' : '-',
@@ -698,9 +661,9 @@ static int cmd_ls(bool json, int argc, char **argv)
 
 static int cmd_rm(int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(rm_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     const char *keep = NULL;
     uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
@@ -714,27 +677,27 @@ static int cmd_rm(int argc, char **argv)
         }
         int t = first < argc ? take_budget("rm", argc, argv, &first, &budget) : 0;
         if (t < 0)
-            return S_INVALID;
+            return CLI_INVALID;
         if (!t)
             break;
         budget_given = true;
     }
     if (budget_given && !keep)
-        return s_usage("rm", "%s", "--max-bytes goes with --keep-workspace");
+        return cli_usage("rm", "%s", "--max-bytes goes with --keep-workspace");
     if (first >= argc)
-        return s_usage("rm", "%s", "no session id given");
+        return cli_usage("rm", "%s", "no session id given");
     if (keep && argc - first != 1)
-        return s_usage("rm", "%s", "--keep-workspace takes exactly one session");
-    int rc = S_OK;
+        return cli_usage("rm", "%s", "--keep-workspace takes exactly one session");
+    int rc = CLI_OK;
     for (int i = first; i < argc; i++) {
         if (argv[i][0] == '-')
-            return s_usage("rm", "unknown option '%s'", argv[i]);
+            return cli_usage("rm", "unknown option '%s'", argv[i]);
         lcs_error err;
         lcs_error_clear(&err);
         lcs_session *s = lcs_session_open(argv[i], &err);
         if (!s || lcs_session_destroy_keep(s, keep, budget, &err) != 0) {
-            int r = s_report("rm", &err);
-            if (rc == S_OK)
+            int r = cli_report("rm", &err);
+            if (rc == CLI_OK)
                 rc = r;
             /* A failed workspace copy keeps the session and its handle
              * (sandbox.h): ours is closed, the session stays. */
@@ -749,25 +712,25 @@ static int cmd_rm(int argc, char **argv)
 
 static int cmd_ps(bool json, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(ps_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
         else
-            return s_usage("ps", "unexpected argument '%s'", argv[i]);
+            return cli_usage("ps", "unexpected argument '%s'", argv[i]);
     }
     lcs_error err;
     lcs_error_clear(&err);
     char *t = lcs_sessions_list_json(&err);
     if (!t)
-        return s_report("ps", &err);
+        return cli_report("ps", &err);
     if (json) {
         puts(t);
         lcs_free(t);
-        return S_OK;
+        return CLI_OK;
     }
     /* a small table, parsed back with the library's own JSON: keep it
      * simple and dependency-free here with sscanf-free printing via the
@@ -794,14 +757,14 @@ static int cmd_ps(bool json, int argc, char **argv)
         printf("%-16s  %-36s  %-10d  %s\n", id, image, mpid, label);
     }
     lcs_free(list);
-    return S_OK;
+    return CLI_OK;
 }
 
 static int cmd_export(int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(export_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     uint64_t budget = LCS_COPY_BUDGET_DEFAULT;
     char *args[3] = {argv[0], NULL, NULL};
@@ -809,51 +772,51 @@ static int cmd_export(int argc, char **argv)
     for (int i = 1; i < argc;) {
         int t = take_budget("export", argc, argv, &i, &budget);
         if (t < 0)
-            return S_INVALID;
+            return CLI_INVALID;
         if (t)
             continue;
         if (na == 3)
-            return s_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
+            return cli_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
         args[na++] = argv[i++];
     }
     argc = na;
     argv = args;
     if (argc < 2 || argc > 3)
-        return s_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
+        return cli_usage("export", "%s", "usage: export [--max-bytes SIZE] ID [PATH] > FILE.tar");
     if (isatty(1)) {
         fprintf(stderr, "llmcore-sandbox export: refusing to write a tar archive to a terminal; "
                         "redirect stdout\n");
-        return S_USAGE;
+        return CLI_USAGE;
     }
     lcs_error err;
     lcs_error_clear(&err);
     lcs_session *s = lcs_session_open(argv[1], &err);
     if (!s)
-        return s_report("export", &err);
+        return cli_report("export", &err);
     int rc = lcs_session_export_max(s, argc == 3 ? argv[2] : NULL, 1, budget, &err)
-                 ? s_report("export", &err)
-                 : S_OK;
+                 ? cli_report("export", &err)
+                 : CLI_OK;
     lcs_session_close(s);
     return rc;
 }
 
 static int cmd_doctor(bool json, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(doctor_help, stdout);
-        return S_OK;
+        return CLI_OK;
     }
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = true;
         else
-            return s_usage("doctor", "unexpected argument '%s'", argv[i]);
+            return cli_usage("doctor", "unexpected argument '%s'", argv[i]);
     }
     lcs_error err;
     lcs_error_clear(&err);
     char *t = lcs_doctor_json(&err);
     if (!t)
-        return s_report("doctor", &err);
+        return cli_report("doctor", &err);
     int ok = strstr(t, "\"ok\":true") == t + 1;
     if (json) {
         puts(t);
@@ -880,7 +843,7 @@ static int cmd_doctor(bool json, int argc, char **argv)
                           : "something the default policy needs is missing (see above)");
     }
     lcs_free(t);
-    return ok ? S_OK : S_FAIL;
+    return ok ? CLI_OK : CLI_FAIL;
 }
 
 int cli_session_command(const char *cmd, const char *store, bool json, int argc, char **argv);

@@ -16,51 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "llmcore/sandbox.h"
 
 int cli_agent_command(const char *cmd, const char *store, bool json, int argc, char **argv);
 
-enum { X_OK_ = 0, X_FAIL = 1, X_USAGE = 2, X_NOTFOUND = 3, X_INVALID = 4 };
-
-static int report(const char *cmd, const lcs_error *e)
-{
-    fprintf(stderr, "llmcore-sandbox %s: %s\n", cmd, e->message);
-    switch (e->code) {
-    case LCS_E_NOT_FOUND: return X_NOTFOUND;
-    case LCS_E_INVALID:
-    case LCS_E_PARSE:
-    case LCS_E_VALIDATION:
-    case LCS_E_DENIED: return X_INVALID;
-    default: return X_FAIL;
-    }
-}
-
-static int usage(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "llmcore-sandbox %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'llmcore-sandbox %s --help'.\n", cmd);
-    return X_USAGE;
-}
-
-/* A known option with a value that is not valid: exit 4 (invalid input),
- * as for `run` and `create`; usage errors (unknown options, missing
- * arguments) stay 2. */
-static int invalid(const char *cmd, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "llmcore-sandbox %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    return X_INVALID;
-}
-
-static bool has_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return true;
-    return false;
-}
 
 static const char tools_help[] =
     "Usage: llmcore-sandbox tools --schema [--format openai|mcp] [--mode M] [--policy FILE]\n"
@@ -127,27 +87,6 @@ static const char mcp_help[] =
     "  {\"mcpServers\": {\"sandbox\": {\"command\": \"llmcore-sandbox\",\n"
     "                               \"args\": [\"mcp\", \"--task\", \"code_execution\"]}}}\n";
 
-static unsigned long long parse_size(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 0) || !isfinite(v))
-        return (unsigned long long)-1;
-    double mult = 1;
-    switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'b' || *end == 'B')
-        end++;
-    if (*end || v * mult > 9e18)
-        return (unsigned long long)-1;
-    return (unsigned long long)(v * mult);
-}
-
 static int parse_seconds(const char *s, double *out, bool allow_zero)
 {
     char *end;
@@ -165,7 +104,7 @@ static lcs_tool_policy *load_policy(const char *cmd, const char *path, int *rc)
     lcs_error_clear(&e);
     lcs_tool_policy *p = path ? lcs_tool_policy_load_file(path, &e) : lcs_tool_policy_new(&e);
     if (!p)
-        *rc = report(cmd, &e);
+        *rc = cli_report(cmd, &e);
     return p;
 }
 
@@ -192,37 +131,37 @@ static int tools_runs(int argc, char **argv, bool json)
         case 'j': json = true; break;
         case 'a':
             if (parse_seconds(optarg, &max_age, true))
-                return invalid("tools cleanup", "--max-age '%s' is not a number of days", optarg);
+                return cli_invalid("tools cleanup", "--max-age '%s' is not a number of days", optarg);
             break;
         case 'k': keep = strtoul(optarg, NULL, 10); break;
-        default: return usage("tools", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_usage("tools", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     lcs_error e;
     lcs_error_clear(&e);
     lcs_tracker *t = lcs_tracker_open(dir, &e);
     if (!t)
-        return report("tools", &e);
-    int rc = X_OK_;
+        return cli_report("tools", &e);
+    int rc = CLI_OK;
     if (!strcmp(sub, "cleanup")) {
         if (max_age < 0) {
             lcs_tracker_close(t);
-            return usage("tools cleanup", "%s", "--max-age DAYS is required");
+            return cli_usage("tools cleanup", "%s", "--max-age DAYS is required");
         }
         int n = lcs_tracker_cleanup(t, max_age * 86400.0, keep, &e);
         if (n < 0)
-            rc = report("tools cleanup", &e);
+            rc = cli_report("tools cleanup", &e);
         else
             printf("deleted %d run%s from %s\n", n, n == 1 ? "" : "s", lcs_tracker_base_dir(t));
     } else if (!strcmp(sub, "delete")) {
         if (optind >= argc)
-            rc = usage("tools delete", "%s", "which run? (llmcore-sandbox tools delete RUN_ID)");
+            rc = cli_usage("tools delete", "%s", "which run? (llmcore-sandbox tools delete RUN_ID)");
         else if (lcs_tracker_delete_run(t, argv[optind], &e) != 0)
-            rc = report("tools delete", &e);
+            rc = cli_report("tools delete", &e);
     } else {
         char *s = lcs_tracker_list_runs_json(t, limit, status, &e);
         if (!s)
-            rc = report("tools runs", &e);
+            rc = cli_report("tools runs", &e);
         else if (json)
             puts(s);
         else {
@@ -252,9 +191,9 @@ static int tools_runs(int argc, char **argv, bool json)
 
 static int cmd_tools(bool json, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(tools_help, stdout);
-        return X_OK_;
+        return CLI_OK;
     }
     if (argc >= 2 && (!strcmp(argv[1], "runs") || !strcmp(argv[1], "cleanup") ||
                       !strcmp(argv[1], "delete")))
@@ -278,7 +217,7 @@ static int cmd_tools(bool json, int argc, char **argv)
             json = true;
         else if (!strcmp(a, "--format") || !strcmp(a, "--mode") || !strcmp(a, "--policy")) {
             if (i + 1 >= argc)
-                return usage("tools", "%s needs a value", a);
+                return cli_usage("tools", "%s needs a value", a);
             val = argv[++i];
             if (!strcmp(a, "--format"))
                 format = val;
@@ -287,21 +226,21 @@ static int cmd_tools(bool json, int argc, char **argv)
             else {
                 lcs_access_mode m;
                 if (lcs_access_mode_parse(val, &m))
-                    return invalid("tools", "--mode '%s': use restricted or full", val);
+                    return cli_invalid("tools", "--mode '%s': use restricted or full", val);
                 mode = (int)m;
             }
         } else if (!strncmp(a, "--format=", 9))
             format = a + 9;
         else
-            return usage("tools", "unknown argument '%s'", a);
+            return cli_usage("tools", "unknown argument '%s'", a);
     }
     if (strcmp(format, "openai") && strcmp(format, "mcp"))
-        return invalid("tools", "--format '%s': use openai or mcp", format);
-    int rc = X_OK_;
+        return cli_invalid("tools", "--format '%s': use openai or mcp", format);
+    int rc = CLI_OK;
     if (list) {
         for (size_t i = 0; i < LCS_TOOL_COUNT; i++)
             puts(lcs_tool_name(i));
-        return X_OK_;
+        return CLI_OK;
     }
     if (show_policy) {
         lcs_tool_policy *p = load_policy("tools policy", policy_file, &rc);
@@ -313,13 +252,13 @@ static int cmd_tools(bool json, int argc, char **argv)
         if (s)
             puts(s);
         else
-            rc = report("tools policy", &e);
+            rc = cli_report("tools policy", &e);
         lcs_free(s);
         lcs_tool_policy_free(p);
         return rc;
     }
     if (!schema)
-        return usage("tools", "%s", "what to do? (--schema, --list, policy, runs, cleanup)");
+        return cli_usage("tools", "%s", "what to do? (--schema, --list, policy, runs, cleanup)");
     lcs_tool_policy *p = NULL;
     if (mode >= 0 || policy_file) {
         if (!(p = load_policy("tools", policy_file, &rc)))
@@ -334,7 +273,7 @@ static int cmd_tools(bool json, int argc, char **argv)
     if (s)
         puts(s);
     else
-        rc = report("tools", &e);
+        rc = cli_report("tools", &e);
     lcs_free(s);
     lcs_tool_policy_free(p);
     return rc;
@@ -381,9 +320,9 @@ static void *watch_signals(void *arg)
 
 static int cmd_mcp(const char *store, int argc, char **argv)
 {
-    if (has_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(mcp_help, stdout);
-        return X_OK_;
+        return CLI_OK;
     }
     const char *image = NULL, *task = NULL, *runtime = NULL, *rootfs = NULL, *policy_file = NULL;
     lcs_mcp_options mo;
@@ -418,61 +357,61 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         case 'M': {
             lcs_access_mode m;
             if (lcs_access_mode_parse(optarg, &m))
-                return invalid("mcp", "--mode '%s': use restricted or full", optarg);
+                return cli_invalid("mcp", "--mode '%s': use restricted or full", optarg);
             so->overrides.access_mode = (int)m;
             break;
         }
         case 't':
             if (parse_seconds(optarg, &so->overrides.timeout_seconds, false))
-                return invalid("mcp", "--timeout '%s' is not a positive number of seconds", optarg);
+                return cli_invalid("mcp", "--timeout '%s' is not a positive number of seconds", optarg);
             break;
         case 'o':
-            if ((sz = parse_size(optarg)) == (unsigned long long)-1 || !sz)
-                return invalid("mcp", "--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
+            if (cli_parse_size(optarg, &sz) || !sz)
+                return cli_invalid("mcp", "--output-limit '%s' is not a size (e.g. 64k, 1m)", optarg);
             so->overrides.output_bytes = sz;
             break;
         case 'r':
-            if ((sz = parse_size(optarg)) == (unsigned long long)-1)
-                return invalid("mcp", "--max-read-bytes '%s' is not a size (e.g. 10m)", optarg);
+            if (cli_parse_size(optarg, &sz))
+                return cli_invalid("mcp", "--max-read-bytes '%s' is not a size (e.g. 10m)", optarg);
             mo.tools.max_read_bytes = sz;
             break;
         case 'B':
-            if ((sz = parse_size(optarg)) == (unsigned long long)-1)
-                return usage("mcp", "--max-copy-bytes '%s' is not a size (e.g. 1g)", optarg);
+            if (cli_parse_size(optarg, &sz))
+                return cli_invalid("mcp", "--max-copy-bytes '%s' is not a size (e.g. 1g)", optarg);
             mo.tools.max_copy_bytes = sz;
             break;
         case 'N': {
             double n;
             if (parse_seconds(optarg, &n, true) || n != (double)(size_t)n)
-                return usage("mcp", "--max-copy-files '%s' is not a whole number", optarg);
+                return cli_invalid("mcp", "--max-copy-files '%s' is not a whole number", optarg);
             mo.tools.max_copy_files = (size_t)n;
             break;
         }
         case 'm':
-            if ((sz = parse_size(optarg)) == (unsigned long long)-1 || sz < 1024)
-                return invalid("mcp", "--max-message-size '%s' is not a size of at least 1k",
+            if (cli_parse_size(optarg, &sz) || sz < 1024)
+                return cli_invalid("mcp", "--max-message-size '%s' is not a size of at least 1k",
                              optarg);
             mo.max_message_bytes = (size_t)sz;
             break;
         case 'i':
             if (parse_seconds(optarg, &so->idle_timeout_seconds, true))
-                return invalid("mcp", "--idle-timeout '%s' is not a number of seconds", optarg);
+                return cli_invalid("mcp", "--idle-timeout '%s' is not a number of seconds", optarg);
             break;
         case 'd': mo.tools.runs_dir = optarg; break;
         case 'n': mo.tools.track = false; break;
         case 'c': mo.tools.copy_recorded_files = false; break;
         case 'L': mo.list_denied_tools = true; break;
         case 'D': so->overrides.allow_degraded = true; break;
-        default: return usage("mcp", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_usage("mcp", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage("mcp", "unexpected argument '%s'", argv[optind]);
+        return cli_usage("mcp", "unexpected argument '%s'", argv[optind]);
     if ((image != NULL) + (rootfs != NULL) + (task != NULL || runtime != NULL) > 1)
-        return usage("mcp", "%s", "give at most one of --image, --rootfs, or --task/--runtime");
+        return cli_usage("mcp", "%s", "give at most one of --image, --rootfs, or --task/--runtime");
     if (!image && !rootfs && !task && !runtime)
         task = "code_execution";
-    int rc = X_OK_;
+    int rc = CLI_OK;
     lcs_error e;
     lcs_error_clear(&e);
     lcs_registry *reg = NULL;
@@ -488,7 +427,7 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         lcs_registry_options_init(&ro);
         ro.store_dir = store;
         if (!(reg = lcs_registry_new(&ro, &e))) {
-            rc = report("mcp", &e);
+            rc = cli_report("mcp", &e);
             goto out;
         }
     }
@@ -498,7 +437,7 @@ static int cmd_mcp(const char *store, int argc, char **argv)
                                : lcs_select_for_runtime(sl, runtime, &sel, &e));
         lcs_selector_free(sl);
         if (bad) {
-            rc = report("mcp", &e);
+            rc = cli_report("mcp", &e);
             goto out;
         }
         image = sel.image;
@@ -511,13 +450,13 @@ static int cmd_mcp(const char *store, int argc, char **argv)
     so->rootfs = rootfs;
     mo.tools.registry = reg;
     if (!(server = lcs_mcp_server_new(&mo, &e))) {
-        rc = report("mcp", &e);
+        rc = cli_report("mcp", &e);
         goto out;
     }
     int sp[2];
     if (pipe(sp) != 0) {
         fprintf(stderr, "llmcore-sandbox mcp: cannot create a pipe: %s\n", strerror(errno));
-        rc = X_FAIL;
+        rc = CLI_FAIL;
         goto out;
     }
     signal_pipe_w = sp[1];
@@ -534,7 +473,7 @@ static int cmd_mcp(const char *store, int argc, char **argv)
     pthread_t th;
     bool have_thread = pthread_create(&th, NULL, watch_signals, &w) == 0;
     if (lcs_mcp_serve(server, STDIN_FILENO, STDOUT_FILENO, &e) != 0)
-        rc = report("mcp", &e);
+        rc = cli_report("mcp", &e);
     if (have_thread) {
         unsigned char zero = 0;
         ssize_t wr = write(sp[1], &zero, 1);

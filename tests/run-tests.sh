@@ -2,6 +2,7 @@
 # Runs the whole test suite and ends with one line "N passed, N failed".
 #
 # Suites:
+#   layers    tests/layers/run.sh: src/ includes only downwards
 #   unit      cmocka tests, built normally (build/) and with ASan+UBSan (build-san/)
 #   cli       tests/cli/run.sh against both CLI builds
 #   python    tests/python/run.py (the ctypes binding, the seed snippet, README examples)
@@ -64,6 +65,9 @@ cmocka_suite() {
         { print }'
     return "${PIPESTATUS[0]}"
 }
+
+# The library's layers include only downwards (scripts/check-layers.sh).
+run_suite layers tests/layers/run.sh
 
 for build in build build-san; do
     for t in "$build"/tests/test_*; do

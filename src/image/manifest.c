@@ -32,9 +32,9 @@
 #include "image/image.h"
 #include "util/error.h"
 #include "util/str.h"
+#include "util/sandbox_paths.h"
 
 #define DEFAULT_USER "sandbox"
-#define DEFAULT_WORKDIR "/home/sandbox/work"
 
 /* Bounds beyond which a limit is a mistake rather than a choice. */
 #define MEMORY_MB_MIN 16ULL
@@ -646,7 +646,7 @@ lcs_manifest *lcs_manifest_from_json(json_t *root, const char *source, lcs_error
         m->user = lcs_strdup_or_null(DEFAULT_USER, &oom);
     m->working_directory = get_string(root, "working_directory", false, false, &p, &oom);
     if (!m->working_directory && !json_object_get(root, "working_directory"))
-        m->working_directory = lcs_strdup_or_null(DEFAULT_WORKDIR, &oom);
+        m->working_directory = lcs_strdup_or_null(LCS_SANDBOX_WORKSPACE, &oom);
     m->entrypoint = get_string(root, "entrypoint", false, true, &p, &oom);
     m->build_date = get_string(root, "build_date", false, true, &p, &oom);
     m->vcs_ref = get_string(root, "vcs_ref", false, true, &p, &oom);

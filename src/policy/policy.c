@@ -17,19 +17,19 @@
 #include <sys/stat.h>
 
 #include "image/image.h"
-#include "runtime/run_internal.h"
+#include "policy/policy_json.h"
 #include "util/error.h"
 #include "util/str.h"
+#include "util/sandbox_paths.h"
 
 #define SANDBOX_UID 1000u
-#define SANDBOX_HOME "/home/sandbox"
 
 /* The environment every sandbox starts from; the manifest and the caller
  * add to it. Nothing is taken from the host. */
 static const char *const base_env[] = {
-    "HOME=" SANDBOX_HOME,
+    "HOME=" LCS_SANDBOX_HOME,
     "LOGNAME=sandbox",
-    "PATH=" SANDBOX_HOME "/.local/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
+    "PATH=" LCS_SANDBOX_HOME "/.local/bin:/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin",
     "SHELL=/bin/sh",
     "TMPDIR=/tmp",
     "USER=sandbox",

@@ -59,8 +59,9 @@
 #include <sys/types.h>
 
 #include "util/error.h"
+#include "util/sandbox_paths.h"
 
-#define LCS_FS_WORKSPACE "/home/sandbox/work"
+#define LCS_FS_WORKSPACE LCS_SANDBOX_WORKSPACE
 /* Walks (list, export) descend at most this many directories. */
 #define LCS_FS_MAX_DEPTH 64
 /* Recursive removal descends at most this many directories. */

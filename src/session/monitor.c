@@ -51,7 +51,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runtime/native/internal.h"
+#include "util/clock.h"
+#include "util/rmtree.h"
 #include "runtime/native/native.h"
 
 /* Connections served at once. Past this (or past what the descriptor

@@ -38,6 +38,7 @@
 #include "runtime/native/native.h"
 #include "session/session_int.h"
 #include "util/error.h"
+#include "util/random.h"
 
 #define WARM_LABEL "warm: started for a run --warm, serves one run"
 #define BUILDING_STALE_S 60
@@ -154,7 +155,7 @@ int lcs_pool_run(const struct lcs_pool_req *pr, const lcs_exec_options *eo, lcs_
     pool_names nm;
     if (warm_key(pr, key, NULL, err) < 0 || lcs_sess_pool_dir(pool, sizeof pool, err) < 0)
         return -1;
-    if (lcs_sess_random_id(rnd) < 0)
+    if (lcs_random_hex(rnd, 8, NULL) < 0)
         return 0;
     names_of(pool, key, &nm);
     snprintf(claimed, sizeof claimed, "%s/.claimed-%s", pool, rnd);

@@ -21,7 +21,8 @@
 #include <unistd.h>
 
 #include "runtime/native/native.h"
-#include "runtime/native/internal.h"
+#include "util/clock.h"
+#include "util/rmtree.h"
 
 
 double lcs_sess_wallclock(void)

@@ -44,9 +44,12 @@
 #include <unistd.h>
 
 #include "image/image.h"
-#include "runtime/native/internal.h"
+#include "util/clock.h"
+#include "util/random.h"
+#include "util/rmtree.h"
 #include "runtime/native/native.h"
-#include "runtime/run_internal.h"
+#include "policy/policy_json.h"
+#include "runtime/prepare.h"
 #include "session/fsops.h"
 
 extern char **environ;
@@ -131,16 +134,6 @@ json_t *lcs_sess_spec_json(const lcs_native_spec *s, double idle_timeout, const 
     json_object_set_new(j, "image", image ? json_string(image) : json_null());
     json_object_set_new(j, "label", label ? json_string(label) : json_null());
     return j;
-}
-
-int lcs_sess_random_id(char *out)
-{
-    unsigned char r[LCS_SESS_ID_LEN / 2];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-        return -1;
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
-    return 0;
 }
 
 /* *fd moved to a descriptor >= min (close-on-exec). */
@@ -267,31 +260,12 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
     if (!o)
         return lcs_fail(err, LCS_E_INVALID, "no session options");
     lcs_sessions_cleanup_stale(NULL);
-    lcs_manifest *m = NULL;
-    char *rootfs = NULL, *image = NULL;
-    lcs_policy pol;
-    memset(&pol, 0, sizeof pol);
     json_t *spec = NULL;
     int rc = -1;
-    char real_profile[PATH_MAX];
-    if (lcs_resolve_image(reg, o->image, o->rootfs, o->manifest, &m, &rootfs, err) != 0 ||
-        lcs_policy_compute(m, &o->overrides, &pol, err) != 0)
-        goto out;
-    image = lcs_manifest_full_name(m);
-    lcs_native_spec ns;
-    lcs_spec_from_policy(&pol, rootfs, &ns);
-    ns.seccomp_profile = LCS_NATIVE_SECCOMP_BUILTIN;
-    if (o->seccomp_profile) {
-        if (!realpath(o->seccomp_profile, real_profile)) {
-            if (errno == ENOENT || errno == ENOTDIR)
-                lcs_fail(err, LCS_E_NOT_FOUND, "seccomp profile file not found: %s",
-                         o->seccomp_profile);
-            else
-                lcs_fail_errno(err, "seccomp profile %s", o->seccomp_profile);
-            goto out;
-        }
-        ns.seccomp_profile = real_profile;
-    }
+    lcs_prepare_req pq = {o->image, o->rootfs, o->manifest, &o->overrides, o->seccomp_profile, 1};
+    lcs_prepared p;
+    if (lcs_prepare(reg, &pq, &p, err) != 0)
+        return -1;
     /* jansson cannot encode inf or nan (the spec would fail as "out of
      * memory"): a bounded, finite number only */
     if (!(o->idle_timeout_seconds >= 0) || o->idle_timeout_seconds > LCS_SESS_IDLE_MAX) {
@@ -300,7 +274,8 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
                  o->idle_timeout_seconds, LCS_SESS_IDLE_MAX);
         goto out;
     }
-    if (!(spec = lcs_sess_spec_json(&ns, o->idle_timeout_seconds, o->label, &pol, image))) {
+    if (!(spec = lcs_sess_spec_json(&p.spec, o->idle_timeout_seconds, o->label, &p.policy,
+                                    p.image))) {
         lcs_fail_nomem(err);
         goto out;
     }
@@ -309,10 +284,7 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
     rc = 0;
 out:
     json_decref(spec);
-    lcs_policy_clear(&pol);
-    lcs_manifest_free(m);
-    free(rootfs);
-    free(image);
+    lcs_prepared_clear(&p);
     return rc;
 }
 
@@ -337,10 +309,8 @@ lcs_session *lcs_sess_start(json_t *spec, int wait, lcs_error *err)
     char root[PATH_MAX - 64], id[LCS_SESS_ID_LEN + 1];
     if (lcs_sess_root(root, sizeof root, err) < 0)
         return NULL;
-    if (lcs_sess_random_id(id) < 0) {
-        lcs_fail_errno(err, "getrandom");
+    if (lcs_random_hex(id, LCS_SESS_ID_LEN / 2, err) < 0)
         return NULL;
-    }
     lcs_session *s = lcs_sess_handle(root, id);
     if (!s) {
         lcs_fail_nomem(err);

@@ -71,8 +71,6 @@ struct lcs_native_spec;
  * policy (shown by status) and the image name. */
 json_t *lcs_sess_spec_json(const struct lcs_native_spec *s, double idle_timeout,
                            const char *label, const lcs_policy *pol, const char *image);
-/* 16 random hex digits (+ NUL); -1 if getrandom fails. */
-int lcs_sess_random_id(char *out);
 /* A handle on the session id under root (no checks); NULL: no memory. */
 lcs_session *lcs_sess_handle(const char *root, const char *id);
 /* A new session for spec: its directory (a random id) with spec.json, and

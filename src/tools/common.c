@@ -88,31 +88,6 @@ double lcs_tl_iso_parse(const char *s)
     return (double)t + ms / 1000.0;
 }
 
-int lcs_tl_random_hex(char *out, size_t nbytes, lcs_error *err)
-{
-    unsigned char buf[64];
-    if (nbytes > sizeof buf)
-        return lcs_fail(err, LCS_E_INTERNAL, "random id of %zu bytes requested (at most 64)",
-                        nbytes);
-    size_t got = 0;
-    while (got < nbytes) {
-        ssize_t r = getrandom(buf + got, nbytes - got, 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return lcs_fail_errno(err, "getrandom failed while making a random id");
-        }
-        got += (size_t)r;
-    }
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < nbytes; i++) {
-        out[2 * i] = hex[buf[i] >> 4];
-        out[2 * i + 1] = hex[buf[i] & 15];
-    }
-    out[2 * nbytes] = '\0';
-    return 0;
-}
-
 char *lcs_tl_json_text(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);

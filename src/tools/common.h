@@ -1,6 +1,6 @@
 /*
  * common.h - helpers shared by the agent-tool modules (src/tools/): UTF-8
- * checks, timestamps, random ids and JSON output. Internal to the library.
+ * checks, timestamps and JSON output. Internal to the library.
  */
 #ifndef LCS_TOOLS_COMMON_H
 #define LCS_TOOLS_COMMON_H
@@ -23,8 +23,6 @@ double lcs_tl_now(void);
 /* Parse lcs_tl_iso_time's format (and without fraction); -1 if it is not one. */
 double lcs_tl_iso_parse(const char *s);
 
-/* 2*nbytes lower-case hex characters from the kernel's CSPRNG, NUL-terminated. */
-int lcs_tl_random_hex(char *out, size_t nbytes, lcs_error *err);
 
 /* Compact JSON text of v (any value), caller frees with free(); NULL on OOM. */
 char *lcs_tl_json_text(const json_t *v);

@@ -26,8 +26,10 @@
 
 #include "tools/common.h"
 #include "util/jsonbytes.h"
+#include "util/random.h"
 #include "tools/internal.h"
 #include "util/str.h"
+#include "util/sandbox_paths.h"
 
 struct lcs_tool_context {
     lcs_tool_options o;
@@ -559,7 +561,7 @@ static void run_exec(lcs_tool_context *c, const json_t *a, const char *shell, co
     const char *wd = arg_str(a, "working_dir", NULL);
     char *wd_abs = NULL;
     if (wd && *wd && wd[0] != '/')
-        wd = wd_abs = join_dir(c->workdir ? c->workdir : "/home/sandbox/work", wd);
+        wd = wd_abs = join_dir(c->workdir ? c->workdir : LCS_SANDBOX_WORKSPACE, wd);
     eo.cwd = wd && *wd ? wd : NULL;
     double timeout = eo.timeout_seconds;
     if (timeout <= 0 && c->status)
@@ -600,7 +602,7 @@ static void tool_execute_python(lcs_tool_context *c, const json_t *a, lcs_tool_r
     char hex[33], path[64];
     lcs_error e;
     lcs_error_clear(&e);
-    if (lcs_tl_random_hex(hex, 16, &e) != 0) {
+    if (lcs_random_hex(hex, 16, &e) != 0) {
         exec_failed(out, e.message);
         return;
     }

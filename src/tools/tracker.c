@@ -30,6 +30,7 @@
 
 #include "tools/common.h"
 #include "util/jsonbytes.h"
+#include "util/random.h"
 #include "util/io.h"
 #include "tools/internal.h"
 
@@ -61,7 +62,7 @@ static int write_atomic(int dirfd, const char *dirpath, const char *name, const 
                         lcs_error *err)
 {
     char hex[17], tmp[NAME_MAX + 1];
-    if (lcs_tl_random_hex(hex, 8, err))
+    if (lcs_random_hex(hex, 8, err))
         return -1;
     snprintf(tmp, sizeof tmp, ".%s.%s.tmp", name, hex);
     int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -337,7 +338,7 @@ lcs_tracker_run *lcs_tracker_run_create(lcs_tracker *t, const lcs_tracker_run_op
     if (!id) {
         /* Time first so that names sort by creation; 48 random bits after. */
         char hex[13];
-        if (lcs_tl_random_hex(hex, 6, err)) {
+        if (lcs_random_hex(hex, 6, err)) {
             json_decref(custom);
             return NULL;
         }
@@ -978,7 +979,7 @@ static int delete_locked(lcs_tracker *t, const char *id, lcs_error *err)
     }
     /* Move it aside first so a half-deleted run is never listed. */
     char hex[17], trash[NAME_MAX + 1];
-    int rc = lcs_tl_random_hex(hex, 8, err);
+    int rc = lcs_random_hex(hex, 8, err);
     if (rc == 0) {
         snprintf(trash, sizeof trash, ".deleting-%.100s-%s", id, hex);
         if (renameat(t->base_fd, id, t->base_fd, trash) != 0)

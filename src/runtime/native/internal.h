@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/clock.h"
+#include "util/rmtree.h"
 #include "runtime/native/native.h"
 #include "util/error.h"
 
@@ -389,10 +391,7 @@ int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *m
 
 /* ---------------------------------------------------------------- rundir */
 
-/* Remove a directory tree without following symlinks (bounded depth). */
-int lcs_rm_tree(const char *path);
-
-double lcs_now(void);
+/* lcs_rm_tree and lcs_now: src/util (rmtree.h, clock.h), included above. */
 /* Is name an executable in /usr/local/bin, /usr/bin, /bin, /usr/sbin or /sbin? */
 int lcs_native_in_path(const char *name);
 /* The same, writing its path to out (len bytes); 0 if found, else -1. */

@@ -20,6 +20,8 @@
  */
 #include "runtime/native/internal.h"
 #include "util/fdpass.h"
+#include "util/random.h"
+#include "util/sandbox_paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -793,7 +795,7 @@ static char *enforced_json(run *R)
     json_object_set_new(o, "rootfs", json_string(p->writable_root
                                                      ? "overlay, copy-on-write root"
                                                      : "overlay, read-only root; writable "
-                                                       "/home/sandbox and /tmp"));
+                                                       LCS_SANDBOX_HOME " and /tmp"));
     json_object_set_new(o, "layer",
                         json_string(p->layer_tmpfs ? "tmpfs in the sandbox's mount namespace, "
                                                      "size-capped (limits.disk_bytes)"
@@ -1013,11 +1015,10 @@ static int build(run *R, const lcs_native_spec *s, const char *id, int session, 
     if (id) {
         snprintf(R->id, sizeof R->id, "%s", id);
     } else {
-        unsigned char rnd[8];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-            return lcs_fail_errno(err, "getrandom for the sandbox id");
-        snprintf(R->id, sizeof R->id, "lcs-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-                 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+        char hex[17];
+        if (lcs_random_hex(hex, 8, err) < 0)
+            return -1;
+        snprintf(R->id, sizeof R->id, "lcs-%s", hex);
     }
     R->plan.session = session;
     if (fill_plan(R, s, err) < 0)
@@ -1391,8 +1392,8 @@ int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *e
     return lcs_net_filter_add_hosts(R->ns_user_fd, R->ns_net_fd, R->plan.rootless, R->plan.nft,
                                     err);
 }
-const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", "/home/sandbox/input",
-                                                             "/home/sandbox/output"};
+const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", LCS_SANDBOX_INPUT,
+                                                             LCS_SANDBOX_OUTPUT};
 int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }
 int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view)
 {

@@ -16,6 +16,7 @@
  * mount is nosuid and, except the device binds, nodev.
  */
 #include "runtime/native/internal.h"
+#include "util/sandbox_paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,13 +253,13 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
     if (!p->writable_root) {
         /* /home/sandbox gets its own mount so it stays writable when the
          * root is made read-only below. */
-        if (path_in_root(p, "/home/sandbox", buf, sizeof buf, e) < 0 ||
+        if (path_in_root(p, LCS_SANDBOX_HOME, buf, sizeof buf, e) < 0 ||
             do_mount(buf, buf, NULL, MS_BIND, NULL, e) < 0)
             return -1;
     }
-    if (p->input_dir[0] && bind_host_dir(p, p->input_dir, "/home/sandbox/input", 1, e) < 0)
+    if (p->input_dir[0] && bind_host_dir(p, p->input_dir, LCS_SANDBOX_INPUT, 1, e) < 0)
         return -1;
-    if (p->output_dir[0] && bind_host_dir(p, p->output_dir, "/home/sandbox/output", 0, e) < 0)
+    if (p->output_dir[0] && bind_host_dir(p, p->output_dir, LCS_SANDBOX_OUTPUT, 0, e) < 0)
         return -1;
     if (path_in_root(p, "/tmp", buf, sizeof buf, e) < 0 ||
         do_mount("tmpfs", buf, "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts, e) < 0)
@@ -266,8 +267,8 @@ int lcs_mounts_setup(const lcs_plan *p, int *root_clone, lcs_child_err *e)
     if (root_clone) {
         /* The other places the host's file operations serve, each its own
          * mount (fsops never crosses one): /tmp, input, output. */
-        static const char *const rel[LCS_NATIVE_VIEWS] = {NULL, "/tmp", "/home/sandbox/input",
-                                                          "/home/sandbox/output"};
+        static const char *const rel[LCS_NATIVE_VIEWS] = {NULL, "/tmp", LCS_SANDBOX_INPUT,
+                                                          LCS_SANDBOX_OUTPUT};
         for (int i = 1; i < LCS_NATIVE_VIEWS; i++) {
             if ((i == 2 && !p->input_dir[0]) || (i == 3 && !p->output_dir[0]))
                 continue;

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "llmcore/sandbox.h"
+#include "util/sandbox_paths.h"
 
 /* Host uid/gid range of sandboxes started by root: sandbox id N maps to host
  * id LCS_NATIVE_HOST_ID_BASE + N for N in [0, LCS_NATIVE_ID_COUNT). Started by
@@ -33,7 +34,7 @@
 #define LCS_NATIVE_HOST_ID_BASE 100000u
 #define LCS_NATIVE_ID_COUNT 65536u
 
-#define LCS_NATIVE_DEFAULT_CWD "/home/sandbox/work"
+#define LCS_NATIVE_DEFAULT_CWD LCS_SANDBOX_WORKSPACE
 #define LCS_NATIVE_DEFAULT_OUTPUT_LIMIT (1024u * 1024u)
 #define LCS_NATIVE_DEFAULT_TMP_BYTES (64u * 1024u * 1024u)
 /* seccomp_profile value naming the shipped profile (container_images/

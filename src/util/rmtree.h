@@ -1,0 +1,12 @@
+/*
+ * rmtree.h - removal of a directory tree that never follows a symlink.
+ */
+#ifndef LCS_UTIL_RMTREE_H
+#define LCS_UTIL_RMTREE_H
+
+/* Remove path and everything under it. Entries are unlinked, never resolved,
+ * so a symlink planted inside removes only the link; depth is bounded.
+ * 0 (also when path does not exist), -1 if anything was left. */
+int lcs_rm_tree(const char *path);
+
+#endif

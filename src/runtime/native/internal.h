@@ -355,9 +355,9 @@ int lcs_net_addr_watch_open(lcs_error *err);
 int lcs_net_addr_watch_read(int fd);
 void lcs_net_pasta_stop(lcs_pasta *ps);
 
-/* --------------------------------------------------------------- monitor */
+/* ------------------------------------------------------------- supervise */
 
-typedef struct lcs_monitor_io {
+typedef struct lcs_supervise_io {
     int pidfd;                 /* init */
     pid_t pid;
     int out_fd, err_fd, status_fd, stdin_fd; /* -1 when closed */
@@ -367,9 +367,9 @@ typedef struct lcs_monitor_io {
     double timeout_s;
     double setup_timeout_s;
     lcs_cgroup *cg;
-} lcs_monitor_io;
+} lcs_supervise_io;
 
-typedef struct lcs_monitor_out {
+typedef struct lcs_supervise_out {
     int started;               /* status pipe reached EOF without an error */
     char setup_error[1024];    /* text sent by the child during setup */
     int timed_out, output_exceeded, setup_timed_out;
@@ -380,13 +380,13 @@ typedef struct lcs_monitor_out {
     double wall_s;
     double rusage_cpu_s;
     uint64_t rusage_maxrss;
-} lcs_monitor_out;
+} lcs_supervise_out;
 
 /* Pump stdin/stdout/stderr until the command's status has arrived and its
  * output pipes are at EOF (init may still be exiting: the caller reaps it),
  * or until init exits and the pipes drain; enforce the timeout and the
  * output cap by killing the whole sandbox. */
-int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *mo,
+int lcs_supervise_run(lcs_supervise_io *io, lcs_native_result *r, lcs_supervise_out *mo,
                     lcs_error *err);
 
 /* ---------------------------------------------------------------- rundir */

@@ -1,8 +1,14 @@
 /*
  * launch.c - lcs_native_run(): build one sandbox, run one command, tear
- * everything down. This file is the orchestration; each kernel concern has
- * its own file (userns.c, cgroup*.c, mounts.c, privs.c, seccomp.c, net.c,
- * init.c, monitor.c).
+ * everything down. This file is the orchestration (the plan, the run
+ * directory, the clone, the cgroups, teardown); each kernel concern has its
+ * own file (userns.c, cgroup*.c, mounts.c, privs.c, seccomp.c, net.c,
+ * init.c, supervise.c), a session's sandbox handle is sandbox.c, its execs'
+ * cgroups cgroup_exec.c, the verdict and the enforced report result.c.
+ *
+ * "The monitor" is the host-side process that owns a sandbox: the caller of
+ * lcs_native_run for a one-shot run, the session monitor
+ * (src/session/monitor.c) for a session.
  *
  * Order of events:
  *   1. validate the spec, fill defaults, check every protection asked for
@@ -15,10 +21,11 @@
  *      releases the child ('G'), which builds the filesystem while the
  *      monitor creates the cgroups and moves it in; a second byte ('C')
  *      lets init start commands, which therefore never run outside them;
- *   5. monitor loop (monitor.c) until init exits; verdict and accounting;
+ *   5. supervision loop (supervise.c) until init exits; verdict and
+ *      accounting (result.c);
  *   6. cleanup: kill whatever is left, remove cgroups and the run directory.
  */
-#include "runtime/native/internal.h"
+#include "runtime/native/launch.h"
 #include "util/fdpass.h"
 #include "util/random.h"
 #include "util/sandbox_paths.h"
@@ -45,42 +52,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct run {
-    lcs_plan plan;
-    lcs_cgroup cg;
-    int cg_made;
-    char id[40];
-    char rundir[PATH_MAX - 64];
-    int in_sp[2], out_p[2], err_p[2], sync_p[2], status_p[2];
-    pid_t pid;
-    int pidfd;
-    int cg_v2_fd;                  /* init's cgroup2 directory, for CLONE_INTO_CGROUP */
-    int cg_v2_born;                /* init was created in it (else moved by pid) */
-    lcs_pasta pasta;
-    int ns_user_fd, ns_net_fd;     /* session, FULL: init's namespaces (filter updates) */
-    lcs_seccomp_info sinfo;
-    json_t *degraded;
-    char **argv_copy, **env_copy;
-    uint64_t memory;
-    double cpus;
-    uint32_t pids;
-    double timeout;
-    uint64_t out_limit, tmp_bytes, layer_bytes;
-    /* build mode: external upper layer (kept) and what we put into it */
-    int upper_external;
-    char ext_work[PATH_MAX];       /* overlay work dir next to the upper, removed */
-    char made_resolv[PATH_MAX + 64];    /* placeholder file we created in the upper, removed */
-    char made_etc[PATH_MAX + 64];     /* upper/etc if we created it, removed when empty */
-    char made_mp[3][PATH_MAX + 64];    /* mount points we created in the upper, removed */
-    char seccomp_name[PATH_MAX];   /* the profile, for the report */
-    int view_fd[LCS_NATIVE_VIEWS]; /* session: detached clones of its mounts */
-    /* spawn_child: written by the vfork'ed helper that creates the sandbox */
-    int spawn_errno;
-    int spawn_step;                /* 1: preparing the owner/limits failed */
-    sigset_t child_sigmask;        /* the caller's signal mask, for init */
-} run;
 
-static void close2(int p[2])
+void lcs_close_pair(int p[2])
 {
     for (int i = 0; i < 2; i++)
         if (p[i] >= 0) {
@@ -679,147 +652,9 @@ static int spawn_child(run *R, lcs_error *err)
     return 0;
 }
 
-/* ---------------------------------------------------------------- report */
-
-static const char *ver(int v)
-{
-    return v == LCS_CG_V2 ? "v2" : v == LCS_CG_V1 ? "v1" : "none";
-}
-
-static char *enforced_json(run *R)
-{
-    lcs_plan *p = &R->plan;
-    json_t *o = json_object();
-    json_object_set_new(o, "namespaces",
-                        json_pack("[ssssssss]", "user", "mount", "pid", "ipc", "uts", "cgroup",
-                                  "net", "time-not-used") );
-    json_array_remove(json_object_get(o, "namespaces"), 7);
-    char map[64];
-    snprintf(map, sizeof map, p->rootless ? "%u %u 1" : "0 %u %u",
-             p->rootless ? (unsigned)p->uid : LCS_NATIVE_HOST_ID_BASE,
-             p->rootless ? (unsigned)getuid() : LCS_NATIVE_ID_COUNT);
-    json_object_set_new(o, "user",
-                        json_pack("{s:s,s:i,s:i,s:s,s:i}", "mode", p->rootless ? "rootless" : "root",
-                                  "uid", (int)p->uid, "gid", (int)p->gid, "uid_map", map,
-                                  "host_uid", (int)lcs_userns_host_uid(p, p->uid)));
-    json_object_set_new(o, "cgroups",
-                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "memory", ver(R->cg.mem_v), "pids",
-                                  ver(R->cg.pids_v), "cpu", ver(R->cg.cpu_v), "cpuacct",
-                                  ver(R->cg.acct_v), "kill", ver(R->cg.kill_v)));
-    json_t *lim = json_object();
-    if (R->cg.mem_v)
-        json_object_set_new(lim, "memory_bytes", json_integer((json_int_t)R->memory));
-    if (R->cg.pids_v)
-        json_object_set_new(lim, "pids", json_integer(R->pids));
-    if (R->cg.cpu_v)
-        json_object_set_new(lim, "cpus", json_real(R->cpus));
-    json_object_set_new(lim, "timeout_s", json_real(R->timeout));
-    json_object_set_new(lim, "output_limit_bytes", json_integer((json_int_t)R->out_limit));
-    json_object_set_new(lim, "tmp_bytes", json_integer((json_int_t)R->tmp_bytes));
-    if (p->layer_tmpfs)
-        json_object_set_new(lim, "disk_bytes", json_integer((json_int_t)R->layer_bytes));
-    json_object_set_new(o, "limits", lim);
-    json_t *rl = json_pack("{s:i,s:I,s:I}", "core", 0, "fsize", (json_int_t)p->fsize, "nofile",
-                           (json_int_t)p->nofile);
-    for (int i = 0; i < LCS_RL_BUDGETS; i++)
-        json_object_set_new(rl, lcs_rl_budget_names[i], json_integer((json_int_t)p->rl[i]));
-    json_object_set_new(o, "rlimits", rl);
-    /* The sandbox's share of its owner's per-user kernel budgets (userns.c) */
-    json_t *bud = json_object(), *uns = json_object(), *pool = json_object();
-    for (int i = 0; i < LCS_USERNS_LIMITS; i++)
-        if (p->userns_max[i] >= 0)
-            json_object_set_new(uns, lcs_userns_limit_names[i],
-                                json_integer((json_int_t)p->userns_max[i]));
-    for (int i = 0; i < LCS_RL_BUDGETS; i++)
-        if (p->rl_pool[i])
-            json_object_set_new(pool, lcs_rl_budget_names[i],
-                                json_integer((json_int_t)p->rl_pool[i]));
-    json_object_set_new(bud, "owner_host_uid", json_integer((json_int_t)p->owner));
-    json_object_set_new(bud, "share", json_string("1/8 of the owner's limits for each "
-                                                  "sandbox"));
-    json_object_set_new(bud, "user_namespace", uns);
-    json_object_set_new(bud, "all_sandboxes_rlimits", pool);
-    json_object_set_new(o, "budgets", bud);
-    if (p->seccomp.filter)
-        json_object_set_new(o, "seccomp",
-                            json_pack("{s:b,s:s,s:s,s:i,s:i,s:i}", "enabled", 1, "profile",
-                                      R->seccomp_name, "default_action",
-                                      R->sinfo.default_action, "rules", (int)R->sinfo.rules,
-                                      "unknown_syscalls", (int)R->sinfo.unknown_names,
-                                      "instructions", (int)p->seccomp.len));
-    else
-        json_object_set_new(o, "seccomp", json_pack("{s:b}", "enabled", 0));
-    if (p->keep_caps)
-        json_object_set_new(o, "capabilities",
-                            json_string("build set of the sandbox's user namespace: chown "
-                                        "dac_override dac_read_search fowner fsetid kill setgid "
-                                        "setuid setfcap net_bind_service audit_write"));
-    else
-        json_object_set_new(o, "capabilities",
-                            json_string("none (bounding, ambient, inheritable, permitted, "
-                                        "effective cleared; securebits locked)"));
-    if (p->session) {
-        /* How init is kept from the OOM killer: outside the memory cgroup,
-         * so a memory-limit OOM cannot choose it; its oom_score_adj is the
-         * caller's (why: where the session's init is started). */
-        json_object_set_new(o, "oom",
-                            json_pack("{s:b,s:s}", "init_outside_memory_cgroup",
-                                      R->cg.init_apart && R->cg.mem_v, "init_score_adj",
-                                      "inherited (a lower value would pass to every exec)"));
-    }
-    if (R->upper_external)
-        json_object_set_new(o, "upper_dir", json_string(p->upper));
-    json_object_set_new(o, "no_new_privs", json_true());
-    json_object_set_new(o, "network", json_string(p->network == LCS_NATIVE_NET_FULL
-                                                      ? (R->pasta.pid > 0 ? "full (pasta)" : "none")
-                                                      : "none (loopback only)"));
-    if (p->network == LCS_NATIVE_NET_FULL)
-        json_object_set_new(
-            o, "network_blocked",
-            json_pack("{s:s,s:s,s:s,s:i,s:s,s:s}", "by",
-                      "nftables output filter in the sandbox's network namespace, loaded "
-                      "before the command; the command has no CAP_NET_ADMIN",
-                      "ipv4",
-                      "0/8 10/8 100.64/10 127/8 169.254/16 172.16/12 192.0.0/24 192.168/16 "
-                      "198.18/15 224/3 (multicast, reserved, broadcast)",
-                      "ipv6", "::/127 ::ffff:0:0/96 fc00::/7 fe80::/10 fec0::/10 ff00::/8",
-                      "host_addresses", (int)p->net_host_addrs, "dns",
-                      p->dns6 ? LCS_NATIVE_DNS_ADDR " and " LCS_NATIVE_DNS_ADDR6
-                                " port 53 only, forwarded by pasta to the host's first IPv4 "
-                                "and IPv6 resolvers"
-                              : LCS_NATIVE_DNS_ADDR " port 53 only, forwarded by pasta to the "
-                                "host's first resolver",
-                      "new_host_addresses",
-                      p->session ? "added while the session lives (its monitor watches the host)"
-                                 : "not added: fixed at the start of this run"));
-    json_object_set_new(o, "rootfs", json_string(p->writable_root
-                                                     ? "overlay, copy-on-write root"
-                                                     : "overlay, read-only root; writable "
-                                                       LCS_SANDBOX_HOME " and /tmp"));
-    json_object_set_new(o, "layer",
-                        json_string(p->layer_tmpfs ? "tmpfs in the sandbox's mount namespace, "
-                                                     "size-capped (limits.disk_bytes)"
-                                    : R->upper_external ? "the caller's upper_dir (build mode)"
-                                                        : "host directory, not size-capped"));
-    json_object_set_new(o, "degraded", json_incref(R->degraded));
-    char *txt = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return txt;
-}
-
-static void verdict(lcs_native_result *r, const lcs_monitor_out *mo, const lcs_cg_stats *st)
-{
-    int ws = mo->wait_status;
-    r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-    r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-    const char *v = lcs_native_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
-                                       st->pids_max_hits > 0, mo->timed_out, mo->exec_denied);
-    snprintf(r->verdict, sizeof r->verdict, "%s", v);
-}
-
 /* ---------------------------------------------------------------- cleanup */
 
-static void teardown(run *R)
+void lcs_launch_teardown(run *R)
 {
     if (R->pid > 0) {
         lcs_cg_kill(&R->cg);
@@ -853,11 +688,11 @@ static void teardown(run *R)
     if (R->pidfd >= 0)
         close(R->pidfd);
     R->pidfd = -1;
-    close2(R->in_sp);
-    close2(R->out_p);
-    close2(R->err_p);
-    close2(R->sync_p);
-    close2(R->status_p);
+    lcs_close_pair(R->in_sp);
+    lcs_close_pair(R->out_p);
+    lcs_close_pair(R->err_p);
+    lcs_close_pair(R->sync_p);
+    lcs_close_pair(R->status_p);
     if (R->upper_external) {
         /* Build mode: the upper layer stays; what we added for the run goes. */
         if (R->made_resolv[0])
@@ -896,12 +731,12 @@ static void teardown(run *R)
  * MAP_POPULATE: one system call fills it with zero pages, where calloc would
  * take a page fault per page, each a trip through the hypervisor on a
  * virtual machine (~20 us here, a visible part of the start-up). */
-static void run_free(run *R)
+void lcs_launch_free(run *R)
 {
     munmap(R, sizeof *R);
 }
 
-static run *run_new(lcs_error *err)
+run *lcs_launch_new(lcs_error *err)
 {
     run *R = mmap(NULL, sizeof *R, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -920,7 +755,7 @@ static run *run_new(lcs_error *err)
     R->ns_user_fd = R->ns_net_fd = -1;
     R->degraded = json_array();
     if (!R->degraded) {
-        run_free(R);
+        lcs_launch_free(R);
         lcs_fail_nomem(err);
         return NULL;
     }
@@ -935,7 +770,7 @@ static run *run_new(lcs_error *err)
  * other host file belongs to; it gets these two files only, never a limit
  * file, so init can move processes within the session's cgroups and
  * nowhere else. Rootless, the caller's uid owns them already. */
-static int give_procs(const run *R, const char *dir, lcs_error *err)
+int lcs_launch_give_procs(const run *R, const char *dir, lcs_error *err)
 {
     if (R->plan.rootless || geteuid() != 0)
         return 0;
@@ -963,8 +798,8 @@ static int make_cgroups(run *R, const lcs_native_spec *s, lcs_error *err)
     R->plan.exec_cgns = R->plan.session && R->cg.v2_top[0] &&
                         (!R->plan.seccomp.filter || R->plan.seccomp_guard.filter);
     if (R->plan.session && lcs_cg_v2_joined(&R->cg) &&
-        (give_procs(R, lcs_cg_v2_common_dir(&R->cg), err) < 0 ||
-         (R->cg.v2_top[0] && give_procs(R, R->cg.v2, err) < 0)))
+        (lcs_launch_give_procs(R, lcs_cg_v2_common_dir(&R->cg), err) < 0 ||
+         (R->cg.v2_top[0] && lcs_launch_give_procs(R, R->cg.v2, err) < 0)))
         return -1;
     if (R->cg.mem_v && R->cg.pids_v && R->cg.cpu_v)
         return 0;
@@ -1010,7 +845,7 @@ static int release(run *R, char c, lcs_error *err) { return release_fds(R, c, NU
  * random one. session: init serves execs instead of running argv.
  * 0 released; 1 init died during setup (its report waits on the status
  * pipe); -1 error (err). */
-static int build(run *R, const lcs_native_spec *s, const char *id, int session, lcs_error *err)
+int lcs_launch_build(run *R, const lcs_native_spec *s, const char *id, int session, lcs_error *err)
 {
     if (id) {
         snprintf(R->id, sizeof R->id, "%s", id);
@@ -1144,20 +979,20 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
         return lcs_fail(err, LCS_E_INVALID, "native run: spec and result are required");
     memset(r, 0, sizeof *r);
     r->exit_code = -1;
-    run *R = run_new(err);
+    run *R = lcs_launch_new(err);
     if (!R)
         return -1;
     int rc = -1;
-    /* build() returning 1: init died during setup; the monitor loop below
+    /* lcs_launch_build() returning 1: init died during setup; the supervision loop below
      * reads its report and the run fails with it. */
-    if (build(R, s, NULL, 0, err) < 0)
+    if (lcs_launch_build(R, s, NULL, 0, err) < 0)
         goto out;
     if (!s->stdin_len) {
         close(R->in_sp[0]);
         R->in_sp[0] = -1;
     }
 
-    lcs_monitor_io io = {.pidfd = R->pidfd,
+    lcs_supervise_io io = {.pidfd = R->pidfd,
                          .pid = R->pid,
                          .out_fd = R->out_p[0],
                          .err_fd = R->err_p[0],
@@ -1169,9 +1004,9 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
                          .timeout_s = R->timeout,
                          .setup_timeout_s = 30.0,
                          .cg = &R->cg};
-    lcs_monitor_out mo;
+    lcs_supervise_out mo;
     memset(&mo, 0, sizeof mo);
-    int mrc = lcs_monitor_run(&io, r, &mo, err);
+    int mrc = lcs_supervise_run(&io, r, &mo, err);
     /* the monitor closed what it finished with */
     R->out_p[0] = io.out_fd;
     R->err_p[0] = io.err_fd;
@@ -1208,19 +1043,19 @@ int lcs_native_run(const lcs_native_spec *s, lcs_native_result *r, lcs_error *er
                           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
         mo.rusage_maxrss = (uint64_t)ru.ru_maxrss * 1024u;
     }
-    verdict(r, &mo, &st);
+    lcs_launch_verdict(r, &mo, &st);
     r->wall_s = mo.wall_s;
     r->cpu_s = st.have_cpu ? st.cpu_s : mo.rusage_cpu_s;
     r->peak_memory_bytes = st.have_peak ? st.peak : mo.rusage_maxrss;
-    r->enforced_json = enforced_json(R);
+    r->enforced_json = lcs_launch_enforced_json(R);
     if (!r->enforced_json) {
         lcs_fail_nomem(err);
         goto out;
     }
     rc = 0;
 out:
-    teardown(R);
-    run_free(R);
+    lcs_launch_teardown(R);
+    lcs_launch_free(R);
     if (rc < 0) {
         lcs_native_result_clear(r);
         snprintf(r->verdict, sizeof r->verdict, "internal");
@@ -1229,459 +1064,3 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------ sessions */
-
-struct lcs_native_sandbox {
-    run *R;
-};
-
-/* Init died after it began to load the seccomp filter and before it was
- * ready: the profile refuses a system call init needs (every exec needs
- * the same ones: a session cannot run under it). Its signal, when it is
- * dead within a second, says how (SIGSYS: a kill action; SIGSEGV: its own
- * exit was refused). */
-static int init_died_under_filter(run *R, lcs_error *err)
-{
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    struct pollfd pf = {R->pidfd, POLLIN, 0};
-    if (R->pidfd >= 0 && poll(&pf, 1, 1000) > 0)
-        waitid((idtype_t)P_PIDFD, (id_t)R->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
-    char how[64] = "";
-    if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
-        snprintf(how, sizeof how, " (killed by signal %d%s)", si.si_status,
-                 si.si_status == SIGSYS ? ", the filter's kill action" : "");
-    return lcs_fail(err, LCS_E_DENIED,
-                    "the seccomp profile %s stopped the session's init%s: it refuses system "
-                    "calls the runtime needs to serve execs (a session needs at least what its "
-                    "commands need)",
-                    R->seccomp_name, how);
-}
-
-/* Wait (bounded) for init's 'R' on the status pipe, then take the root
- * clone init sent on the control socket before it. */
-static int wait_ready(run *R, lcs_error *err)
-{
-    unsigned char buf[1200];
-    size_t len = 0;
-    int filter_loading = 0;
-    double deadline = lcs_now() + 30.0;
-    for (;;) {
-        while (len >= 3) {
-            size_t rl = (size_t)buf[1] | ((size_t)buf[2] << 8);
-            if (len < 3 + rl)
-                break;
-            if (buf[0] == 'E') {
-                char msg[1100];
-                size_t n = rl < sizeof msg - 1 ? rl : sizeof msg - 1;
-                memcpy(msg, buf + 3, n);
-                msg[n] = 0;
-                return lcs_fail(err, LCS_E_IO, "sandbox setup failed: %s", msg);
-            }
-            if (buf[0] == 'R')
-                goto ready;
-            if (buf[0] == 'L')
-                filter_loading = 1;
-            memmove(buf, buf + 3 + rl, len - 3 - rl);
-            len -= 3 + rl;
-        }
-        double left = deadline - lcs_now();
-        if (left <= 0)
-            return lcs_fail(err, LCS_E_IO, "sandbox setup did not finish within 30 s");
-        struct pollfd pf = {R->status_p[0], POLLIN, 0};
-        int pr = poll(&pf, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno != EINTR)
-            return lcs_fail_errno(err, "wait for the sandbox's init");
-        if (pr <= 0)
-            continue;
-        if (len == sizeof buf)
-            len = 0;
-        ssize_t n = read(R->status_p[0], buf + len, sizeof buf - len);
-        if (n == 0 && filter_loading)
-            return init_died_under_filter(R, err);
-        if (n == 0)
-            return lcs_fail(err, LCS_E_IO, "sandbox init exited during setup without reporting "
-                                           "why");
-        if (n > 0)
-            len += (size_t)n;
-    }
-ready:;
-    lcs_native_msg m;
-    int fds[LCS_NATIVE_VIEWS], nfds = 0, k = 0;
-    ssize_t n = lcs_recv_with_fds(R->in_sp[0], &m, sizeof m, fds, LCS_NATIVE_VIEWS, &nfds,
-                                  MSG_DONTWAIT);
-    if (n != (ssize_t)sizeof m || m.type != LCS_MSG_ROOT || nfds <= 0) {
-        for (int i = 0; i < nfds; i++)
-            close(fds[i]);
-        return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
-    }
-    /* the views that came, in order (m.value says which) */
-    for (int i = 0; i < LCS_NATIVE_VIEWS && k < nfds; i++)
-        if (m.value & (1 << i))
-            R->view_fd[i] = fds[k++];
-    while (k < nfds)
-        close(fds[k++]);
-    if (R->view_fd[0] < 0)
-        return lcs_fail(err, LCS_E_INTERNAL, "sandbox init did not hand over its root");
-    close(R->status_p[0]);
-    R->status_p[0] = -1;
-    return 0;
-}
-
-int lcs_native_sandbox_start(const lcs_native_spec *s, const char *id, lcs_native_sandbox **out,
-                             lcs_error *err)
-{
-    *out = NULL;
-    if (!s || !id)
-        return lcs_fail(err, LCS_E_INVALID, "sandbox start: spec and id are required");
-    if (s->upper_dir)
-        return lcs_fail(err, LCS_E_INVALID, "sessions do not take an upper_dir");
-    run *R = run_new(err);
-    if (!R)
-        return -1;
-    lcs_native_spec copy = *s;
-    static const char *const noargv[] = {"/bin/true", NULL};
-    copy.argv = noargv; /* init never runs argv in session mode */
-    char name[40];
-    snprintf(name, sizeof name, "lcs-%.32s", id);
-    if (build(R, &copy, name, 1, err) < 0 || wait_ready(R, err) < 0)
-        goto fail;
-    /* init's output pipes are unused in session mode */
-    close2(R->out_p);
-    close2(R->err_p);
-    /* init's oom_score_adj stays as inherited. The OOM killer of the
-     * memory limit cannot choose init (it is not in the memory cgroup:
-     * make_cgroups), and a lower value would be no protection worth having:
-     * every exec inherits it, and at -1000 (OOM_SCORE_ADJ_MIN) the memory
-     * limit's OOM killer finds no victim at all (the writer loops on
-     * ENOMEM instead of dying); an exec cannot raise its own either, since
-     * a vfork child shares init's memory and the kernel keeps all sharers
-     * of one memory at one value. */
-    lcs_native_sandbox *sb = calloc(1, sizeof *sb);
-    if (!sb) {
-        lcs_fail_nomem(err);
-        goto fail;
-    }
-    sb->R = R;
-    *out = sb;
-    return 0;
-fail:
-    teardown(R);
-    run_free(R);
-    return -1;
-}
-
-void lcs_native_sandbox_destroy(lcs_native_sandbox *sb)
-{
-    if (!sb)
-        return;
-    teardown(sb->R);
-    run_free(sb->R);
-    free(sb);
-}
-
-int lcs_native_sandbox_ctl_fd(const lcs_native_sandbox *sb) { return sb->R->in_sp[0]; }
-int lcs_native_sandbox_pidfd(const lcs_native_sandbox *sb) { return sb->R->pidfd; }
-pid_t lcs_native_sandbox_init_pid(const lcs_native_sandbox *sb) { return sb->R->pid; }
-int lcs_native_addr_watch_open(lcs_error *err) { return lcs_net_addr_watch_open(err); }
-int lcs_native_sandbox_addr_changed(lcs_native_sandbox *sb, int fd, lcs_error *err)
-{
-    run *R = sb->R;
-    if (!lcs_net_addr_watch_read(fd) || R->plan.network != LCS_NATIVE_NET_FULL)
-        return 0;
-    return lcs_net_filter_add_hosts(R->ns_user_fd, R->ns_net_fd, R->plan.rootless, R->plan.nft,
-                                    err);
-}
-const char *const lcs_native_view_paths[LCS_NATIVE_VIEWS] = {"/", "/tmp", LCS_SANDBOX_INPUT,
-                                                             LCS_SANDBOX_OUTPUT};
-int lcs_native_sandbox_root_fd(const lcs_native_sandbox *sb) { return sb->R->view_fd[0]; }
-int lcs_native_sandbox_view_fd(const lcs_native_sandbox *sb, int view)
-{
-    return view >= 0 && view < LCS_NATIVE_VIEWS ? sb->R->view_fd[view] : -1;
-}
-
-void lcs_native_sandbox_owner(const lcs_native_sandbox *sb, uid_t *uid, gid_t *gid)
-{
-    *uid = lcs_userns_host_uid(&sb->R->plan, sb->R->plan.uid);
-    *gid = lcs_userns_host_gid(&sb->R->plan, sb->R->plan.gid);
-}
-
-char *lcs_native_sandbox_enforced_json(const lcs_native_sandbox *sb)
-{
-    return enforced_json(sb->R);
-}
-
-char *lcs_native_sandbox_resources_json(const lcs_native_sandbox *sb)
-{
-    run *R = sb->R;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "memory", R->cg.mem,
-                          "pids", R->cg.pids, "cpu", R->cg.cpu, "cpuacct", R->cg.acct, "freezer",
-                          R->cg.freezer, "v2", R->cg.v2, "v2_top", R->cg.v2_top, "v2_init",
-                          R->cg.v2_init, "rundir", R->rundir, "pasta_pid", (int)R->pasta.pid,
-                          "pasta_pidfile", R->pasta.pidfile);
-    if (!o)
-        return NULL;
-    char *t = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return t;
-}
-
-void lcs_native_sandbox_counters(const lcs_native_sandbox *sb, uint64_t *oom_kills,
-                                 uint64_t *pids_hits, uint64_t *memory_bytes, uint64_t *procs)
-{
-    /* Only the files a verdict needs (this runs twice per exec); memory and
-     * process counts only when asked for (status). */
-    const lcs_cgroup *cg = &sb->R->cg;
-    uint64_t v = 0;
-    *oom_kills = *pids_hits = 0;
-    if (cg->mem_v == LCS_CG_V2 && lcs_read_keyed(cg->mem, "memory.events", "oom_kill", &v) == 0)
-        *oom_kills = v;
-    else if (cg->mem_v == LCS_CG_V1 &&
-             lcs_read_keyed(cg->mem, "memory.oom_control", "oom_kill", &v) == 0)
-        *oom_kills = v;
-    if (cg->pids_v && lcs_read_keyed(cg->pids, "pids.events", "max", &v) == 0)
-        *pids_hits = v;
-    if (!memory_bytes)
-        return;
-    char buf[64];
-    *memory_bytes = 0;
-    *procs = 0;
-    if (cg->mem_v == LCS_CG_V2 && lcs_read_file(cg->mem, "memory.current", buf, sizeof buf) == 0)
-        *memory_bytes = strtoull(buf, NULL, 10);
-    else if (cg->mem_v == LCS_CG_V1 &&
-             lcs_read_file(cg->mem, "memory.usage_in_bytes", buf, sizeof buf) == 0)
-        *memory_bytes = strtoull(buf, NULL, 10);
-    if (cg->pids_v && lcs_read_file(cg->pids, "pids.current", buf, sizeof buf) == 0)
-        *procs = strtoull(buf, NULL, 10);
-}
-
-int lcs_native_sandbox_pids_full(const lcs_native_sandbox *sb)
-{
-    const lcs_cgroup *cg = &sb->R->cg;
-    char cur[32], max[32];
-    if (!cg->pids_v || lcs_read_file(cg->pids, "pids.current", cur, sizeof cur) < 0 ||
-        lcs_read_file(cg->pids, "pids.max", max, sizeof max) < 0 || !strncmp(max, "max", 3))
-        return 0;
-    return strtoull(cur, NULL, 10) >= strtoull(max, NULL, 10);
-}
-
-/* The session's memory cgroup when init is not in it, else "". */
-static void exec_mem_dir(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
-{
-    const lcs_cgroup *scg = &sb->R->cg;
-    cg->mem[0] = 0;
-    cg->mem_v1 = scg->mem_v == LCS_CG_V1;
-    if (scg->init_apart && scg->mem_v)
-        snprintf(cg->mem, sizeof cg->mem, "%s", scg->mem);
-}
-
-void lcs_native_execcg_memory_only(const lcs_native_sandbox *sb, lcs_native_execcg *cg)
-{
-    memset(cg, 0, sizeof *cg);
-    exec_mem_dir(sb, cg);
-}
-
-int lcs_native_execcg_create(const lcs_native_sandbox *sb, uint32_t n, lcs_native_execcg *cg,
-                             lcs_error *err)
-{
-    const lcs_cgroup *scg = &sb->R->cg;
-    memset(cg, 0, sizeof *cg);
-    exec_mem_dir(sb, cg);
-    if (scg->v2[0]) {
-        snprintf(cg->v2, sizeof cg->v2, "%s/x%u", scg->v2, (unsigned)n);
-        if (mkdir(cg->v2, 0755) < 0 && errno != EEXIST) {
-            int e = errno;
-            cg->v2[0] = 0;
-            errno = e;
-            return lcs_fail_errno(err, "create the exec cgroup under %s", scg->v2);
-        }
-        /* init clones the exec into it (lcs_native_execcg_open_dir): the
-         * kernel checks init's own uid against this cgroup.procs and the
-         * session's (given to it at the session's start, build). */
-        if (lcs_cg_v2_joined(scg) && give_procs(sb->R, cg->v2, err) < 0) {
-            lcs_native_execcg_remove(cg);
-            return -1;
-        }
-    }
-    if (scg->freezer[0]) {
-        snprintf(cg->freezer, sizeof cg->freezer, "%s/x%u", scg->freezer, (unsigned)n);
-        if (mkdir(cg->freezer, 0755) < 0 && errno != EEXIST) {
-            int e = errno;
-            cg->freezer[0] = 0;
-            errno = e;
-            lcs_native_execcg_remove(cg);
-            return lcs_fail_errno(err, "create the exec cgroup under %s", scg->freezer);
-        }
-    }
-    return 0;
-}
-
-/* The memory cgroup is joined only where the exec's own v2 directory is
- * not already inside it (a v2 memory cgroup is the session's v2 directory,
- * the parent of the exec's). */
-static int mem_needed(const lcs_native_execcg *cg)
-{
-    size_t l = strlen(cg->mem);
-    return cg->mem[0] && !(cg->v2[0] && !strncmp(cg->v2, cg->mem, l) && cg->v2[l] == '/');
-}
-
-int lcs_native_execcg_open_procs(const lcs_native_execcg *cg, int fds[3], lcs_error *err)
-{
-    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
-    /* v1: "tasks", which a single-threaded child writing "0" joins without
-     * the kernel's global threadgroup lock (internal.h) */
-    const char *files[3] = {cg->mem_v1 ? "tasks" : "cgroup.procs", "cgroup.procs", "tasks"};
-    int n = 0;
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i][0])
-            continue;
-        char p[sizeof cg->v2 + 16];
-        snprintf(p, sizeof p, "%.*s/%s", (int)sizeof cg->v2 - 1, dirs[i], files[i]);
-        int fd = open(p, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            while (n > 0)
-                close(fds[--n]);
-            errno = e;
-            return lcs_fail_errno(err, "open %s", p);
-        }
-        fds[n++] = fd;
-    }
-    return n;
-}
-
-int lcs_native_execcg_open_dir(const lcs_native_sandbox *sb, const lcs_native_execcg *cg,
-                               int *procs_index)
-{
-    if (!lcs_cg_v2_joined(&sb->R->cg))
-        return -1;
-    if (!cg->v2[0]) {
-        /* a warm sandbox's one exec: into the split session's work/ (its
-         * memory cgroup), whose cgroup.procs init's uid was given */
-        if (!sb->R->cg.v2_top[0] || !cg->mem[0] || cg->mem_v1)
-            return -1;
-        *procs_index = 0;
-        return open(cg->mem, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    }
-    *procs_index = mem_needed(cg) ? 1 : 0;
-    return open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
-
-int lcs_native_execcg_attach(const lcs_native_execcg *cg, pid_t pid, lcs_error *err)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "%d", (int)pid);
-    const char *dirs[3] = {mem_needed(cg) ? cg->mem : "", cg->v2, cg->freezer};
-    for (int i = 0; i < 3; i++)
-        if (dirs[i][0] && lcs_write_file(dirs[i], "cgroup.procs", buf) < 0)
-            return lcs_fail_errno(err, "move the exec into cgroup %s", dirs[i]);
-    return 0;
-}
-
-void lcs_native_execcg_kill(const lcs_native_execcg *cg)
-{
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/cgroup.kill", cg->v2);
-    if (cg->v2[0] && access(p, F_OK) == 0) {
-        lcs_write_file(cg->v2, "cgroup.kill", "1");
-        return;
-    }
-    if (cg->freezer[0])
-        lcs_cg_v1_kill_dir(cg->freezer, 1);
-}
-
-int lcs_native_execcg_populated(const lcs_native_execcg *cg)
-{
-    uint64_t v = 0;
-    if (cg->v2[0] && lcs_read_keyed(cg->v2, "cgroup.events", "populated", &v) == 0)
-        return v != 0;
-    char buf[16];
-    if (cg->freezer[0] && lcs_read_file(cg->freezer, "cgroup.procs", buf, sizeof buf) == 0)
-        return buf[0] != 0;
-    return 0;
-}
-
-double lcs_native_execcg_cpu(const lcs_native_execcg *cg)
-{
-    uint64_t v;
-    if (cg->v2[0] && lcs_read_keyed(cg->v2, "cpu.stat", "usage_usec", &v) == 0)
-        return (double)v / 1e6;
-    return -1;
-}
-
-int lcs_native_execcg_remove(lcs_native_execcg *cg)
-{
-    int rc = 0;
-    char *dirs[2] = {cg->v2, cg->freezer};
-    for (int i = 0; i < 2; i++) {
-        if (!dirs[i][0])
-            continue;
-        if (rmdir(dirs[i]) == 0 || errno == ENOENT)
-            dirs[i][0] = 0;
-        else
-            rc = -1;
-    }
-    return rc;
-}
-
-int lcs_native_cleanup_resources(const char *resources_json, lcs_error *err)
-{
-    json_error_t je;
-    json_t *o = json_loads(resources_json, 0, &je);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return lcs_fail(err, LCS_E_PARSE, "session resources: %s", je.text);
-    }
-    lcs_cgroup cg;
-    memset(&cg, 0, sizeof cg);
-    struct {
-        const char *key;
-        char *dst;
-    } map[] = {{"memory", cg.mem}, {"pids", cg.pids}, {"cpu", cg.cpu},
-               {"cpuacct", cg.acct}, {"freezer", cg.freezer}, {"v2", cg.v2},
-               {"v2_top", cg.v2_top}, {"v2_init", cg.v2_init}};
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        const char *v = json_string_value(json_object_get(o, map[i].key));
-        /* only directories named like ours: never rmdir anything else */
-        if (v && strstr(v, "/lcs-") && strlen(v) < PATH_MAX)
-            snprintf(map[i].dst, PATH_MAX, "%s", v);
-    }
-    if (cg.v2[0] && access(cg.v2, F_OK) == 0) {
-        char p[PATH_MAX + 32];
-        snprintf(p, sizeof p, "%s/cgroup.kill", cg.v2);
-        if (access(p, F_OK) == 0)
-            cg.kill_v = LCS_CG_V2;
-    }
-    if (!cg.kill_v && cg.freezer[0])
-        cg.kill_v = LCS_CG_V1;
-    lcs_cg_kill(&cg);
-    lcs_cg_rmdir_children(cg.v2);
-    lcs_cg_rmdir_children(cg.freezer);
-    lcs_cg_destroy(&cg);
-    /* pasta exits with its namespace; make sure, but only if the pid still
-     * is that pasta (its command line names our pid file). */
-    int ppid = (int)json_integer_value(json_object_get(o, "pasta_pid"));
-    const char *pf = json_string_value(json_object_get(o, "pasta_pidfile"));
-    if (ppid > 0 && pf && pf[0]) {
-        char path[64], cmd[4096];
-        snprintf(path, sizeof path, "/proc/%d/cmdline", ppid);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t n = read(fd, cmd, sizeof cmd - 1);
-            close(fd);
-            if (n > 0) {
-                cmd[n] = 0;
-                for (ssize_t i = 0; i < n; i++)
-                    if (!cmd[i])
-                        cmd[i] = ' ';
-                if (strstr(cmd, "pasta") && strstr(cmd, pf))
-                    kill(ppid, SIGKILL);
-            }
-        }
-    }
-    const char *rd = json_string_value(json_object_get(o, "rundir"));
-    if (rd && strstr(rd, "/lcs-"))
-        lcs_rm_tree(rd);
-    json_decref(o);
-    return 0;
-}

@@ -397,7 +397,7 @@ static void start_exec(const lcs_plan *p, slot *slots, const lcs_native_msg *m, 
     pid_t pid = -1;
     int go = -1, exec_errno = 0, born = 0;
     /* cgdir: the last descriptor is the exec's cgroup2 directory and
-     * fds[cgdir - 1] its cgroup.procs (monitor.c) */
+     * fds[cgdir - 1] its cgroup.procs (src/session/monitor.c) */
     int cgdir = m->cgdir >= 5 && (int)m->cgdir < nfds ? (int)m->cgdir - 1 : -1;
     int nproc = cgdir >= 0 ? nfds - 1 : nfds; /* without the directory */
     if (!mode->handshake) {

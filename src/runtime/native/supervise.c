@@ -1,5 +1,6 @@
 /*
- * monitor.c - host side: the poll loop that runs while the sandbox lives.
+ * supervise.c - host side: the poll loop that supervises a one-shot run while
+ * the sandbox lives.
  *
  * Feeds stdin, collects stdout and stderr up to the per-stream cap, reads
  * init's status records, and enforces the wall-clock timeout. It returns as
@@ -38,7 +39,7 @@ typedef struct stream {
     int *truncated;
 } stream;
 
-static void kill_sandbox(lcs_monitor_io *io)
+static void kill_sandbox(lcs_supervise_io *io)
 {
     if (io->cg)
         lcs_cg_kill(io->cg);
@@ -97,7 +98,7 @@ static int pump(stream *s, uint64_t limit)
 }
 
 /* Parse complete status records from buf; returns bytes consumed. */
-static size_t parse_records(const unsigned char *buf, size_t len, lcs_monitor_out *mo)
+static size_t parse_records(const unsigned char *buf, size_t len, lcs_supervise_out *mo)
 {
     size_t off = 0;
     while (len - off >= 3) {
@@ -134,7 +135,7 @@ static size_t parse_records(const unsigned char *buf, size_t len, lcs_monitor_ou
     return off;
 }
 
-int lcs_monitor_run(lcs_monitor_io *io, lcs_native_result *r, lcs_monitor_out *mo, lcs_error *err)
+int lcs_supervise_run(lcs_supervise_io *io, lcs_native_result *r, lcs_supervise_out *mo, lcs_error *err)
 {
     size_t out_cap = 0, err_cap = 0;
     stream so = {&io->out_fd, &r->out, &r->out_len, out_cap, &r->out_truncated};

@@ -57,7 +57,7 @@ CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-pro
               -DLCS_LIBEXECDIR='"$(LIBEXECDIR)/llmcore-sandbox"' $(CFLAGS)
 LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c) $(wildcard src/session/*.c) $(wildcard src/tools/*.c))
+LIB_SRCS   := $(sort $(wildcard src/util/*.c) $(wildcard src/image/*.c) $(wildcard src/policy/*.c) $(wildcard src/runtime/*.c) $(wildcard src/runtime/docker/*.c) $(wildcard src/session/*.c) $(wildcard src/tools/*.c))
 # The native runtime adds its sources here when present.
 -include src/runtime/native/native.mk
 LIB_SRCS   += $(NATIVE_SRCS)
@@ -81,7 +81,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all san check test install uninstall clean format deps
-all: $(SHLIB) $(B)/libllmcore-sandbox.so $(STLIB) $(CLI) $(UNIT_BINS) $(NATIVE_BINS) $(B)/llmcore-sandbox.pc
+all: $(SHLIB) $(B)/libllmcore-sandbox.so $(STLIB) $(CLI) $(UNIT_BINS) $(NATIVE_BINS) $(B)/lcs-docker-render $(B)/llmcore-sandbox.pc
 
 san:
 	$(MAKE) SAN=1 all
@@ -152,6 +152,12 @@ $(CLI): $(CLI_OBJS) $(B)/obj/static/archive_dl.o $(STLIB)
 	  printf '%s\n' "$$out" | grep -v -e 'in function .unixDlOpen.:$$' \
 	    -e "warning: Using 'dlopen' in statically linked" | grep . >&2; exit $$rc
 endif
+
+# The Docker backend's renderer, for the tests that run its output on a
+# real engine (tests/docker).
+$(B)/lcs-docker-render: tests/docker/render_main.c $(STLIB) src/runtime/docker/docker.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STLIB) $(LDFLAGS_ALL) $(EXE_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(STLIB) tests/unit/testutil.h
 	@mkdir -p $(dir $@)

@@ -12,6 +12,10 @@ TEST="libcmocka-dev python3 busybox-static"
 # The distribution lane (tests/distro) also builds with clang, here and in a
 # Debian 13 root it makes with mmdebstrap (below).
 TEST="$TEST clang"
+# The Docker Engine API tests (tests/docker) run containers on Podman's
+# Docker-compatible service: podman, runc (crun refuses hybrid cgroups),
+# catatonit (the engine's init) and curl (the tests' HTTP client).
+TEST="$TEST podman runc catatonit curl"
 # The cgroup-v2 lane (tests/v2lane) boots a cgroup-v2-only Debian guest with
 # qemu (software emulation; the guest is built with mmdebstrap, below).
 TEST="$TEST qemu-system-x86"

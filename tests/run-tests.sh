@@ -7,6 +7,8 @@
 #   cli       tests/cli/run.sh against both CLI builds
 #   python    tests/python/run.py (the ctypes binding, the seed snippet, README examples)
 #   images    tests/images/run.sh --ci: builds the six images, checks them (root)
+#   docker    tests/docker/run.sh: the Docker backend's rendered container
+#             run on Podman's Docker-compatible service
 #   tools     tests/tools, tests/mcp: agent tools and the MCP server, both CLI builds
 #   docs      the README's examples
 #   runtime   tests/runtime/run-all.sh: verdicts, tests/security attacks, build
@@ -34,7 +36,7 @@ record() { # suite line
     PASS\ *) passed=$((passed + 1)); echo "PASS $suite: ${line#PASS }" ;;
     FAIL\ *) failed=$((failed + 1)); failures+=("$suite: ${line#FAIL }"); echo "FAIL $suite: ${line#FAIL }" ;;
     SKIP\ *) skipped=$((skipped + 1)); echo "SKIP $suite: ${line#SKIP }" ;;
-    "# v2lane"* | "# cgmove"* | "# distro"*) echo "     $line" ;; # what a lane measured or ran on
+    "# v2lane"* | "# cgmove"* | "# distro"* | "# docker"*) echo "     $line" ;; # what a lane measured or ran on
     *) [ -n "${VERBOSE:-}" ] && echo "     $line" ;;
     esac
 }
@@ -89,6 +91,11 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     record images "SKIP image builds: need root"
 fi
+
+# The Docker backend's container rendering on a real engine (Podman's
+# Docker-compatible service, started by the test): after the images, whose
+# base it loads.
+run_suite docker tests/docker/run.sh "$ROOT/build"
 
 # Agent tools end to end (tests/tools) and the MCP server (tests/mcp), both builds.
 for build in build build-san; do

@@ -18,6 +18,9 @@
 
 #include "cli.h"
 #include "llmcore/sandbox.h"
+#include "runtime/docker/docker.h"
+
+#include <jansson.h>
 
 typedef struct globals {
     const char *store;
@@ -48,6 +51,7 @@ static const char main_help[] =
     "Commands:\n"
     "  images                 list known images (builtin and in the image store)\n"
     "  images inspect NAME    show one image's manifest and status\n"
+    "  images load [IMAGE...] load built images into Docker or Podman\n"
     "  select                 choose an image for a task, runtime or capabilities\n"
     "  manifest validate F... check capability manifests\n"
     "  manifest show F        print a manifest normalised to the shipped schema\n"
@@ -116,6 +120,7 @@ static const char run_help[] =
 static const char images_help[] =
     "Usage: llmcore-sandbox images [--tier T] [--capability C]... [--available] [--json]\n"
     "       llmcore-sandbox images inspect NAME[:TAG] [--json]\n"
+    "       llmcore-sandbox images load [--engine URL] [IMAGE...] [--json]\n"
     "\n"
     "List the images the registry knows: the builtin manifests and the images\n"
     "found in the image store. LOCAL says whether the image's root filesystem is\n"
@@ -158,17 +163,6 @@ static const char manifest_help[] =
     "shipped schema and the upstream Python schema are accepted.\n"
     "Exit code 0 if all are valid, 3 if a file is missing, 4 if any is invalid.\n"
     "show: print the manifest normalised to the shipped schema.\n";
-
-static bool want_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return false;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return true;
-    }
-    return false;
-}
 
 static lcs_registry *open_registry(const globals *g, lcs_error *err)
 {
@@ -214,7 +208,7 @@ static void print_limits(const lcs_resource_limits *l, char *buf, size_t len)
 
 static int cmd_inspect(const globals *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(inspect_help, stdout);
         return CLI_OK;
     }
@@ -277,11 +271,153 @@ out:
     return rc;
 }
 
+static const char load_help[] =
+    "Usage: llmcore-sandbox images load [--engine URL] [IMAGE...] [--json]\n"
+    "\n"
+    "Load images built in the image store into a container engine (Docker, or\n"
+    "Podman's Docker-compatible service) through its API, with skopeo; each is\n"
+    "tagged with its own name:version there. Without IMAGE: every image built\n"
+    "in the store.\n"
+    "\n"
+    "Options:\n"
+    "  --engine URL   unix:///PATH (or a socket path) or tcp://HOST:PORT; default\n"
+    "                 $DOCKER_HOST, else /var/run/docker.sock, then Podman's\n"
+    "                 /run/podman/podman.sock and $XDG_RUNTIME_DIR/podman/podman.sock\n"
+    "  --json         print {\"engine\": URL, \"loaded\": [NAME:VERSION...]}\n"
+    "\n"
+    "Exit code 3 when an image is unknown or not built, or no engine is found;\n"
+    "4 for a malformed --engine; 1 when the engine refuses an image (the\n"
+    "images loaded before it are listed).\n";
+
+/* One image of the store into the engine: its OCI layout sits beside its
+ * rootfs (<store>/images/<name>/<tag>/{rootfs,oci}). */
+static int load_one(const char *engine, const lcs_image_info *info)
+{
+    char oci[PATH_MAX], idx[PATH_MAX + 16];
+    const char *slash = info->rootfs ? strrchr(info->rootfs, '/') : NULL;
+    if (!slash || (size_t)(slash - info->rootfs) + 5 > sizeof oci) {
+        fprintf(stderr, "llmcore-sandbox images load: image %s is not built in the store\n",
+                info->ref);
+        return CLI_NOTFOUND;
+    }
+    snprintf(oci, sizeof oci, "%.*s/oci", (int)(slash - info->rootfs), info->rootfs);
+    snprintf(idx, sizeof idx, "%s/index.json", oci);
+    if (access(idx, R_OK) != 0) {
+        fprintf(stderr, "llmcore-sandbox images load: image %s has no OCI layout in the "
+                "store (%s): rebuild it with the native builder\n", info->ref, oci);
+        return CLI_NOTFOUND;
+    }
+    const char *tag = strrchr(info->ref, ':');
+    lcs_error err;
+    if (lcs_docker_load_oci(engine, oci, tag ? tag + 1 : "latest", info->ref, &err) != 0)
+        return cli_report("images load", &err);
+    return CLI_OK;
+}
+
+static int cmd_load(const globals *g, int argc, char **argv)
+{
+    if (cli_has_help(argc, argv)) {
+        fputs(load_help, stdout);
+        return CLI_OK;
+    }
+    bool json = g->json;
+    const char *engine_opt = NULL;
+    const char **names = calloc((size_t)argc, sizeof *names);
+    size_t n_names = 0;
+    if (!names)
+        return CLI_FAIL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--engine") && i + 1 < argc)
+            engine_opt = argv[++i];
+        else if (argv[i][0] == '-') {
+            free(names);
+            return cli_usage("images load", "unknown or incomplete option '%s'", argv[i]);
+        } else
+            names[n_names++] = argv[i];
+    }
+    lcs_error err;
+    lcs_error_clear(&err);
+    char engine[PATH_MAX + 16];
+    lcs_registry *r = NULL;
+    lcs_image_list list = {0};
+    json_t *loaded = json_array();
+    int rc = CLI_OK;
+    if (lcs_docker_engine_default(engine_opt, engine, sizeof engine, &err) != 0) {
+        rc = cli_report("images load", &err);
+        goto out;
+    }
+    globals g2 = *g;
+    g2.json = json;
+    if (!(r = open_registry(&g2, &err))) {
+        rc = cli_report("images load", &err);
+        goto out;
+    }
+    /* what to load: the named images (each must be built), else all built */
+    if (n_names) {
+        if (!(list.items = calloc(n_names, sizeof *list.items))) {
+            rc = CLI_FAIL;
+            goto out;
+        }
+        for (size_t i = 0; i < n_names; i++) {
+            if (lcs_registry_get(r, names[i], &list.items[list.count], &err) != 0) {
+                rc = cli_report("images load", &err);
+                goto out;
+            }
+            if (!list.items[list.count++].available_locally) {
+                fprintf(stderr, "llmcore-sandbox images load: image %s is not built in the "
+                        "image store %s; build it first\n", list.items[list.count - 1].ref,
+                        lcs_registry_store_dir(r));
+                rc = CLI_NOTFOUND;
+                goto out;
+            }
+        }
+    } else {
+        lcs_image_filter f = {.tier = -1, .available_only = true};
+        if (lcs_registry_list(r, &f, &list, &err) != 0) {
+            rc = cli_report("images load", &err);
+            goto out;
+        }
+        if (!list.count) {
+            fprintf(stderr, "llmcore-sandbox images load: no image is built in the image store "
+                    "%s\n", lcs_registry_store_dir(r));
+            rc = CLI_NOTFOUND;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < list.count; i++) {
+        if ((rc = load_one(engine, &list.items[i])) != CLI_OK)
+            break;
+        json_array_append_new(loaded, json_string(list.items[i].ref));
+        if (!json) {
+            printf("loaded %s into %s\n", list.items[i].ref, engine);
+            fflush(stdout);
+        }
+    }
+    if (json && (rc == CLI_OK || json_array_size(loaded))) {
+        json_t *o = json_pack("{s:s,s:O}", "engine", engine, "loaded", loaded);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (t)
+            puts(t);
+        free(t);
+        json_decref(o);
+    }
+out:
+    json_decref(loaded);
+    lcs_image_list_clear(&list);
+    lcs_registry_free(r);
+    free(names);
+    return rc;
+}
+
 static int cmd_images(const globals *g, int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(g, argc - 1, argv + 1);
-    if (want_help(argc, argv)) {
+    if (argc > 1 && strcmp(argv[1], "load") == 0)
+        return cmd_load(g, argc - 1, argv + 1);
+    if (cli_has_help(argc, argv)) {
         fputs(images_help, stdout);
         return CLI_OK;
     }
@@ -377,7 +513,7 @@ static int print_strv(char **v, bool json)
 
 static int cmd_select(const globals *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(select_help, stdout);
         return CLI_OK;
     }
@@ -499,7 +635,7 @@ out:
 
 static int cmd_manifest(const globals *g, int argc, char **argv)
 {
-    if (argc < 2 || want_help(argc, argv)) {
+    if (argc < 2 || cli_has_help(argc, argv)) {
         fputs(manifest_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
@@ -625,7 +761,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
             dd = i;
             break;
         }
-    if (want_help(dd, argv)) {
+    if (cli_has_help(dd, argv)) {
         fputs(run_help, stdout);
         return CLI_OK;
     }
@@ -803,7 +939,7 @@ static int find_builder(char *out, size_t len)
 
 static int cmd_build(const globals *g, int argc, char **argv)
 {
-    if (want_help(argc, argv)) {
+    if (cli_has_help(argc, argv)) {
         fputs(build_help, stdout);
         return CLI_OK;
     }

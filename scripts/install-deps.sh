@@ -28,6 +28,8 @@ command -v npm >/dev/null 2>&1 || TEST="$TEST npm"
 # reach. Images: mmdebstrap bootstraps the base image from the Debian archive;
 # uidmap and libcap2-bin serve its user-namespace build steps.
 RUNTIME="passt nftables mmdebstrap uidmap libcap2-bin"
+# images load: skopeo copies an OCI layout into Docker or Podman.
+RUNTIME="$RUNTIME skopeo"
 # Runtime: libarchive.so.13, loaded with dlopen by tar export and by keeping
 # a workspace (nothing links it; see README.md, Dependencies). libarchive-dev
 # pulls it in at build time, but a machine that only runs the tool needs it

@@ -3,8 +3,9 @@
 # Podman's Docker-compatible service (Debian's podman, started here with
 # runc and the ulimits this machine needs), driven over its unix socket
 # with the Docker Engine API. For each case the container body comes from
-# BUILD_DIR/lcs-docker-render, the base image from the image store's OCI
-# layout, and a script inside reports what the kernel really applies.
+# BUILD_DIR/lcs-docker-render, the base image is loaded from the image
+# store by `llmcore-sandbox images load`, and a script inside reports what
+# the kernel really applies.
 # Prints PASS/FAIL/SKIP lines.
 #
 # Podman's storage is cached in $LCS_PODMAN_CACHE (default
@@ -16,7 +17,7 @@ top=$(cd "$here/../.." && pwd)
 B=${1:-$top/build}
 render=$B/lcs-docker-render
 [ "$(id -u)" = 0 ] || { echo "SKIP docker: the engine tests start a rootful podman service (need root)"; exit 0; }
-for t in podman runc curl; do
+for t in podman runc curl skopeo; do
     command -v $t >/dev/null || { echo "FAIL docker: $t is not installed (scripts/install-deps.sh installs it)"; exit 0; }
 done
 [ -x "$render" ] || { echo "FAIL docker: $render missing (run make)"; exit 0; }
@@ -66,14 +67,30 @@ ver=$(api http://d/version)
 apiver=$(printf '%s' "$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ApiVersion"])')
 echo "# docker: $(podman --version), Docker Engine API $apiver, runc $(runc --version | head -n 1 | awk '{print $3}')"
 
-# The base image, loaded once into the cached storage (its digest names it).
-digest=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"].split(":")[1][:12])' "$oci/index.json")
-image=localhost/llmcore-sandbox-base:lcs-$digest
-if ! "${P[@]}" image exists "$image"; then
-    "${P[@]}" pull -q "oci:$oci" >"$run/pull.log" 2>&1 && id=$(tail -n 1 "$run/pull.log") &&
-        "${P[@]}" tag "$id" "$image" ||
-        { echo "FAIL docker: loading $oci into podman: $(tail -n 3 "$run/pull.log")"; exit 0; }
-fi
+# The base image, loaded by the command under test: images load, through
+# the engine's API (skopeo). Then the errors it must give.
+CLI=$B/llmcore-sandbox
+image=llmcore-sandbox-base:1.0.0
+if out=$("$CLI" images load --engine "unix://$run/engine.sock" --json llmcore-sandbox-base 2>&1) &&
+   [ "$out" = "{\"engine\":\"unix://$run/engine.sock\",\"loaded\":[\"llmcore-sandbox-base:1.0.0\"]}" ] &&
+   api "http://d/v1.41/images/json" | python3 -c '
+import json, sys
+tags = [t for i in json.load(sys.stdin) for t in i.get("RepoTags") or []]
+sys.exit(0 if any(t.endswith("/llmcore-sandbox-base:1.0.0") or t == "llmcore-sandbox-base:1.0.0" for t in tags) else 1)'
+then echo "PASS docker_images_load_puts_the_image_into_the_engine"
+else echo "FAIL docker_images_load_puts_the_image_into_the_engine: $out"; exit 0; fi
+cli_check() { # name want-exit pattern args...
+    local name=$1 want=$2 pattern=$3 o rc; shift 3
+    o=$("$CLI" "$@" 2>&1); rc=$?
+    if [ $rc = "$want" ] && printf '%s' "$o" | grep -q -- "$pattern"; then echo "PASS $name"
+    else echo "FAIL $name: exit $rc (want $want): $o"; fi
+}
+cli_check docker_images_load_unknown_image_is_not_found 3 "image 'nosuch' not found (available: " \
+    images load --engine "unix://$run/engine.sock" nosuch
+cli_check docker_images_load_without_an_engine_says_where_it_looked 3 "no engine at unix://$run/none.sock: No such file" \
+    images load --engine "unix://$run/none.sock" llmcore-sandbox-base
+cli_check docker_images_load_bad_engine_url_is_invalid 4 "give unix:///PATH (or a socket path) or tcp://HOST:PORT" \
+    images load --engine ftp://example llmcore-sandbox-base
 
 # run_case NAME [RENDER OPTIONS] -- SCRIPT: the container's output (the
 # multiplexed stream's 8-byte frame headers removed) in $out, its status in $st.

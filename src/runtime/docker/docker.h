@@ -1,6 +1,7 @@
 /*
  * docker.h - the Docker Engine API backend's pieces (Docker and Podman's
- * compatible service). This far: the policy rendered as the body of
+ * compatible service). This far: finding the engine, loading the image
+ * store's OCI layouts into it, and the policy rendered as the body of
  * POST /containers/create. Private to the library.
  */
 #ifndef LCS_RUNTIME_DOCKER_DOCKER_H
@@ -45,5 +46,29 @@ typedef struct lcs_docker_create {
  * naming the session and carrying the policy. NULL with err set when an
  * argument is missing. */
 json_t *lcs_docker_render_create(const lcs_docker_create *c, lcs_error *err);
+
+/* ------------------------------------------------------------- engine */
+
+/* The engine's address, written to out (len bytes) as unix:///PATH or
+ * tcp://HOST:PORT: opt (an --engine value) if given, else docker_host (the
+ * DOCKER_HOST variable's) if set, else the first of candidates (NULL-ended
+ * socket paths) that is a socket. A bare path counts as unix://. Errors:
+ * LCS_E_INVALID for another scheme or an empty path, LCS_E_NOT_FOUND when
+ * nothing was given and no candidate exists (the message lists where it
+ * looked). */
+int lcs_docker_engine_find(const char *opt, const char *docker_host,
+                           const char *const *candidates, char *out, size_t len,
+                           lcs_error *err);
+/* The same with this process's DOCKER_HOST and the usual sockets: Docker's
+ * /var/run/docker.sock, then Podman's /run/podman/podman.sock and
+ * $XDG_RUNTIME_DIR/podman/podman.sock. */
+int lcs_docker_engine_default(const char *opt, char *out, size_t len, lcs_error *err);
+
+/* Load the OCI layout oci_dir (its image tagged tag) into the engine as
+ * ref, with skopeo over the engine's API (POST /images/load). Errors name
+ * the image and carry skopeo's last words; LCS_E_UNSUPPORTED without
+ * skopeo. */
+int lcs_docker_load_oci(const char *engine, const char *oci_dir, const char *tag,
+                        const char *ref, lcs_error *err);
 
 #endif

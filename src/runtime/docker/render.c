@@ -1,6 +1,6 @@
 /*
  * render.c - the policy as a Docker Engine API container: one function,
- * checked against golden files (tests/unit/test_docker_render.c).
+ * checked against golden files (tests/unit/test_docker.c).
  *
  * Only fields of API 1.41 (Podman 4.3's level) are used. What the native
  * runtime enforces and an engine cannot (a bound on the root's writable

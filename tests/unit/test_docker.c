@@ -1,11 +1,16 @@
 /*
- * test_docker_render.c - the policy rendered as a Docker Engine API
+ * test_docker.c - the policy rendered as a Docker Engine API
  * container (src/runtime/docker/render.c), against golden files in
- * tests/data/docker/. LCS_UPDATE_GOLDEN=1 rewrites them (then read the diff).
+ * tests/data/docker/ (LCS_UPDATE_GOLDEN=1 rewrites them: then read the
+ * diff), and how the engine's address is found (src/runtime/docker/engine.c).
  */
 #include "testutil.h"
 
 #include <jansson.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "runtime/docker/docker.h"
 
@@ -161,6 +166,65 @@ static void missing_arguments_are_refused(void **state)
     lcs_policy_clear(&p);
 }
 
+static void engine_address_comes_from_the_option_then_docker_host(void **state)
+{
+    (void)state;
+    char out[256];
+    lcs_error err;
+    const char *none[] = {NULL};
+    assert_int_equal(lcs_docker_engine_find("unix:///run/x.sock", "unix:///y", none, out,
+                                            sizeof out, &err), 0);
+    assert_string_equal(out, "unix:///run/x.sock");
+    assert_int_equal(lcs_docker_engine_find("/run/x.sock", NULL, none, out, sizeof out, &err), 0);
+    assert_string_equal(out, "unix:///run/x.sock");
+    assert_int_equal(lcs_docker_engine_find(NULL, "tcp://10.0.0.1:2375", none, out, sizeof out,
+                                            &err), 0);
+    assert_string_equal(out, "tcp://10.0.0.1:2375");
+    assert_int_equal(lcs_docker_engine_find("http://x", NULL, none, out, sizeof out, &err), -1);
+    assert_int_equal(err.code, LCS_E_INVALID);
+    assert_contains(err.message, "--engine 'http://x': give unix:///PATH");
+    assert_int_equal(lcs_docker_engine_find(NULL, "unix://run/x", none, out, sizeof out, &err),
+                     -1);
+    assert_contains(err.message, "DOCKER_HOST 'unix://run/x': the socket path must be absolute");
+    assert_int_equal(lcs_docker_engine_find("tcp://", NULL, none, out, sizeof out, &err), -1);
+    assert_int_equal(err.code, LCS_E_INVALID);
+}
+
+static void engine_socket_is_the_first_candidate_that_is_a_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lcs-engine-XXXXXX", missing[64], file[64], sock[64], out[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(missing, sizeof missing, "%s/missing.sock", dir);
+    snprintf(file, sizeof file, "%s/file.sock", dir);
+    snprintf(sock, sizeof sock, "%s/engine.sock", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    lcs_error err;
+    const char *c[] = {missing, file, sock, NULL};
+    assert_int_equal(lcs_docker_engine_find(NULL, NULL, c, out, sizeof out, &err), 0);
+    char want[96];
+    snprintf(want, sizeof want, "unix://%s", sock);
+    assert_string_equal(out, want);
+    /* an empty DOCKER_HOST is unset */
+    assert_int_equal(lcs_docker_engine_find(NULL, "", c, out, sizeof out, &err), 0);
+    const char *c2[] = {missing, file, NULL};
+    assert_int_equal(lcs_docker_engine_find(NULL, NULL, c2, out, sizeof out, &err), -1);
+    assert_int_equal(err.code, LCS_E_NOT_FOUND);
+    assert_contains(err.message, "no container engine found (looked for ");
+    assert_contains(err.message, "missing.sock, ");
+    assert_contains(err.message, "file.sock)");
+    close(fd);
+    unlink(sock);
+    unlink(file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +232,8 @@ int main(void)
         cmocka_unit_test(full_session_with_host_dirs_matches_its_golden_file),
         cmocka_unit_test(podman_run_matches_its_golden_file),
         cmocka_unit_test(missing_arguments_are_refused),
+        cmocka_unit_test(engine_address_comes_from_the_option_then_docker_host),
+        cmocka_unit_test(engine_socket_is_the_first_candidate_that_is_a_socket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * builtin image's policy, for the tests that run it on a real engine.
  *
  *   lcs-docker-render [--mode restricted|full] [--memory MB] [--pids N]
- *                     [--engine docker|podman] [--nproc N]
+ *                     [--engine docker|podman] [--nproc N] [--input DIR]
  *                     [--seccomp PROFILE] MANIFEST_REF ENGINE_IMAGE -- CMD...
  *
  * --seccomp: the profile file; Docker gets its text, Podman its path.
@@ -45,6 +45,8 @@ int main(int argc, char **argv)
             c.nproc = strtoull(v, NULL, 10);
         else if (!strcmp(o, "--seccomp"))
             profile = v;
+        else if (!strcmp(o, "--input"))
+            ov.input_dir = v;
         else
             return fail("unknown option", o);
     }

@@ -189,3 +189,37 @@ oom=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["State"].g
 # dd's 64 MiB buffer is more than the 32 MiB limit: the kernel kills dd
 if printf '%s\n' "$out" | grep -q '^dd=137$'; then echo "PASS docker_memory_limit_kills_an_allocation_above_it"
 else echo "FAIL docker_memory_limit_kills_an_allocation_above_it: status $st, OOMKilled $oom: $out"; fi
+
+# The escape attempts of tests/security/attacks.sh, from inside a RESTRICTED
+# container of the engine (the static attack helper comes in read-only as
+# the input directory). Each must run and be refused.
+mkdir -p "$run/attack"
+if ! cc -static -O1 -o "$run/attack/attack" "$top/tests/security/attack.c" 2>"$run/cc.err"; then
+    echo "FAIL docker_attacks: static attack helper: $(cat "$run/cc.err")"
+else
+    chmod 755 "$run" "$run/attack"
+    list=$(awk '/^for a in ptrace-init/,/; do$/' "$top/tests/security/attacks.sh" | sed 's/for a in //; s/; do//; s/\\//g' | tr -s ' \n' ' ')
+    run_case attacks --input "$run/attack" -- "for a in $list; do /home/sandbox/input/attack \$a 2>&1; done
+        sed -n 's/^\(Uid\|CapEff\|CapBnd\|NoNewPrivs\|Seccomp\):[[:space:]]*/init-\1 /p' /proc/1/status"
+    # What the engine cannot refuse: pid 1 is its init (catatonit), started
+    # as the container's user, so the sandbox user may read its /proc files.
+    # It is harmless only while that init has no more than the command: the
+    # same uid 1000, no capabilities, no-new-privileges, the same filter.
+    reaches_init="proc1-exe-read proc1-environ proc1-mem proc1-root"
+    init_ok=0
+    printf '%s\n' "$out" | grep -q '^init-Uid 1000[[:space:]]1000[[:space:]]1000[[:space:]]1000$' &&
+        printf '%s\n' "$out" | grep -q '^init-CapEff 0000000000000000$' &&
+        printf '%s\n' "$out" | grep -q '^init-CapBnd 0000000000000000$' &&
+        printf '%s\n' "$out" | grep -q '^init-NoNewPrivs 1$' &&
+        printf '%s\n' "$out" | grep -q '^init-Seccomp 2$' && init_ok=1
+    for a in $list; do
+        if ! printf '%s\n' "$out" | grep -q "^ATTEMPT $a"; then echo "FAIL docker_attack_$a: attempt did not run"
+        elif [[ " $reaches_init " == *" $a "* ]]; then
+            if printf '%s\n' "$out" | grep -q "^DENIED $a"; then
+                echo "FAIL docker_attack_$a: now refused by the engine: update docs/backends.md"
+            elif [ $init_ok = 1 ]; then echo "PASS docker_attack_${a}_reaches_only_an_unprivileged_init"
+            else echo "FAIL docker_attack_$a: the engine's init is more privileged than the command: $(printf '%s\n' "$out" | grep '^init-' | tr '\n' ' ')"; fi
+        elif printf '%s\n' "$out" | grep -q "^DENIED $a"; then echo "PASS docker_attack_$a"
+        else echo "FAIL docker_attack_$a: $(printf '%s\n' "$out" | grep -A2 "^ATTEMPT $a" | tr '\n' ' ')"; fi
+    done
+fi

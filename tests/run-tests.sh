@@ -60,11 +60,7 @@ run_suite() {
 
 # cmocka in TAP mode -> PASS/FAIL/SKIP lines.
 cmocka_suite() {
-    CMOCKA_MESSAGE_OUTPUT=TAP "$1" 2>&1 | awk '
-        /^ok [0-9]+ - .*# SKIP/ { sub(/^ok [0-9]+ - /, ""); print "SKIP " $0; next }
-        /^ok [0-9]+ - / { sub(/^ok [0-9]+ - /, ""); print "PASS " $0; next }
-        /^not ok [0-9]+ - / { sub(/^not ok [0-9]+ - /, ""); print "FAIL " $0; next }
-        { print }'
+    CMOCKA_MESSAGE_OUTPUT=TAP "$1" 2>&1 | awk -f tests/tap.awk
     return "${PIPESTATUS[0]}"
 }
 

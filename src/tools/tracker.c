@@ -31,6 +31,7 @@
 #include "tools/common.h"
 #include "util/jsonbytes.h"
 #include "util/random.h"
+#include "util/rmtree.h"
 #include "util/io.h"
 #include "tools/internal.h"
 
@@ -117,35 +118,6 @@ static json_t *read_json_at(int dirfd, const char *name)
 static int open_dir_at(int dirfd, const char *name)
 {
     return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* rm -rf of dirfd/name without following symlinks. */
-static int remove_tree_at(int parent, const char *name)
-{
-    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
-        return 0;
-    if (errno != EISDIR && errno != EPERM)
-        return -1;
-    int fd = open_dir_at(parent, name);
-    if (fd < 0)
-        return -1;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return -1;
-    }
-    int rc = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        if (remove_tree_at(dirfd(d), e->d_name) != 0)
-            rc = -1;
-    }
-    closedir(d);
-    if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = -1;
-    return rc;
 }
 
 /* ---- the base directory */
@@ -445,7 +417,7 @@ lcs_tracker_run *lcs_tracker_run_create(lcs_tracker *t, const lcs_tracker_run_op
     return r;
 fail:
     json_decref(custom);
-    remove_tree_at(t->base_fd, id);
+    lcs_rm_tree_at(t->base_fd, id);
     run_free(r);
     return NULL;
 }
@@ -984,7 +956,7 @@ static int delete_locked(lcs_tracker *t, const char *id, lcs_error *err)
         snprintf(trash, sizeof trash, ".deleting-%.100s-%s", id, hex);
         if (renameat(t->base_fd, id, t->base_fd, trash) != 0)
             rc = lcs_fail_errno(err, "output tracker: cannot remove run %s/%s", t->base, id);
-        else if (remove_tree_at(t->base_fd, trash) != 0)
+        else if (lcs_rm_tree_at(t->base_fd, trash) != 0)
             rc = lcs_fail_errno(err, "output tracker: cannot remove all of %s/%s", t->base, trash);
     }
     if (lk >= 0)

@@ -9,4 +9,11 @@
  * 0 (also when path does not exist), -1 if anything was left. */
 int lcs_rm_tree(const char *path);
 
+/* Remove the entry name of the directory open as parent: a directory with
+ * everything under it (as lcs_rm_tree), anything else (a symlink included)
+ * unlinked itself. Relative to a descriptor, so a renamed or swapped path
+ * above it cannot redirect the removal. 0 (also when it does not exist),
+ * -1 if anything was left. */
+int lcs_rm_tree_at(int parent, const char *name);
+
 #endif

@@ -26,22 +26,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top"
 
-# TAP from cmocka -> PASS/FAIL/SKIP lines, each test named with a prefix.
-tap() { # prefix
-    awk -v p="$1" '
-        /^ok [0-9]+ - .*# SKIP/ { sub(/^ok [0-9]+ - /, ""); print "SKIP " p $0; next }
-        /^ok [0-9]+ - / { sub(/^ok [0-9]+ - /, ""); print "PASS " p $0; next }
-        /^not ok [0-9]+ - / { sub(/^not ok [0-9]+ - /, ""); print "FAIL " p $0; next }'
-}
-
-# unit_suite PREFIX BUILD_DIR [CHROOT]: every unit-test binary, TAP translated.
+# unit_suite PREFIX BUILD_DIR: every unit-test binary, TAP translated.
 # A binary that fails without a failing test line counts as a failure.
 unit_suite() {
     local prefix=$1 b=$2 t out rc
     for t in "$b"/tests/test_*; do
         [ -x "$t" ] || continue
         out=$(CMOCKA_MESSAGE_OUTPUT=TAP "$t" 2>&1); rc=$?
-        printf '%s\n' "$out" | tap "$prefix$(basename "$t"): "
+        # the result lines only (tests/tap.awk passes the others through)
+        printf '%s\n' "$out" | awk -v p="$prefix$(basename "$t"): " -f tests/tap.awk |
+            grep -E '^(PASS|FAIL|SKIP) '
         if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^not ok'; then
             echo "FAIL $prefix$(basename "$t"): exited with status $rc: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
         fi
@@ -147,7 +141,7 @@ if [ -z "${LCS_DISTRO_NO_IMAGE:-}" ] && [ -x build/llmcore-sandbox ]; then
     fi
 fi
 EOF
-declare -f tap unit_suite >"$run/funcs.sh"
+declare -f unit_suite >"$run/funcs.sh"
 unshare --mount --propagation private --fork bash -c '
     set -e
     r=$1/root

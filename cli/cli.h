@@ -34,6 +34,15 @@ int cli_parse_size(const char *s, unsigned long long *out);
 /* A positive finite number; 0 on success, -1 otherwise. */
 int cli_parse_positive(const char *s, double *out);
 
+/* Backend selection, shared by run, create and mcp (codes 1010, 1011). */
+#define CLI_BACKEND_OPTIONS {"backend", required_argument, 0, 1010}, {"engine", required_argument, 0, 1011}
+#define CLI_BACKEND_HELP                                                                           \
+    "      --backend native|docker  what runs the sandbox: this host's native runtime, or\n"     \
+    "                           Docker/Podman through the Docker Engine API (default:\n"        \
+    "                           $LLMCORE_SANDBOX_BACKEND, else native)\n"                       \
+    "      --engine URL         with docker: the engine, unix:///PATH (default:\n"              \
+    "                           $DOCKER_HOST, else Docker's socket, else Podman's)\n"
+
 /* The policy options `run` and `create` share; put CLI_POLICY_OPTIONS in
  * the getopt_long table and "m:e:w:" in the short options. */
 #define CLI_POLICY_OPTIONS                                                                         \

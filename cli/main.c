@@ -111,6 +111,7 @@ static const char run_help[] =
     "                           (fresh, used by this run only), and start the next\n"
     "                           one in the background; \"start\" in --json says which\n"
     "      --warm-idle SECONDS  how long that next one waits unused (default 60)\n"
+    CLI_BACKEND_HELP
     "\n"
     "Exit status: the command's own; 128+N if killed by signal N; 124 on timeout;\n"
     "125 when a memory, process or output limit stopped it. Before the sandbox\n"
@@ -778,7 +779,7 @@ static int cmd_run(const globals *g, int argc, char **argv)
         {"runtime", required_argument, 0, 'R'}, {"rootfs", required_argument, 0, 'F'},
         {"interactive", no_argument, 0, 'i'},   {"seccomp", required_argument, 0, 'S'},
         {"json", no_argument, 0, 'j'},          {"warm", no_argument, 0, 'W'},
-        {"warm-idle", required_argument, 0, 'X'}, CLI_POLICY_OPTIONS,
+        {"warm-idle", required_argument, 0, 'X'}, CLI_POLICY_OPTIONS, CLI_BACKEND_OPTIONS,
         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -798,6 +799,8 @@ static int cmd_run(const globals *g, int argc, char **argv)
         case 'S': seccomp = optarg; break;
         case 'j': json = true; break;
         case 'W': req.warm = true; break;
+        case 1010: req.backend = optarg; break;
+        case 1011: req.engine = optarg; break;
         case 'X':
             if (cli_parse_positive(optarg, &req.warm_idle_seconds)) {
                 fprintf(stderr, "llmcore-sandbox run: --warm-idle '%s' is not a positive number "

@@ -37,6 +37,7 @@ static const char create_help[] =
     "      --seccomp FILE  --allow-above-limits  --allow-degraded\n"
     "      --label TEXT         shown by 'ps'\n"
     "      --idle-timeout S     destroy the session after S seconds unused\n"
+    CLI_BACKEND_HELP
     "      --json               print the session's status as JSON\n";
 
 static const char exec_help[] =
@@ -116,7 +117,7 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
         {"image", 1, 0, 'I'}, {"task", 1, 0, 'T'}, {"runtime", 1, 0, 'R'},
         {"rootfs", 1, 0, 'F'}, {"seccomp", 1, 0, 'S'}, {"label", 1, 0, 'L'},
         {"idle-timeout", 1, 0, 'X'}, {"json", 0, 0, 'j'}, CLI_POLICY_OPTIONS,
-        {0, 0, 0, 0}};
+        CLI_BACKEND_OPTIONS, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int o, rc = CLI_OK;
@@ -134,6 +135,8 @@ static int cmd_create(const char *store, bool json, int argc, char **argv)
         case 'F': so.rootfs = optarg; break;
         case 'S': so.seccomp_profile = optarg; break;
         case 'L': so.label = optarg; break;
+        case 1010: so.backend = optarg; break;
+        case 1011: so.engine = optarg; break;
         case 'X':
             if (cli_parse_positive(optarg, &so.idle_timeout_seconds))
                 INV("--idle-timeout '%s' is not a positive number of seconds", optarg);

@@ -82,6 +82,7 @@ static const char mcp_help[] =
     "  --no-copy-outputs        do not copy saved files out at the end\n"
     "  --list-denied-tools      list denied tools in tools/list too\n"
     "  --allow-degraded         run even if this host lacks a protection\n"
+    CLI_BACKEND_HELP
     "\n"
     "Register with an MCP client (e.g. Claude Desktop/Code \"mcpServers\"):\n"
     "  {\"mcpServers\": {\"sandbox\": {\"command\": \"llmcore-sandbox\",\n"
@@ -342,7 +343,7 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         {"idle-timeout", required_argument, 0, 'i'}, {"runs-dir", required_argument, 0, 'd'},
         {"no-track", no_argument, 0, 'n'},           {"no-copy-outputs", no_argument, 0, 'c'},
         {"list-denied-tools", no_argument, 0, 'L'},  {"allow-degraded", no_argument, 0, 'D'},
-        {0, 0, 0, 0}};
+        CLI_BACKEND_OPTIONS, {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int o;
@@ -402,6 +403,8 @@ static int cmd_mcp(const char *store, int argc, char **argv)
         case 'c': mo.tools.copy_recorded_files = false; break;
         case 'L': mo.list_denied_tools = true; break;
         case 'D': so->overrides.allow_degraded = true; break;
+        case 1010: so->backend = optarg; break;
+        case 1011: so->engine = optarg; break;
         default: return cli_usage("mcp", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }

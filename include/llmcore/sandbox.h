@@ -466,6 +466,13 @@ typedef struct lcs_run_request {
      * cold and starts one. Not with input_dir/output_dir (always cold). */
     bool warm;
     double warm_idle_seconds;
+    /* Which backend runs the sandbox: "native" (the default) or "docker"
+     * (a Docker Engine API engine: Docker, or Podman's service); NULL:
+     * $LLMCORE_SANDBOX_BACKEND, else native. engine: the engine's address
+     * (unix:///PATH; NULL: $DOCKER_HOST, else Docker's, then Podman's
+     * socket). A docker run is never warm. */
+    const char *backend;
+    const char *engine;
 } lcs_run_request;
 
 void lcs_run_request_init(lcs_run_request *r);
@@ -531,6 +538,8 @@ typedef struct lcs_session_options {
     const char *seccomp_profile;    /* NULL: the shipped profile */
     double idle_timeout_seconds;    /* destroyed after this long unused; 0 = never */
     const char *label;              /* free text shown by lcs_sessions_list_json */
+    const char *backend;            /* "native" or "docker", as lcs_run_request's */
+    const char *engine;             /* with docker: the engine's address */
 } lcs_session_options;
 
 void lcs_session_options_init(lcs_session_options *o);

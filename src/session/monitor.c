@@ -882,6 +882,8 @@ static void tell(int fd, const char *fmt, const char *a, const char *b)
 
 int lcs_session_monitor_main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--remove-container"))
+        return lcs_session_docker_remove(argv[2], argv[3]);
     if (argc != 2) {
         fprintf(stderr, "usage: llmcore-sandbox-monitor SESSION_DIR (started by the library)\n");
         return 2;
@@ -956,6 +958,13 @@ int lcs_session_monitor_main(int argc, char **argv)
     if (!M->spec) {
         tell(ready, "ERR parse\t%s: %s\n", specp, je.text);
         goto fail;
+    }
+    /* A container of an engine instead of a native sandbox: the same
+     * directory, lock and socket, served by dmonitor.c. */
+    if (!strcmp(jstr(M->spec, "backend") ? jstr(M->spec, "backend") : "native", "docker")) {
+        int drc = lcs_session_docker_monitor(M->dir, M->id, M->spec, ready);
+        mon_free(M);
+        return drc;
     }
     if (spec_from_json(M, &spec, &err) < 0)
         goto fail_err;

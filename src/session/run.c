@@ -15,6 +15,45 @@
 #include "session/session_int.h"
 #include "util/error.h"
 
+/* A one-shot run on the Docker backend: a session of its own (a container,
+ * its monitor), one exec, destroyed. */
+static int run_docker(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result *res,
+                      lcs_error *err)
+{
+    if (req->warm)
+        return lcs_fail(err, LCS_E_UNSUPPORTED, "warm runs are the native backend's: a docker "
+                        "run starts its container when it is asked for");
+    lcs_session_options so;
+    lcs_session_options_init(&so);
+    so.image = req->image;
+    so.rootfs = req->rootfs;
+    so.manifest = req->manifest;
+    so.overrides = req->overrides;
+    so.seccomp_profile = req->seccomp_profile;
+    so.backend = "docker";
+    so.engine = req->engine;
+    so.label = "run";
+    lcs_session *s = NULL;
+    if (lcs_session_create(reg, &so, &s, err) < 0)
+        return -1;
+    lcs_exec_options eo;
+    lcs_exec_options_init(&eo);
+    eo.argv = req->argv;
+    eo.stdin_data = req->stdin_data;
+    eo.stdin_len = req->stdin_len;
+    int rc = lcs_session_exec(s, &eo, res, err);
+    lcs_error derr;
+    lcs_error_clear(&derr);
+    /* without a workspace to keep, destroy frees s whatever happens */
+    if (lcs_session_destroy(s, NULL, &derr) < 0 && rc == 0) {
+        lcs_run_result_clear(res);
+        if (err)
+            *err = derr;
+        rc = -1;
+    }
+    return rc;
+}
+
 int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result *res,
             lcs_error *err)
 {
@@ -23,6 +62,11 @@ int lcs_run(const lcs_registry *reg, const lcs_run_request *req, lcs_run_result 
     memset(res, 0, sizeof *res);
     if (!req || !req->argv || !req->argv[0] || !req->argv[0][0])
         return lcs_fail(err, LCS_E_INVALID, "no command to run");
+    const char *backend = lcs_sess_backend(req->backend, err);
+    if (!backend)
+        return -1;
+    if (!strcmp(backend, "docker"))
+        return run_docker(reg, req, res, err);
     lcs_prepare_req pq = {req->image,     req->rootfs,          req->manifest,
                           &req->overrides, req->seccomp_profile, req->warm};
     lcs_prepared p;

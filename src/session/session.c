@@ -51,6 +51,9 @@
 #include "policy/policy_json.h"
 #include "runtime/prepare.h"
 #include "session/fsops.h"
+#include "runtime/docker/docker.h"
+#include "image/builtin.h"
+#include <sys/resource.h>
 
 extern char **environ;
 
@@ -251,6 +254,80 @@ static int spawn_monitor(const char *dir, int lockfd, int wait, lcs_error *err)
                                    "(status %d)", st);
 }
 
+const char *lcs_sess_backend(const char *asked, lcs_error *err)
+{
+    const char *b = asked ? asked : getenv("LLMCORE_SANDBOX_BACKEND");
+    if (!b || !*b || !strcmp(b, "native"))
+        return "native";
+    if (!strcmp(b, "docker"))
+        return "docker";
+    lcs_fail(err, LCS_E_INVALID, "unknown backend '%s'%s: use native or docker", b,
+             asked ? "" : " (from LLMCORE_SANDBOX_BACKEND)");
+    return NULL;
+}
+
+/* A Docker-backend session's part of the spec: the engine, the image (and
+ * the store's OCI layout of it, loaded when the engine lacks it), and the
+ * container's body rendered for both engine flavours, since which one the
+ * engine is only the monitor learns. Podman opens seccomp= as a file: the
+ * monitor writes the profile into the session's directory and names it
+ * there (SECCOMP_FILE below). */
+#define SECCOMP_FILE "@session-seccomp-file@"
+static int docker_spec(json_t *spec, const lcs_prepared *p, const lcs_session_options *o,
+                       lcs_error *err)
+{
+    if (o->rootfs)
+        return lcs_fail(err, LCS_E_UNSUPPORTED, "the docker backend runs images, not a root "
+                        "directory (--rootfs %s): give an image", o->rootfs);
+    char engine[4200];
+    if (lcs_docker_engine_default(o->engine, engine, sizeof engine, err) < 0)
+        return -1;
+    char *text = NULL;
+    if (!strcmp(p->spec.seccomp_profile, LCS_NATIVE_SECCOMP_BUILTIN)) {
+        text = strdup(lcs_seccomp_default_sources[0]);
+    } else {
+        json_error_t je;
+        json_t *prof = json_load_file(p->spec.seccomp_profile, 0, &je);
+        if (!prof)
+            return lcs_fail(err, LCS_E_PARSE, "seccomp profile %s: %s", p->spec.seccomp_profile,
+                            je.text);
+        text = json_dumps(prof, JSON_COMPACT);
+        json_decref(prof);
+    }
+    if (!text)
+        return lcs_fail_nomem(err);
+    struct rlimit rl;
+    uint64_t nproc = 32768;
+    if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < nproc)
+        nproc = rl.rlim_cur;
+    lcs_docker_create c = {&p->policy, p->image, NULL, NULL, text, NULL, LCS_ENGINE_DOCKER, 0};
+    json_t *bd = lcs_docker_render_create(&c, err);
+    c.seccomp = SECCOMP_FILE;
+    c.flavour = LCS_ENGINE_PODMAN;
+    c.nproc = nproc;
+    json_t *bp = bd ? lcs_docker_render_create(&c, err) : NULL;
+    char oci[PATH_MAX + 16], idx[PATH_MAX + 32];
+    const char *slash = strrchr(p->rootfs, '/');
+    snprintf(oci, sizeof oci, "%.*s/oci", slash ? (int)(slash - p->rootfs) : 0, p->rootfs);
+    snprintf(idx, sizeof idx, "%s/index.json", oci);
+    int have_oci = slash && access(idx, R_OK) == 0;
+    json_t *dk = bp ? json_pack("{s:s,s:s,s:o,s:o,s:s,s:s}", "engine", engine, "image", p->image,
+                                "create_docker", bd, "create_podman", bp, "seccomp_text", text,
+                                "seccomp_placeholder", "seccomp=" SECCOMP_FILE)
+                    : NULL;
+    free(text);
+    if (!dk) {
+        if (!bp)
+            json_decref(bd);
+        return err->code ? -1 : lcs_fail_nomem(err);
+    }
+    if (have_oci)
+        json_object_set_new(dk, "oci", json_string(oci));
+    json_object_set_new(spec, "backend", json_string("docker"));
+    json_object_set_new(spec, "docker", dk);
+    return 0;
+}
+
 int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lcs_session **out,
                        lcs_error *err)
 {
@@ -259,6 +336,9 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
     *out = NULL;
     if (!o)
         return lcs_fail(err, LCS_E_INVALID, "no session options");
+    const char *backend = lcs_sess_backend(o->backend, err);
+    if (!backend)
+        return -1;
     lcs_sessions_cleanup_stale(NULL);
     json_t *spec = NULL;
     int rc = -1;
@@ -279,6 +359,8 @@ int lcs_session_create(const lcs_registry *reg, const lcs_session_options *o, lc
         lcs_fail_nomem(err);
         goto out;
     }
+    if (!strcmp(backend, "docker") && docker_spec(spec, &p, o, err) < 0)
+        goto out;
     if (!(*out = lcs_sess_start(spec, 1, err)))
         goto out;
     rc = 0;

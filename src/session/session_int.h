@@ -61,6 +61,15 @@ int lcs_sess_alive(const char *dir);
 int lcs_sess_cleanup_dir(const char *dir, lcs_error *err);
 /* The monitor's entry point (llmcore-sandbox-monitor SESSION_DIR). */
 int lcs_session_monitor_main(int argc, char **argv);
+/* The monitor of a Docker-backend session (dmonitor.c): spec is the
+ * session's, ready the creator's readiness pipe (-1: none). */
+int lcs_session_docker_monitor(const char *dir, const char *id, json_t *spec, int ready);
+/* llmcore-sandbox-monitor --remove-container ENGINE ID: the container of a
+ * session whose monitor died, removed (stale cleanup). */
+int lcs_session_docker_remove(const char *engine, const char *id);
+/* The backend asked for (NULL: $LLMCORE_SANDBOX_BACKEND, else native):
+ * "native" or "docker"; NULL with err set for another name. */
+const char *lcs_sess_backend(const char *asked, lcs_error *err);
 /* Path of the monitor executable. */
 int lcs_sess_monitor_path(char *out, size_t len, lcs_error *err);
 /* Seconds since the epoch (wall clock), for info.json. */

@@ -32,7 +32,7 @@ static json_t *ulimit(const char *name, json_int_t v)
     return json_pack("{s:s,s:I,s:I}", "Name", name, "Soft", v, "Hard", v);
 }
 
-static json_t *bind(const char *src, const char *dst, int ro)
+static json_t *bind_mount(const char *src, const char *dst, int ro)
 {
     /* Mounts, not Binds: a host path with ':' or ',' cannot be misparsed */
     return json_pack("{s:s,s:s,s:s,s:b}", "Type", "bind", "Source", src, "Target", dst,
@@ -82,9 +82,9 @@ json_t *lcs_docker_render_create(const lcs_docker_create *c, lcs_error *err)
         json_object_set_new(labels, "llmcore-sandbox.session", json_string(c->session_id));
     json_t *mounts = json_array();
     if (p->input_dir)
-        json_array_append_new(mounts, bind(p->input_dir, LCS_SANDBOX_INPUT, 1));
+        json_array_append_new(mounts, bind_mount(p->input_dir, LCS_SANDBOX_INPUT, 1));
     if (p->output_dir)
-        json_array_append_new(mounts, bind(p->output_dir, LCS_SANDBOX_OUTPUT, 0));
+        json_array_append_new(mounts, bind_mount(p->output_dir, LCS_SANDBOX_OUTPUT, 0));
     json_int_t mem = (json_int_t)(p->memory_mb * MIB);
     json_t *ulimits = json_pack("[o,o,o]", ulimit("fsize", (json_int_t)(p->file_size_mb * MIB)),
                                 ulimit("nofile", (json_int_t)p->open_files), ulimit("core", 0));

@@ -5,7 +5,7 @@ set -eu
 
 # Build: compiler, pkg-config, the libraries the library links (their .a
 # files too: the executables link them statically) and libarchive's headers.
-BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsqlite3-dev libarchive-dev"
+BUILD="build-essential pkg-config libjansson-dev libseccomp-dev libcap-dev libsqlite3-dev libarchive-dev libcurl4-openssl-dev"
 # Tests: cmocka for the C unit tests, python3 for the binding and the CLI
 # tests, busybox-static for the tiny test root filesystem.
 TEST="libcmocka-dev python3 busybox-static"

@@ -156,6 +156,8 @@ class RunRequest(ctypes.Structure):
         ("seccomp_profile", ctypes.c_char_p),
         ("warm", ctypes.c_bool),
         ("warm_idle_seconds", ctypes.c_double),
+        ("backend", ctypes.c_char_p),
+        ("engine", ctypes.c_char_p),
     ]
 
 
@@ -191,6 +193,8 @@ class SessionOptions(ctypes.Structure):
         ("seccomp_profile", ctypes.c_char_p),
         ("idle_timeout_seconds", ctypes.c_double),
         ("label", ctypes.c_char_p),
+        ("backend", ctypes.c_char_p),
+        ("engine", ctypes.c_char_p),
     ]
 
 

@@ -423,8 +423,13 @@ def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None,
         memory_mb=None, cpus=None, pids=None, timeout=None, output_bytes=None, env=None,
         workdir=None, input_dir=None, output_dir=None, stdin=None, allow_above_limits=False,
         allow_degraded=False, registry=None, manifest=None, seccomp_profile=None, disk_mb=None,
-        warm=False, warm_idle=None):
+        warm=False, warm_idle=None, backend=None, engine=None):
     """Run one command in a fresh sandbox, torn down afterwards (lcs_run).
+
+    ``backend``: "native" (default: $LLMCORE_SANDBOX_BACKEND, else native)
+    or "docker" (Docker or Podman through the Docker Engine API, at
+    ``engine``, ``unix:///PATH``; default $DOCKER_HOST, else Docker's
+    socket, else Podman's).
 
     command: an argv list (argv[0] found through the sandbox's PATH) or a
     string, run as ``/bin/sh -c COMMAND``.  The image comes from ``image``
@@ -460,6 +465,8 @@ def run(command, image=None, rootfs=None, task=None, runtime=None, *, mode=None,
         req.stdin_len = len(data)
     req.seccomp_profile = _opt_path(seccomp_profile, "seccomp_profile")
     req.warm = bool(warm)
+    req.backend = None if backend is None else _lib.encode(backend, "backend")
+    req.engine = None if engine is None else _lib.encode(engine, "engine")
     if warm_idle is not None:
         req.warm_idle_seconds = float(_positive(warm_idle, "warm_idle"))
     _fill_overrides(req.overrides, keep, mode, network, memory_mb, cpus, pids, timeout,
@@ -624,8 +631,12 @@ class Sandbox:
                memory_mb=None, cpus=None, pids=None, timeout=None, env=None, workdir=None,
                input_dir=None, output_dir=None, allow_above_limits=False, allow_degraded=False,
                idle_timeout=None, label=None, registry=None, *, network=None,
-               output_bytes=None, manifest=None, seccomp_profile=None, disk_mb=None):
+               output_bytes=None, manifest=None, seccomp_profile=None, disk_mb=None,
+               backend=None, engine=None):
         """Start a session; returns once the sandbox is ready.
+
+        ``backend``/``engine``: as for run() ("docker": a container of
+        Docker or Podman through the Docker Engine API).
 
         Image: ``image`` (registry reference, must be built), ``rootfs`` (a
         directory; ``manifest`` gives its policy, default the builtin base
@@ -656,6 +667,8 @@ class Sandbox:
             so.idle_timeout_seconds = float(_positive(idle_timeout, "idle_timeout"))
         if label is not None:
             so.label = _lib.encode(label, "label")
+        so.backend = None if backend is None else _lib.encode(backend, "backend")
+        so.engine = None if engine is None else _lib.encode(engine, "engine")
         _fill_overrides(so.overrides, keep, mode, network, memory_mb, cpus, pids, timeout,
                         output_bytes, env, workdir, input_dir, output_dir, allow_above_limits,
                         allow_degraded, disk_mb)

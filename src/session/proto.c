@@ -8,6 +8,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -262,7 +264,22 @@ int lcs_sess_cleanup_dir(const char *dir, lcs_error *err)
     json_t *info = txt ? json_loads(txt, 0, NULL) : NULL;
     free(txt);
     json_t *res = json_object_get(info, "resources");
-    if (json_is_object(res)) {
+    json_t *dk = json_object_get(res, "docker");
+    if (json_is_object(dk)) {
+        /* a Docker-backend session's container: removed through the engine
+         * by the monitor executable (which can load libcurl) */
+        const char *engine = json_string_value(json_object_get(dk, "engine"));
+        const char *cid = json_string_value(json_object_get(dk, "container"));
+        char mon[PATH_MAX];
+        if (engine && cid && lcs_sess_monitor_path(mon, sizeof mon, NULL) == 0) {
+            char *const av[] = {mon, "--remove-container", (char *)engine, (char *)cid, NULL};
+            pid_t pid;
+            extern char **environ;
+            if (posix_spawn(&pid, mon, NULL, NULL, av, environ) == 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+                }
+        }
+    } else if (json_is_object(res)) {
         char *r = json_dumps(res, JSON_COMPACT);
         if (r)
             lcs_native_cleanup_resources(r, err);

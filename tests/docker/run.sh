@@ -46,7 +46,7 @@ api() { curl -sS --max-time 60 --unix-socket "$run/engine.sock" "$@"; }
 svc=
 trap 'kill $svc 2>/dev/null; wait $svc 2>/dev/null; rm -rf "$run"' EXIT
 start_service() {
-    "${P[@]}" system service --time=0 "unix://$run/engine.sock" >"$run/service.log" 2>&1 &
+    "${P[@]}" system service --time=0 "unix://$run/engine.sock" >"$run/service.log" 2>&1 9>&- &
     svc=$!
     for _ in $(seq 300); do
         api -o /dev/null http://d/_ping 2>/dev/null && return 0
@@ -223,3 +223,100 @@ else
         else echo "FAIL docker_attack_$a: $(printf '%s\n' "$out" | grep -A2 "^ATTEMPT $a" | tr '\n' ' ')"; fi
     done
 fi
+
+# ---------------------------------------------------------------------------
+# The Docker backend itself (--backend docker): one-shot runs and sessions
+# through the command, against this engine. Sessions live in their own
+# state directory.
+export LLMCORE_SANDBOX_STATE=$run/state
+DK=(--backend docker --engine "unix://$run/engine.sock")
+pyroot=$store/images/llmcore-sandbox-python/1.0.0/oci
+if [ ! -f "$pyroot/index.json" ]; then
+    echo "FAIL docker_run_python: the python image is not built ($pyroot)"
+elif out=$("$CLI" run "${DK[@]}" --image llmcore-sandbox-python -- python3 -c 'print(1)' 2>&1) &&
+     [ "$out" = 1 ]; then echo "PASS docker_run_python_prints_1"
+else echo "FAIL docker_run_python_prints_1: $out"; fi
+
+out=$("$CLI" run "${DK[@]}" --image "$image" -- sh -c 'echo out; echo err >&2; exit 7' 2>"$run/err"); st=$?
+if [ $st = 7 ] && [ "$out" = out ] && [ "$(cat "$run/err")" = err ]; then echo "PASS docker_run_exit_code_and_streams"
+else echo "FAIL docker_run_exit_code_and_streams: status $st, stdout '$out', stderr '$(cat "$run/err")'"; fi
+
+out=$("$CLI" run "${DK[@]}" --json --image "$image" -- true 2>&1)
+if printf '%s' "$out" | python3 -c '
+import json, sys
+e = json.load(sys.stdin)["enforced"]
+k = e["kernel"]
+ok = (e["backend"] == "docker" and e["engine"].startswith("Podman") and e["readonly_rootfs"] is True
+      and e["network_mode"] == "none" and e["init"] is True and k["seccomp_mode"] == 2
+      and k["no_new_privs"] == 1 and k["cap_eff"] == "0000000000000000" and k["uid"] == 1000
+      and e["limits"]["pids"] > 0 and e["not_enforced"])
+sys.exit(0 if ok else 1)'; then echo "PASS docker_run_enforced_report_names_the_engine_and_what_it_applied"
+else echo "FAIL docker_run_enforced_report_names_the_engine_and_what_it_applied: $(printf '%s' "$out" | head -c 600)"; fi
+
+out=$("$CLI" run "${DK[@]}" --image "$image" --memory 32m -- sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo survived' 2>&1); st=$?
+if [ $st = 125 ] && printf '%s' "$out" | grep -q "verdict memory"; then echo "PASS docker_run_memory_verdict"
+else echo "FAIL docker_run_memory_verdict: status $st: $out"; fi
+
+out=$("$CLI" run "${DK[@]}" --image "$image" --pids-limit 20 -- sh -c 'for i in $(seq 40); do sleep 5 & done; wait' 2>&1); st=$?
+if [ $st = 125 ] && printf '%s' "$out" | grep -q "verdict pids"; then echo "PASS docker_run_pids_verdict"
+else echo "FAIL docker_run_pids_verdict: status $st: $out"; fi
+
+out=$("$CLI" run "${DK[@]}" --image "$image" --output-limit 1k -- sh -c 'yes' 2>&1 >/dev/null); st=$?
+if [ $st = 125 ] && printf '%s' "$out" | grep -q "verdict output"; then echo "PASS docker_run_output_cap_stops_the_command"
+else echo "FAIL docker_run_output_cap_stops_the_command: status $st: $out"; fi
+
+out=$("$CLI" run --backend nosuch --image "$image" -- true 2>&1); st=$?
+if [ $st = 4 ] && printf '%s' "$out" | grep -q "unknown backend 'nosuch'"; then echo "PASS docker_unknown_backend_is_named"
+else echo "FAIL docker_unknown_backend_is_named: status $st: $out"; fi
+out=$("$CLI" run --backend docker --engine "unix://$run/no-engine.sock" --image "$image" -- true 2>&1); st=$?
+if [ $st != 0 ] && printf '%s' "$out" | grep -q "no-engine.sock"; then echo "PASS docker_missing_engine_is_named"
+else echo "FAIL docker_missing_engine_is_named: status $st: $out"; fi
+
+# a session: stdin, files both ways (binary, 5 MiB), a path that escapes,
+# a timeout that kills the exec's background processes, destroy
+sid=$("$CLI" create "${DK[@]}" --image "$image" 2>&1)
+if [ ${#sid} != 16 ]; then echo "FAIL docker_session_create: $sid"
+else
+    echo "PASS docker_session_create"
+    out=$(printf 'line1\nline2\n' | "$CLI" exec -i "$sid" -- sh -c 'wc -l' 2>&1)
+    [ "$out" = 2 ] && echo "PASS docker_session_exec_stdin" || echo "FAIL docker_session_exec_stdin: $out"
+    "$CLI" exec "$sid" -- sh -c 'echo 1 > /home/sandbox/work/state' >/dev/null 2>&1
+    out=$("$CLI" exec "$sid" -- cat /home/sandbox/work/state 2>&1)
+    [ "$out" = 1 ] && echo "PASS docker_session_state_persists_between_execs" || echo "FAIL docker_session_state_persists_between_execs: $out"
+    head -c 5242880 /dev/urandom >"$run/blob"; printf 'a\0b' >>"$run/blob"
+    if "$CLI" cp "$run/blob" "$sid:/home/sandbox/work/blob" 2>"$run/cp.err" &&
+       [ "$("$CLI" exec "$sid" -- sh -c 'wc -c < /home/sandbox/work/blob; stat -c %u /home/sandbox/work/blob' | tr '\n' ' ')" = "5242883 1000 " ] &&
+       "$CLI" cp "$sid:/home/sandbox/work/blob" "$run/blob.back" 2>>"$run/cp.err" && cmp -s "$run/blob" "$run/blob.back"
+    then echo "PASS docker_session_files_binary_both_ways"
+    else echo "FAIL docker_session_files_binary_both_ways: $(cat "$run/cp.err")"; fi
+    "$CLI" exec "$sid" -- ln -s / /home/sandbox/work/esc >/dev/null 2>&1
+    rm -f /tmp/lcs-docker-escaped
+    echo x >"$run/small"
+    "$CLI" cp "$run/small" "$sid:/home/sandbox/work/esc/tmp/lcs-docker-escaped" >/dev/null 2>&1
+    if [ ! -e /tmp/lcs-docker-escaped ] && "$CLI" exec "$sid" -- test -f /tmp/lcs-docker-escaped
+    then echo "PASS docker_session_symlink_to_root_stays_in_the_container"
+    else echo "FAIL docker_session_symlink_to_root_stays_in_the_container: host file $(ls -l /tmp/lcs-docker-escaped 2>&1)"; fi
+    out=$("$CLI" exec --timeout 1 "$sid" -- sh -c 'sleep 300 & sleep 301 & sleep 302' 2>&1); st=$?
+    left=$("$CLI" exec "$sid" -- sh -c 'ps -eo args | grep -c "^sleep 30[012]$"' 2>&1)
+    if [ $st = 124 ] && [ "$left" = 0 ]; then echo "PASS docker_session_timeout_kills_the_exec_and_its_children"
+    else echo "FAIL docker_session_timeout_kills_the_exec_and_its_children: status $st ($out), left $left"; fi
+    cid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["docker"]["container"])' "$run/state/sessions/$sid/info.json" 2>/dev/null)
+    "$CLI" rm "$sid" >/dev/null 2>&1
+    code=$(api -o /dev/null -w '%{http_code}' "http://d/v1.41/containers/$cid/json")
+    if [ -n "$cid" ] && [ "$code" = 404 ] && [ ! -e "$run/state/sessions/$sid" ]; then echo "PASS docker_session_rm_leaves_nothing"
+    else echo "FAIL docker_session_rm_leaves_nothing: container ${cid:-?} answers $code"; fi
+fi
+
+# a session whose monitor is killed: the next command's cleanup removes
+# its container
+sid=$("$CLI" create "${DK[@]}" --image "$image" 2>&1)
+info=$run/state/sessions/$sid/info.json
+mpid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["monitor_pid"])' "$info" 2>/dev/null)
+cid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["docker"]["container"])' "$info" 2>/dev/null)
+if [ -n "$mpid" ] && [ -n "$cid" ]; then
+    kill -9 "$mpid"; sleep 0.3
+    "$CLI" ps >/dev/null 2>&1
+    code=$(api -o /dev/null -w '%{http_code}' "http://d/v1.41/containers/$cid/json")
+    if [ "$code" = 404 ] && [ ! -e "$run/state/sessions/$sid" ]; then echo "PASS docker_stale_session_container_is_removed"
+    else echo "FAIL docker_stale_session_container_is_removed: container answers $code"; fi
+else echo "FAIL docker_stale_session_container_is_removed: no session ($sid)"; fi

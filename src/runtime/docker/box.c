@@ -643,14 +643,41 @@ int lcs_docker_box_exec(lcs_docker_box *b, const lcs_docker_exec *x, lcs_docker_
             p[op = np++] = (struct pollfd){pend_fd, POLLOUT, 0};
         if (watch >= 0)
             p[wp = np++] = (struct pollfd){watch, POLLIN, 0};
-        int wait = -1;
+        /* A quiet stream is checked once a second: after a kill, Podman
+         * may keep the connection open when the exec has ended. */
+        int wait = 1000;
         if (deadline) {
             double left = deadline - lcs_now();
-            wait = left <= 0 ? 0 : (int)(left * 1000) + 1;
+            int dl = left <= 0 ? 0 : (int)(left * 1000) + 1;
+            wait = dl < wait ? dl : wait;
         }
         int n = poll(p, (nfds_t)np, wait);
         if (n < 0 && errno != EINTR)
             break;
+        if (n == 0 && !pend_len && ooff >= olen) {
+            int running = 1;
+            if (exec_pid(b, eid, &running, NULL) >= 0 && !running) {
+                /* what the stream still holds, then the end */
+                ssize_t r2;
+                while (!pend_len && (r2 = read(sfd, sbuf, sizeof sbuf)) > 0) {
+                    lcs_docker_demux_state *dsp = &ds;
+                    size_t off = 0;
+                    while (off < (size_t)r2) {
+                        int stream;
+                        size_t pl;
+                        size_t at = lcs_docker_demux(dsp, sbuf + off, (size_t)r2 - off, &stream,
+                                                     &pl);
+                        if (stream < 0)
+                            break;
+                        int fd = stream == 2 ? x->err_fd : x->out_fd;
+                        if ((stream == 1 && out_open) || (stream == 2 && err_open))
+                            lcs_write_all(fd, sbuf + off + at, pl);
+                        off += at + pl;
+                    }
+                }
+                break;
+            }
+        }
         if (deadline && lcs_now() >= deadline && !res->timed_out) {
             res->timed_out = 1;
             if (sid <= 0)

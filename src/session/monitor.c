@@ -189,12 +189,7 @@ static int write_info(mon *M, lcs_error *err)
                         res ? res : json_object(), "idle_timeout", M->idle_timeout);
     if (!M->info)
         return lcs_fail_nomem(err);
-    char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s/info.json.tmp", M->dir);
-    snprintf(dst, sizeof dst, "%s/info.json", M->dir);
-    if (json_dump_file(M->info, tmp, JSON_COMPACT) < 0 || rename(tmp, dst) < 0)
-        return lcs_fail_errno(err, "write %s", dst);
-    return 0;
+    return lcs_sess_write_info(M->dir, M->info, err);
 }
 
 /* ------------------------------------------------------------- execs */
@@ -836,17 +831,7 @@ static const char *serve(mon *M)
 
 static int listen_on(mon *M, lcs_error *err)
 {
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", M->dir);
-    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
-        return lcs_fail(err, LCS_E_INVALID, "session path %s is too long for a socket", M->dir);
-    M->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (M->lfd < 0 || bind(M->lfd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        listen(M->lfd, SOMAXCONN) < 0)
-        return lcs_fail_errno(err, "listen on %s", sa.sun_path);
-    return 0;
+    return (M->lfd = lcs_sess_listen(M->dir, err)) < 0 ? -1 : 0;
 }
 
 static void mon_free(mon *M)

@@ -292,6 +292,35 @@ int lcs_sess_cleanup_dir(const char *dir, lcs_error *err)
     return 1;
 }
 
+int lcs_sess_listen(const char *dir, lcs_error *err)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", dir);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return lcs_fail(err, LCS_E_INVALID, "session path %s is too long for a socket", dir);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, SOMAXCONN) < 0) {
+        lcs_fail_errno(err, "listen on %s", sa.sun_path);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int lcs_sess_write_info(const char *dir, json_t *info, lcs_error *err)
+{
+    /* written aside, then renamed: a reader sees the old file or the new */
+    char tmp[PATH_MAX + 32], dst[PATH_MAX + 32];
+    snprintf(tmp, sizeof tmp, "%s/info.json.tmp", dir);
+    snprintf(dst, sizeof dst, "%s/info.json", dir);
+    if (json_dump_file(info, tmp, JSON_COMPACT) < 0 || rename(tmp, dst) < 0)
+        return lcs_fail_errno(err, "write %s", dst);
+    return 0;
+}
+
 int lcs_sess_monitor_path(char *out, size_t len, lcs_error *err)
 {
     return lcs_libexec_find("llmcore-sandbox-monitor", "LLMCORE_SANDBOX_MONITOR", out, len, err);

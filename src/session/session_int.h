@@ -72,6 +72,11 @@ int lcs_session_docker_remove(const char *engine, const char *id);
 const char *lcs_sess_backend(const char *asked, lcs_error *err);
 /* Path of the monitor executable. */
 int lcs_sess_monitor_path(char *out, size_t len, lcs_error *err);
+/* A monitor's listening socket, <dir>/control.sock (SOCK_SEQPACKET,
+ * non-blocking): its descriptor, or -1 with err set. */
+int lcs_sess_listen(const char *dir, lcs_error *err);
+/* <dir>/info.json replaced by info, atomically. */
+int lcs_sess_write_info(const char *dir, json_t *info, lcs_error *err);
 /* Seconds since the epoch (wall clock), for info.json. */
 double lcs_sess_wallclock(void);
 

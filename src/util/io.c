@@ -5,6 +5,10 @@
 #include "util/error.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,4 +60,40 @@ int lcs_open_input_file(const char *path, const char *what, lcs_error *err)
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     return fd;
+}
+
+int lcs_read_file(const char *dir, const char *name, char *buf, size_t len)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, len - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        errno = saved;
+        return -1;
+    }
+    buf[n] = 0;
+    return 0;
+}
+
+int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t *out)
+{
+    char buf[4096];
+    if (lcs_read_file(dir, name, buf, sizeof buf) < 0)
+        return -1;
+    size_t kl = strlen(key);
+    for (char *line = buf; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (!strncmp(line, key, kl) && line[kl] == ' ') {
+            *out = strtoull(line + kl + 1, NULL, 10);
+            return 0;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    errno = ENOENT;
+    return -1;
 }

@@ -5,6 +5,7 @@
 #define LCS_UTIL_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* write() all n bytes of p to fd, retrying on EINTR and short writes.
  * 0, or -1 with errno of the failed write. */
@@ -19,5 +20,12 @@ struct lcs_error;
  * with err set: LCS_E_NOT_FOUND when it does not exist, LCS_E_INVALID when
  * it is not a regular file, LCS_E_IO otherwise. */
 int lcs_open_input_file(const char *path, const char *what, struct lcs_error *err);
+
+/* dir/name read whole (up to len - 1 bytes) into buf, NUL-terminated: 0,
+ * or -1 with errno. */
+int lcs_read_file(const char *dir, const char *name, char *buf, size_t len);
+/* Value of "key N" in a flat keyed file (memory.events, cpu.stat, ...):
+ * 0, or -1 with errno (ENOENT: no such key). */
+int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t *out);
 
 #endif

@@ -109,39 +109,18 @@ static void find_cgroups(lcs_docker_box *b)
         b->cg_v = 1;
 }
 
-/* "key N" from a flat-keyed cgroup file; 0 when absent. */
+/* "key N" of a flat-keyed cgroup file, and a file's single number; 0
+ * when absent (a controller this host does not have). */
 static uint64_t cg_key(const char *dir, const char *file, const char *key)
 {
-    if (!dir)
-        return 0;
-    char p[PATH_MAX + 64], line[256];
-    snprintf(p, sizeof p, "%s/%s", dir, file);
-    FILE *f = fopen(p, "re");
     uint64_t v = 0;
-    size_t kl = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, key, kl) && line[kl] == ' ') {
-            v = strtoull(line + kl + 1, NULL, 10);
-            break;
-        }
-    if (f)
-        fclose(f);
-    return v;
+    return dir && lcs_read_keyed(dir, file, key, &v) == 0 ? v : 0;
 }
 
 static uint64_t cg_value(const char *dir, const char *file)
 {
-    if (!dir)
-        return 0;
-    char p[PATH_MAX + 64], line[64];
-    snprintf(p, sizeof p, "%s/%s", dir, file);
-    FILE *f = fopen(p, "re");
-    uint64_t v = 0;
-    if (f && fgets(line, sizeof line, f))
-        v = strtoull(line, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
+    char buf[64];
+    return dir && lcs_read_file(dir, file, buf, sizeof buf) == 0 ? strtoull(buf, NULL, 10) : 0;
 }
 
 void lcs_docker_box_counters(lcs_docker_box *b, lcs_docker_counters *c)
@@ -223,6 +202,12 @@ static int attach_host(lcs_docker_box *b, json_t *ins, lcs_error *err)
     return 0;
 }
 
+static void copy_field(json_t *to, const char *name, json_t *from, const char *key)
+{
+    json_t *v = json_object_get(from, key);
+    json_object_set_new(to, name, v ? json_deep_copy(v) : json_null());
+}
+
 /* What the engine says it applied (inspect), and what the kernel shows
  * for the container's init (/proc/<pid>/status). */
 static json_t *enforced_json(lcs_docker_box *b, json_t *ins)
@@ -241,38 +226,29 @@ static json_t *enforced_json(lcs_docker_box *b, json_t *ins)
     }
     if (f)
         fclose(f);
-    lcs_docker_counters c;
-    lcs_docker_box_counters(b, &c);
-    (void)c;
-    json_t *lim = json_pack("{s:O,s:O,s:O,s:O}", "memory_bytes",
-                            json_object_get(hc, "Memory") ? json_object_get(hc, "Memory")
-                                                          : json_null(),
-                            "memory_swap_bytes",
-                            json_object_get(hc, "MemorySwap") ? json_object_get(hc, "MemorySwap")
-                                                              : json_null(),
-                            "nano_cpus",
-                            json_object_get(hc, "NanoCpus") ? json_object_get(hc, "NanoCpus")
-                                                            : json_null(),
-                            "pids",
-                            json_object_get(hc, "PidsLimit") ? json_object_get(hc, "PidsLimit")
-                                                             : json_null());
-    json_t *o = json_pack(
-        "{s:s,s:s,s:s,s:s,s:o,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O}", "backend", "docker", "engine",
-        b->d.engine, "api", b->d.api + 1, "container", b->id, "limits", lim, "user",
-        json_object_get(cfg, "User") ? json_object_get(cfg, "User") : json_null(), "cap_drop",
-        json_object_get(hc, "CapDrop") ? json_object_get(hc, "CapDrop") : json_null(),
-        "security_opt",
-        json_object_get(hc, "SecurityOpt") ? json_object_get(hc, "SecurityOpt") : json_null(),
-        "readonly_rootfs",
-        json_object_get(hc, "ReadonlyRootfs") ? json_object_get(hc, "ReadonlyRootfs")
-                                              : json_null(),
-        "tmpfs", json_object_get(hc, "Tmpfs") ? json_object_get(hc, "Tmpfs") : json_null(),
-        "ulimits", json_object_get(hc, "Ulimits") ? json_object_get(hc, "Ulimits") : json_null(),
-        "network_mode",
-        json_object_get(hc, "NetworkMode") ? json_object_get(hc, "NetworkMode") : json_null(),
-        "init", json_object_get(hc, "Init") ? json_object_get(hc, "Init") : json_null());
-    if (!o)
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "backend", "docker", "engine", b->d.engine, "api",
+                          b->d.api + 1, "container", b->id);
+    json_t *lim = json_object();
+    if (!o || !lim) {
+        json_decref(o);
+        json_decref(lim);
         return NULL;
+    }
+    /* report field <- inspect field (null when the engine left it out) */
+    static const char *const limits[][2] = {{"memory_bytes", "Memory"},
+                                            {"memory_swap_bytes", "MemorySwap"},
+                                            {"nano_cpus", "NanoCpus"},
+                                            {"pids", "PidsLimit"}};
+    static const char *const applied[][2] = {
+        {"cap_drop", "CapDrop"}, {"security_opt", "SecurityOpt"},
+        {"readonly_rootfs", "ReadonlyRootfs"}, {"tmpfs", "Tmpfs"}, {"ulimits", "Ulimits"},
+        {"network_mode", "NetworkMode"}, {"init", "Init"}};
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++)
+        copy_field(lim, limits[i][0], hc, limits[i][1]);
+    json_object_set_new(o, "limits", lim);
+    copy_field(o, "user", cfg, "User");
+    for (size_t i = 0; i < sizeof applied / sizeof *applied; i++)
+        copy_field(o, applied[i][0], hc, applied[i][1]);
     /* the seccomp profile's text is long: only whether one is set */
     json_t *so = json_object_get(o, "security_opt");
     for (size_t i = 0; i < json_array_size(so); i++) {
@@ -598,7 +574,7 @@ int lcs_docker_box_exec(lcs_docker_box *b, const lcs_docker_exec *x, lcs_docker_
     memcpy(obuf, st->pending, olen);
     const unsigned char *pend = NULL;
     size_t pend_len = 0;
-    int watch = x->watch_fd;
+    int watch = x->watch_fd, ended = 0;
     int pend_fd = -1, out_open = 1, err_open = 1, in_open = in_fd >= 0, eof = 0;
     if (!in_open)
         shutdown(sfd, SHUT_WR);
@@ -644,8 +620,10 @@ int lcs_docker_box_exec(lcs_docker_box *b, const lcs_docker_exec *x, lcs_docker_
         if (watch >= 0)
             p[wp = np++] = (struct pollfd){watch, POLLIN, 0};
         /* A quiet stream is checked once a second: after a kill, Podman
-         * may keep the connection open when the exec has ended. */
-        int wait = 1000;
+         * may keep the connection open when the exec has ended. Once it
+         * has, one more round without waiting takes what the stream still
+         * holds, and a quiet round after that is the end. */
+        int wait = ended && !pend_len ? 0 : 1000;
         if (deadline) {
             double left = deadline - lcs_now();
             int dl = left <= 0 ? 0 : (int)(left * 1000) + 1;
@@ -655,28 +633,10 @@ int lcs_docker_box_exec(lcs_docker_box *b, const lcs_docker_exec *x, lcs_docker_
         if (n < 0 && errno != EINTR)
             break;
         if (n == 0 && !pend_len && ooff >= olen) {
-            int running = 1;
-            if (exec_pid(b, eid, &running, NULL) >= 0 && !running) {
-                /* what the stream still holds, then the end */
-                ssize_t r2;
-                while (!pend_len && (r2 = read(sfd, sbuf, sizeof sbuf)) > 0) {
-                    lcs_docker_demux_state *dsp = &ds;
-                    size_t off = 0;
-                    while (off < (size_t)r2) {
-                        int stream;
-                        size_t pl;
-                        size_t at = lcs_docker_demux(dsp, sbuf + off, (size_t)r2 - off, &stream,
-                                                     &pl);
-                        if (stream < 0)
-                            break;
-                        int fd = stream == 2 ? x->err_fd : x->out_fd;
-                        if ((stream == 1 && out_open) || (stream == 2 && err_open))
-                            lcs_write_all(fd, sbuf + off + at, pl);
-                        off += at + pl;
-                    }
-                }
+            if (ended)
                 break;
-            }
+            int running = 1;
+            ended = exec_pid(b, eid, &running, NULL) >= 0 && !running;
         }
         if (deadline && lcs_now() >= deadline && !res->timed_out) {
             res->timed_out = 1;

@@ -24,6 +24,7 @@
 #include "util/clock.h"
 #include "util/rmtree.h"
 #include "runtime/native/native.h"
+#include "util/io.h"
 #include "util/error.h"
 
 /* Fixed descriptor numbers inside the child after it rearranged its fds. */
@@ -321,9 +322,7 @@ void lcs_cg_v2_stats(const lcs_cgroup *cg, lcs_cg_stats *st);
 
 /* small file helpers (cgroup.c) */
 int lcs_write_file(const char *dir, const char *name, const char *val);
-int lcs_read_file(const char *dir, const char *name, char *buf, size_t len);
-/* Value of "key N" in a flat keyed file (memory.events, cpu.stat, ...). */
-int lcs_read_keyed(const char *dir, const char *name, const char *key, uint64_t *out);
+/* lcs_read_file, lcs_read_keyed: util/io.h */
 
 /* ------------------------------------------------------------------- net */
 

@@ -132,6 +132,16 @@ int lcs_sess_recv(int sock, json_t **msg, int *fds, int *nfds, int timeout_ms, l
     int none[1];
     ssize_t n = lcs_recv_with_fds(sock, buf, cap ? cap : 1, fds ? fds : none, fds ? 4 : 0, nfds,
                                   0);
+    if (n < 0 && errno == ECONNRESET) {
+        /* A peer that closes with our request still unread in its queue
+         * leaves ECONNRESET pending, and the kernel reports it before the
+         * messages already queued for us (the monitor's "busy" answer).
+         * Reading it cleared it: take what was queued, if anything. */
+        n = lcs_recv_with_fds(sock, buf, cap ? cap : 1, fds ? fds : none, fds ? 4 : 0, nfds,
+                              MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN)
+            errno = ECONNRESET;
+    }
     if (*nfds < 0)
         *nfds = 0; /* descriptors lost in transit were closed: none arrived */
     if (n < 0) {

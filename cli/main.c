@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "llmcore/sandbox.h"
 #include "runtime/docker/docker.h"
+#include "session/import.h"
 
 #include <jansson.h>
 
@@ -52,6 +53,7 @@ static const char main_help[] =
     "  images                 list known images (builtin and in the image store)\n"
     "  images inspect NAME    show one image's manifest and status\n"
     "  images load [IMAGE...] load built images into Docker or Podman\n"
+    "  images import SOURCE   import an OCI layout, docker-archive or engine image\n"
     "  select                 choose an image for a task, runtime or capabilities\n"
     "  manifest validate F... check capability manifests\n"
     "  manifest show F        print a manifest normalised to the shipped schema\n"
@@ -122,6 +124,7 @@ static const char images_help[] =
     "Usage: llmcore-sandbox images [--tier T] [--capability C]... [--available] [--json]\n"
     "       llmcore-sandbox images inspect NAME[:TAG] [--json]\n"
     "       llmcore-sandbox images load [--engine URL] [IMAGE...] [--json]\n"
+    "       llmcore-sandbox images import SOURCE [--name NAME[:VERSION]] [--force] [--json]\n"
     "\n"
     "List the images the registry knows: the builtin manifests and the images\n"
     "found in the image store. LOCAL says whether the image's root filesystem is\n"
@@ -412,12 +415,107 @@ out:
     return rc;
 }
 
+static const char import_help[] =
+    "Usage: llmcore-sandbox images import SOURCE [--name NAME[:VERSION]] [--engine URL]\n"
+    "                                     [--force] [--json]\n"
+    "\n"
+    "Import any image into the native image store, so that run --image and create\n"
+    "--image work on it. SOURCE is oci:DIR[:TAG] (an OCI image layout),\n"
+    "docker-archive:FILE (docker save's tarball), docker-daemon:REF (an image of\n"
+    "a Docker or Podman engine, through its API), or a path: a directory with an\n"
+    "OCI layout, or a docker-archive file. skopeo copies it; its layers are\n"
+    "unpacked confined to the new root (an entry that climbs out with \"..\" fails\n"
+    "the import), set-uid/set-gid bits are cleared, file capabilities and device\n"
+    "nodes are not kept, and the sandbox user 1000 and /home/sandbox/work are\n"
+    "added. A RESTRICTED sandbox of the image then probes its capabilities and\n"
+    "tools, and a manifest with the base tier's limits is written for it. The\n"
+    "store is unchanged unless every step worked. Needs root.\n"
+    "\n"
+    "Options:\n"
+    "  --name NAME[:VERSION]  the name in the store (default: from SOURCE; a tag\n"
+    "                 that is no version, such as latest, becomes 0.0.0-TAG)\n"
+    "  --engine URL   the engine of a docker-daemon: source (as for images load)\n"
+    "  --force        replace an image of that name and version in the store\n"
+    "  --json         print the import report as JSON\n"
+    "\n"
+    "Exit code 3 when SOURCE does not exist, 4 for a bad SOURCE or name, 1 when\n"
+    "the copy, a layer or the probe fails, or the image is already in the store.\n";
+
+static int cmd_import(const globals *g, int argc, char **argv)
+{
+    if (cli_has_help(argc, argv)) {
+        fputs(import_help, stdout);
+        return CLI_OK;
+    }
+    lcs_import_request rq = {0};
+    bool json = g->json;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--force"))
+            rq.force = true;
+        else if (!strcmp(argv[i], "--engine") && i + 1 < argc)
+            rq.engine = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+            rq.name = argv[++i];
+        else if (argv[i][0] == '-')
+            return cli_usage("images import", "unknown or incomplete option '%s'", argv[i]);
+        else if (rq.source)
+            return cli_usage("images import", "unexpected argument '%s'", argv[i]);
+        else
+            rq.source = argv[i];
+    }
+    if (!rq.source)
+        return cli_usage("images import", "%s", "no SOURCE given");
+    lcs_error err;
+    lcs_error_clear(&err);
+    lcs_registry *r = open_registry(g, &err);
+    if (!r)
+        return cli_report("images import", &err);
+    json_t *rep = lcs_image_import(r, &rq, &err);
+    lcs_registry_free(r);
+    if (!rep)
+        return cli_report("images import", &err);
+    if (json) {
+        char *t = json_dumps(rep, JSON_COMPACT);
+        if (t)
+            puts(t);
+        free(t);
+    } else {
+        printf("imported %s from %s in %.1f s: %lld layer(s), %lld entries\n",
+               json_string_value(json_object_get(rep, "image")), rq.source,
+               json_real_value(json_object_get(rep, "seconds")),
+               (long long)json_integer_value(json_object_get(rep, "layers")),
+               (long long)json_integer_value(json_object_get(rep, "entries")));
+        long long sid = (long long)json_integer_value(json_object_get(rep, "setid_cleared"));
+        if (sid)
+            printf("  set-uid/set-gid bits cleared on %lld file(s), e.g. %s\n", sid,
+                   json_string_value(json_object_get(rep, "first_setid")));
+        long long sp = (long long)json_integer_value(json_object_get(rep, "special_skipped"));
+        if (sp)
+            printf("  %lld device node(s), fifo(s) or socket(s) not kept\n", sp);
+        if (json_is_true(json_object_get(rep, "user_added")))
+            printf("  added the sandbox user (uid 1000) to /etc/passwd and /etc/group\n");
+        char *caps = json_dumps(json_object_get(rep, "capabilities"), JSON_COMPACT);
+        char *tools = json_dumps(json_object_get(rep, "tools"), JSON_COMPACT);
+        printf("  capabilities: %s\n  tools: %s\n  probe: %s\n  in %s\n", caps ? caps : "?",
+               tools ? tools : "?", json_string_value(json_object_get(rep, "probe")),
+               json_string_value(json_object_get(rep, "dir")));
+        free(caps);
+        free(tools);
+    }
+    json_decref(rep);
+    return CLI_OK;
+}
+
 static int cmd_images(const globals *g, int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(g, argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "load") == 0)
         return cmd_load(g, argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "import") == 0)
+        return cmd_import(g, argc - 1, argv + 1);
     if (cli_has_help(argc, argv)) {
         fputs(images_help, stdout);
         return CLI_OK;

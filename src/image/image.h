@@ -12,6 +12,8 @@
 
 bool lcs_valid_repository(const char *s);
 bool lcs_valid_tag(const char *s);
+/* A manifest version: 1.0 or 1.0.0, optionally -suffix ([A-Za-z0-9.-]). */
+bool lcs_valid_version(const char *v);
 
 /* Manifest <-> jansson. `source` names the input in messages. */
 lcs_manifest *lcs_manifest_from_json(json_t *root, const char *source, lcs_error *err);

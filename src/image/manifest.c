@@ -107,7 +107,7 @@ void lcs_manifest_free(lcs_manifest *m)
 
 /* "1.0", "1.0.0", "2.3.4-rc1": two or three numeric parts, optional
  * pre-release suffix. Also a valid image tag. */
-static bool valid_version(const char *v)
+bool lcs_valid_version(const char *v)
 {
     int parts = 0;
     const char *p = v;
@@ -219,7 +219,7 @@ static void check_semantics(const lcs_manifest *m, lcs_problems *p)
     if (m->version) {
         if (!*m->version)
             lcs_problem(p, "version: must not be empty");
-        else if (!valid_version(m->version))
+        else if (!lcs_valid_version(m->version))
             lcs_problem(p, "version: '%s' is not a version like 1.0 or 1.0.0 (optionally -suffix)",
                         m->version);
     }

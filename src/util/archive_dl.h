@@ -37,6 +37,7 @@
     X(error_string)                                                                                \
     X(read_new)                                                                                    \
     X(read_support_format_tar)                                                                     \
+    X(read_support_filter_all)                                                                     \
     X(read_open_fd)                                                                                \
     X(read_open_filename)                                                                          \
     X(read_next_header)                                                                            \
@@ -66,7 +67,13 @@
     X(entry_sparse_add_entry)                                                                      \
     X(entry_symlink)                                                                               \
     X(entry_filetype)                                                                              \
-    X(entry_perm)
+    X(entry_perm)                                                                                  \
+    X(entry_uid)                                                                                   \
+    X(entry_gid)                                                                                   \
+    X(entry_set_uid)                                                                               \
+    X(entry_set_gid)                                                                               \
+    X(entry_hardlink)                                                                              \
+    X(entry_set_hardlink)
 
 typedef struct lcs_archive_lib {
     void *handle; /* from dlopen; NULL when closed */

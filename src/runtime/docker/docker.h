@@ -65,6 +65,13 @@ int lcs_docker_engine_find(const char *opt, const char *docker_host,
  * $XDG_RUNTIME_DIR/podman/podman.sock. */
 int lcs_docker_engine_default(const char *opt, char *out, size_t len, lcs_error *err);
 
+/* skopeo copy src dst (transport:reference each), reading from the engine
+ * src_engine and writing to dst_engine where given (unix:// or tcp://).
+ * Errors begin with what and carry skopeo's last line; LCS_E_UNSUPPORTED
+ * without skopeo, LCS_E_NOT_FOUND when an engine's socket is missing. */
+int lcs_skopeo_copy(const char *src, const char *dst, const char *src_engine,
+                    const char *dst_engine, const char *what, lcs_error *err);
+
 /* Load the OCI layout oci_dir (its image tagged tag) into the engine as
  * ref, with skopeo over the engine's API (POST /images/load). Errors name
  * the image and carry skopeo's last words; LCS_E_UNSUPPORTED without

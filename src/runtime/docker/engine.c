@@ -77,36 +77,49 @@ int lcs_docker_engine_default(const char *opt, char *out, size_t len, lcs_error 
     return lcs_docker_engine_find(opt, getenv("DOCKER_HOST"), c, out, len, err);
 }
 
-int lcs_docker_load_oci(const char *engine, const char *oci_dir, const char *tag,
-                        const char *ref, lcs_error *err)
+int lcs_skopeo_copy(const char *src, const char *dst, const char *src_engine,
+                    const char *dst_engine, const char *what, lcs_error *err)
 {
-    char src[PATH_MAX + 160], dst[512];
-    if ((size_t)snprintf(src, sizeof src, "oci:%s:%s", oci_dir, tag) >= sizeof src ||
-        (size_t)snprintf(dst, sizeof dst, "docker-daemon:%s", ref) >= sizeof dst)
-        return lcs_fail(err, LCS_E_INVALID, "image %s: name or path too long", ref);
     /* a missing socket makes skopeo say only "read/write on closed pipe" */
-    if (!strncmp(engine, "unix://", 7)) {
-        struct stat st;
-        if (stat(engine + 7, &st) != 0)
-            return lcs_fail(err, LCS_E_NOT_FOUND, "no engine at %s: %s", engine,
-                            strerror(errno));
-        if (!S_ISSOCK(st.st_mode))
-            return lcs_fail(err, LCS_E_INVALID, "no engine at %s: not a socket", engine);
-    }
+    const char *engines[2] = {src_engine, dst_engine};
+    for (int i = 0; i < 2; i++)
+        if (engines[i] && !strncmp(engines[i], "unix://", 7)) {
+            struct stat st;
+            if (stat(engines[i] + 7, &st) != 0)
+                return lcs_fail(err, LCS_E_NOT_FOUND, "%s: no engine at %s: %s", what, engines[i],
+                                strerror(errno));
+            if (!S_ISSOCK(st.st_mode))
+                return lcs_fail(err, LCS_E_INVALID, "%s: no engine at %s: not a socket", what,
+                                engines[i]);
+        }
     /* skopeo's own output goes to a file we read back for the message:
      * bounded, and no pipe to drain while waiting */
     char log[] = "/tmp/lcs-skopeo-XXXXXX";
     int lfd = mkstemp(log);
     if (lfd < 0)
-        return lcs_fail_errno(err, "image %s: temporary file for skopeo's output", ref);
+        return lcs_fail_errno(err, "%s: temporary file for skopeo's output", what);
     unlink(log);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, lfd, 1);
     posix_spawn_file_actions_adddup2(&fa, lfd, 2);
-    char *argv[] = {"skopeo", "copy", "--quiet", "--dest-daemon-host", (char *)engine, src, dst,
-                    NULL};
+    char *argv[10];
+    int n = 0;
+    argv[n++] = "skopeo";
+    argv[n++] = "copy";
+    argv[n++] = "--quiet";
+    if (src_engine) {
+        argv[n++] = "--src-daemon-host";
+        argv[n++] = (char *)src_engine;
+    }
+    if (dst_engine) {
+        argv[n++] = "--dest-daemon-host";
+        argv[n++] = (char *)dst_engine;
+    }
+    argv[n++] = (char *)src;
+    argv[n++] = (char *)dst;
+    argv[n] = NULL;
     pid_t pid;
     int e = posix_spawnp(&pid, "skopeo", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -114,9 +127,9 @@ int lcs_docker_load_oci(const char *engine, const char *oci_dir, const char *tag
         close(lfd);
         if (e == ENOENT)
             return lcs_fail(err, LCS_E_UNSUPPORTED,
-                            "image %s: skopeo is not installed (apt-get install skopeo)", ref);
+                            "%s: skopeo is not installed (apt-get install skopeo)", what);
         errno = e;
-        return lcs_fail_errno(err, "image %s: start skopeo", ref);
+        return lcs_fail_errno(err, "%s: start skopeo", what);
     }
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -128,12 +141,23 @@ int lcs_docker_load_oci(const char *engine, const char *oci_dir, const char *tag
     char msg[512] = "";
     off_t end = lseek(lfd, 0, SEEK_END);
     off_t from = end > (off_t)sizeof msg - 1 ? end - (off_t)sizeof msg + 1 : 0;
-    ssize_t n = pread(lfd, msg, sizeof msg - 1, from);
+    ssize_t got = pread(lfd, msg, sizeof msg - 1, from);
     close(lfd);
-    msg[n > 0 ? n : 0] = 0;
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = 0;
+    msg[got > 0 ? got : 0] = 0;
+    while (got > 0 && (msg[got - 1] == '\n' || msg[got - 1] == ' '))
+        msg[--got] = 0;
     char *last = strrchr(msg, '\n');
-    return lcs_fail(err, LCS_E_IO, "image %s: loading into %s failed: %s", ref, engine,
+    return lcs_fail(err, LCS_E_IO, "%s failed: %s", what,
                     last ? last + 1 : msg[0] ? msg : "skopeo exited without saying why");
+}
+
+int lcs_docker_load_oci(const char *engine, const char *oci_dir, const char *tag,
+                        const char *ref, lcs_error *err)
+{
+    char src[PATH_MAX + 160], dst[512], what[700];
+    if ((size_t)snprintf(src, sizeof src, "oci:%s:%s", oci_dir, tag) >= sizeof src ||
+        (size_t)snprintf(dst, sizeof dst, "docker-daemon:%s", ref) >= sizeof dst)
+        return lcs_fail(err, LCS_E_INVALID, "image %s: name or path too long", ref);
+    snprintf(what, sizeof what, "image %s: loading into %s", ref, engine);
+    return lcs_skopeo_copy(src, dst, NULL, engine, what, err);
 }

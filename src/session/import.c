@@ -451,6 +451,15 @@ static int install(const char *tmp, const char *dest, bool force, lcs_error *err
     char *s = strrchr(parent, '/');
     if (s)
         *s = 0;
+    /* <store>/images, then its NAME directory (NAME has no '/': the store
+     * spells those '+') */
+    char *up = strrchr(parent, '/');
+    if (up) {
+        *up = 0;
+        if (mkdir(parent, 0755) != 0 && errno != EEXIST)
+            return lcs_fail_errno(err, "mkdir %s", parent);
+        *up = '/';
+    }
     if (mkdir(parent, 0755) != 0 && errno != EEXIST)
         return lcs_fail_errno(err, "mkdir %s", parent);
     struct stat st;

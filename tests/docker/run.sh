@@ -92,6 +92,16 @@ cli_check docker_images_load_without_an_engine_says_where_it_looked 3 "no engine
 cli_check docker_images_load_bad_engine_url_is_invalid 4 "give unix:///PATH (or a socket path) or tcp://HOST:PORT" \
     images load --engine ftp://example llmcore-sandbox-base
 
+# The reverse direction: the engine's image into a native store of its own
+# (images import docker-daemon:), which then runs it natively.
+ist=$(mktemp -d /tmp/lcs-dimport.XXXXXX); chmod 755 "$ist"
+if out=$("$CLI" --store "$ist" images import "docker-daemon:$image" --engine "unix://$run/engine.sock" \
+        --name from-engine --json 2>&1) && printf '%s' "$out" | grep -q '"image":"from-engine:1.0.0"' &&
+   [ "$("$CLI" --store "$ist" run --image from-engine -- sh -c 'echo "$(id -u) $(cat /etc/os-release | grep -c ^ID=)"' 2>&1)" = "1000 1" ]
+then echo "PASS docker_images_import_from_the_engine_runs_natively"
+else echo "FAIL docker_images_import_from_the_engine_runs_natively: $out"; fi
+rm -rf "$ist"
+
 # run_case NAME [RENDER OPTIONS] -- SCRIPT: the container's output (the
 # multiplexed stream's 8-byte frame headers removed) in $out, its status in $st.
 run_case() {

@@ -4,7 +4,8 @@
 #                                 (incremental), static checks of every built
 #                                 image (SUID scan included), smoke tests of
 #                                 base + python, the false-claim check, a
-#                                 custom image built with `llmcore-sandbox build`
+#                                 custom image built with `llmcore-sandbox build`,
+#                                 images import (tests/images/import.sh)
 #   tests/images/run.sh --ci      what make check runs: all six built
 #                                 (incremental), static checks, smoke tests
 #                                 of all six (the seed's checks, websearch on
@@ -38,6 +39,7 @@ case "$mode" in
     step smoke.sh base python
     step falseclaim.sh
     step custom.sh
+    step import.sh
     ;;
 --ci)
     build all
@@ -45,6 +47,7 @@ case "$mode" in
     step smoke.sh
     step falseclaim.sh
     step custom.sh
+    step import.sh
     ;;
 --full)
     build all
@@ -52,6 +55,7 @@ case "$mode" in
     step smoke.sh
     step falseclaim.sh
     step custom.sh
+    step import.sh
     step version.sh
     step push.sh
     step engine.sh

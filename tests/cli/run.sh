@@ -120,6 +120,10 @@ for v in "--timeout x" "--timeout inf" "--mode sideways" "--output-limit 1q" "--
 done
 timeout_check mcp_unknown_option_is_usage 2 "unknown or incomplete option" -- mcp --bogus
 timeout_check tools_invalid_format_is_4 4 "use openai or mcp" -- tools --schema --format yaml
+check images_import_needs_a_source 2 'no SOURCE given' -- images import
+check images_import_unknown_option_is_usage 2 "unknown or incomplete option '--bogus'" -- images import x --bogus
+check images_import_help_names_the_sources 0 'docker-archive:FILE' -- images import --help
+check images_import_unknown_transport_is_4 4 'unknown transport' -- images import ftp:x
 
 # Copy budgets (no session needed: the options are checked first).
 check cp_budget_must_be_a_size 4 '--max-bytes needs a size' -- cp --max-bytes lots 0123abcd:x out

@@ -73,7 +73,7 @@ static void base_of(const char *p, char *out, size_t len)
         tmp[--n] = 0;
     const char *b = strrchr(tmp, '/') ? strrchr(tmp, '/') + 1 : tmp;
     char nb[256];
-    snprintf(nb, sizeof nb, "%s", b);
+    snprintf(nb, sizeof nb, "%.*s", (int)sizeof nb - 1, b);
     size_t bl = strlen(nb);
     if (bl > 4 && !strcmp(nb + bl - 4, ".tar"))
         nb[bl - 4] = 0;

@@ -1261,6 +1261,13 @@ static void append_policy_list(lcs_buf *b, const lcs_tool_policy *p, lcs_access_
     json_decref(j);
 }
 
+/* A JSON string's text, or `dflt` when it is absent or not a string. */
+static const char *or_text(const json_t *v, const char *dflt)
+{
+    const char *t = json_string_value(v);
+    return t ? t : dflt;
+}
+
 static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool_result *out)
 {
     (void)a;
@@ -1277,7 +1284,16 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
     json_t *pol = json_object_get(s, "policy"), *enf = json_object_get(s, "enforced");
     json_t *lim = json_object_get(enf, "limits"), *usr = json_object_get(enf, "user");
     lcs_buf b = {0};
-    lcs_buf_appendf(&b, "Provider: native (llmcore-sandbox %s)\n", lcs_version());
+    /* The backend that runs the sandbox, as its monitor reported it: a
+     * docker session names the engine and the API level it speaks. */
+    const char *backend = json_string_value(json_object_get(enf, "backend"));
+    bool docker = backend && !strcmp(backend, "docker");
+    if (docker)
+        lcs_buf_appendf(&b, "Provider: docker (%s, Docker Engine API %s; llmcore-sandbox %s)\n",
+                        or_text(json_object_get(enf, "engine"), "engine"),
+                        or_text(json_object_get(enf, "api"), "?"), lcs_version());
+    else
+        lcs_buf_appendf(&b, "Provider: native (llmcore-sandbox %s)\n", lcs_version());
     info_line(&b, "Sandbox ID", json_string_value(json_object_get(s, "id")));
     info_line(&b, "Status", json_string_value(json_object_get(s, "state")));
     info_line(&b, "Image", json_string_value(json_object_get(s, "image")));
@@ -1286,6 +1302,8 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
     if (!net) {
         const char *pn = json_string_value(json_object_get(pol, "network"));
         net = pn && !strcmp(pn, "full") ? "full (outbound)" : pn ? "none (loopback only)" : NULL;
+        if (docker && pn && !strcmp(pn, "full"))
+            net = "full (the engine's network; it does not keep this host unreachable)";
     }
     info_line(&b, "Network", net);
     if (json_object_get(enf, "network_blocked"))
@@ -1303,8 +1321,11 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
         lcs_buf_appendf(&b, " memory %lld MiB (not enforced by a cgroup),",
                         (long long)json_integer_value(json_object_get(pol, "memory_mb")));
     json_t *cpus = json_object_get(lim, "cpus");
+    json_t *nano = json_object_get(lim, "nano_cpus");
     if (cpus)
         lcs_buf_appendf(&b, " cpus %g,", json_number_value(cpus));
+    else if (json_integer_value(nano) > 0)
+        lcs_buf_appendf(&b, " cpus %g,", (double)json_integer_value(nano) / 1e9);
     json_t *pids = json_object_get(lim, "pids");
     if (pids)
         lcs_buf_appendf(&b, " processes %lld,", (long long)json_integer_value(pids));
@@ -1322,11 +1343,38 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
         b.data[--b.len] = '\0';
     lcs_buf_append(&b, "\n");
     const char *user = json_string_value(json_object_get(pol, "user"));
-    json_t *uid = usr ? json_object_get(usr, "uid") : json_object_get(pol, "uid");
-    if (user || uid)
-        lcs_buf_appendf(&b, "User: %s (uid %lld)\n", user ? user : "?",
-                        (long long)json_integer_value(uid));
+    /* native reports {"uid":..}; docker the container's "UID:GID" */
+    long long uidv = -1;
+    if (json_is_object(usr) && json_is_integer(json_object_get(usr, "uid")))
+        uidv = json_integer_value(json_object_get(usr, "uid"));
+    else if (json_is_string(usr))
+        uidv = strtoll(json_string_value(usr), NULL, 10);
+    else if (json_is_integer(json_object_get(pol, "uid")))
+        uidv = json_integer_value(json_object_get(pol, "uid"));
+    if (user || uidv >= 0)
+        lcs_buf_appendf(&b, "User: %s (uid %lld)\n", user ? user : "?", uidv);
     info_line(&b, "Working Directory", json_string_value(json_object_get(pol, "cwd")));
+    json_t *kern = json_object_get(enf, "kernel");
+    if (docker && kern) {
+        /* what the kernel shows for the container's init */
+        lcs_buf_appendf(&b, "Seccomp: %s\n",
+                        json_integer_value(json_object_get(kern, "seccomp_mode")) == 2 ? "enabled"
+                                                                                       : "disabled");
+        const char *ce = json_string_value(json_object_get(kern, "cap_eff"));
+        info_line(&b, "Capabilities",
+                  ce && strspn(ce, "0") == strlen(ce) ? "none" : ce ? ce : NULL);
+        lcs_buf_appendf(&b, "No New Privileges: %s\n",
+                        json_integer_value(json_object_get(kern, "no_new_privs")) == 1 ? "yes" : "no");
+    }
+    json_t *ne = json_object_get(enf, "not_enforced");
+    if (json_array_size(ne)) {
+        lcs_buf_append(&b, "Not enforced by this backend:");
+        size_t k;
+        json_t *v;
+        json_array_foreach(ne, k, v)
+            lcs_buf_appendf(&b, "%s %s", k ? ";" : "", or_text(v, "?"));
+        lcs_buf_append(&b, "\n");
+    }
     json_t *sc = json_object_get(enf, "seccomp");
     if (sc)
         lcs_buf_appendf(&b, "Seccomp: %s\n",
@@ -1354,7 +1402,7 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
     if (b.len)
         b.data[--b.len] = '\0';
     json_t *j = ok_json();
-    json_object_set_new(j, "provider", json_string("native"));
+    json_object_set_new(j, "provider", json_string(docker ? "docker" : "native"));
     json_object_set_new(j, "sandbox", s);
     char *pj = lcs_tool_policy_to_json(c->policy, NULL);
     json_object_set_new(j, "tool_policy", pj ? json_loads(pj, 0, NULL) : json_null());

@@ -330,3 +330,10 @@ if [ -n "$mpid" ] && [ -n "$cid" ]; then
     if [ "$code" = 404 ] && [ ! -e "$run/state/sessions/$sid" ]; then echo "PASS docker_stale_session_container_is_removed"
     else echo "FAIL docker_stale_session_container_is_removed: container answers $code"; fi
 else echo "FAIL docker_stale_session_container_is_removed: no session ($sid)"; fi
+
+# The agent tools' end-to-end suite (tests/tools/e2e.py) on this backend:
+# the busybox rootfs imported into the store as an image, every MCP server
+# started with --backend docker (test names tools_docker_*). The lock on
+# the podman cache is not handed to the session monitors it starts.
+LCS_E2E_ENGINE="unix://$run/engine.sock" python3 "$top/tests/tools/e2e.py" "$CLI" 9>&-
+api -o /dev/null -X DELETE "http://d/v1.41/images/lcs-e2e-busybox:1.0.0?force=true" 2>/dev/null

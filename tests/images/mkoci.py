@@ -11,6 +11,7 @@ KIND:
   escape   ROOTFS, then a layer with the member ../escaped
   noshell  one layer with a single data file (no shell to probe with)
   corrupt  ROOTFS, then a layer that is not a tar at all
+  rootfs   ROOTFS as the only layer (the tool suite's image on an engine)
 """
 import gzip
 import hashlib
@@ -130,8 +131,11 @@ def main():
         write(out, [tar_layer([entry("data.txt", data=b"just data\n")])])
     elif kind == "corrupt":
         write(out, [tar_dir(rootfs), b"\x1f\x8b this is not a gzip'd tar at all" * 10])
+    elif kind == "rootfs":
+        write(out, [tar_dir(rootfs)])
     else:
         sys.exit("mkoci.py: unknown kind " + kind)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -8,6 +8,12 @@ and the sandbox gone after disconnect.
 
 Prints PASS/FAIL/SKIP lines; exits 1 if any test failed. Everything is
 skipped (with the reason) when this host cannot create sessions.
+
+With LCS_E2E_ENGINE=unix:///PATH the same tests run on the Docker backend
+against that engine: the busybox rootfs is imported into the image store
+(images import of a one-layer OCI layout) and every server is started with
+--image and --backend docker instead of --rootfs; test names get the
+prefix tools_docker_.
 """
 import base64
 import hashlib
@@ -30,10 +36,41 @@ os.chmod(TMP, 0o755)  # the rootfs must be reachable by the sandbox's host uid
 ROOTFS = os.path.join(TMP, "rootfs")
 RUNS = os.path.join(TMP, "runs")
 TIMEOUT_BUDGET = 30
+ENGINE = os.environ.get("LCS_E2E_ENGINE")
+E2E_IMAGE = "lcs-e2e-busybox:1.0.0"
+PREFIX = "tools_docker_" if ENGINE else "tools_"
+
+
+def sandbox_args():
+    if ENGINE:
+        return ["--image", E2E_IMAGE, "--backend", "docker", "--engine", ENGINE]
+    return ["--rootfs", ROOTFS]
+
+
+def import_rootfs():
+    """The busybox rootfs as an image of the store, for an engine."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "images"))
+    import mkoci  # noqa: E402
+    oci = os.path.join(TMP, "oci")
+    mkoci.write(oci, [mkoci.tar_dir(ROOTFS)])
+    r = subprocess.run([CLI, "images", "import", oci, "--name", E2E_IMAGE, "--force"],
+                       capture_output=True, text=True)
+    return None if r.returncode == 0 else "images import: " + (r.stderr or r.stdout).strip()
+
+
+def remove_import():
+    r = subprocess.run([CLI, "images", "inspect", E2E_IMAGE, "--json"], capture_output=True, text=True)
+    try:
+        d = json.loads(r.stdout)
+    except ValueError:
+        return
+    root = d.get("rootfs") or ""
+    if root.endswith("/rootfs") and "/images/lcs-e2e-busybox/" in root:
+        shutil.rmtree(os.path.dirname(root), ignore_errors=True)
 
 
 def start(*extra, mode="restricted", policy=None):
-    args = ["--rootfs", ROOTFS, "--runs-dir", RUNS, "--mode", mode] + list(extra)
+    args = sandbox_args() + ["--runs-dir", RUNS, "--mode", mode] + list(extra)
     if policy is not None:
         p = os.path.join(TMP, "policy-%d.json" % time.monotonic_ns())
         with open(p, "w") as f:
@@ -248,6 +285,15 @@ def t_get_sandbox_info_reports_what_is_enforced():
     assert "Limits:" in t and "timeout" in t, t
     assert "Tool Restrictions:" in t
     assert st["policy"]["access_mode"] == "restricted"
+    if ENGINE:
+        # the engine and what it could not enforce, from the session's report
+        assert t.startswith("Provider: docker (") and "Docker Engine API 1." in t, t
+        assert r["structuredContent"]["provider"] == "docker"
+        assert "Seccomp: enabled" in t and "Capabilities: none" in t, t
+        assert "No New Privileges: yes" in t and "Not enforced by this backend:" in t, t
+    else:
+        assert t.startswith("Provider: native ("), t
+        assert r["structuredContent"]["provider"] == "native"
     # Numbers come from the session, not from a template.
     mem = st.get("enforced", {}).get("limits", {}).get("memory_bytes")
     if mem:
@@ -272,7 +318,9 @@ def t_denied_tools_in_both_modes():
     try:
         info = text_of(ok(s.call("get_sandbox_info")))
         assert "Access Level: full" in info, info
-        if shutil.which("pasta") and shutil.which("nft"):
+        if ENGINE:
+            assert "Network: full (the engine's network; it does not keep this host unreachable)" in info, info
+        elif shutil.which("pasta") and shutil.which("nft"):
             assert "Network: full (pasta)" in info and "Unreachable: this host" in info, info
         err(s.call("execute_python", {"code": "1"}), "Tool 'execute_python' is not allowed in full sandbox mode.")
         err(s.call("set_state", {"key": "a", "value": "b"}), "Tool 'set_state' is not allowed in full")
@@ -472,7 +520,8 @@ def t_python_image_runs_python():
     if not py:
         return "SKIP the python image is not built here (run the images build); execute_python " \
                "was checked on busybox only"
-    s = Server(CLI, ["--image", py[0], "--runs-dir", RUNS])
+    engine = ["--backend", "docker", "--engine", ENGINE] if ENGINE else []
+    s = Server(CLI, ["--image", py[0], "--runs-dir", RUNS] + engine)
     s.initialize()
     try:
         ok(s.call("create_directory", {"path": "work dir"}))
@@ -496,22 +545,31 @@ def main():
     reason = None
     if mk.returncode != 0:
         reason = "the busybox rootfs could not be made: " + mk.stderr.strip()
-    else:
+    elif ENGINE:
+        reason = import_rootfs()
+        if reason:
+            for name, _ in tests:
+                print("FAIL %s%s: %s" % (PREFIX, name[2:], reason))
+            shutil.rmtree(TMP, ignore_errors=True)
+            return 1
+    if not reason:
         # 10 MB files are read whole: a cap above them (the default is 1 MiB).
-        S = Server(CLI, ["--rootfs", ROOTFS, "--runs-dir", RUNS, "--mode", "restricted",
-                         "--max-read-bytes", "32m"])
+        S = Server(CLI, sandbox_args() + ["--runs-dir", RUNS, "--mode", "restricted",
+                                          "--max-read-bytes", "32m"])
         S.initialize()
         probe = S.call("execute_shell", {"command": "echo ready"})
         if probe["isError"]:
             reason = "no sandbox session on this host: " + text_of(probe).replace("\n", " ")[:300]
     if reason:
         for name, _ in tests:
-            print("SKIP tools_%s: %s" % (name[2:], reason))
+            print("SKIP %s%s: %s" % (PREFIX, name[2:], reason))
     else:
         for name, fn in tests:
-            rep.run("tools_" + name[2:], fn)
+            rep.run(PREFIX + name[2:], fn)
     if S:
         S.close()
+    if ENGINE:
+        remove_import()
     shutil.rmtree(TMP, ignore_errors=True)
     return 1 if rep.failed else 0
 

@@ -36,6 +36,7 @@
 
 #include "runtime/docker/docker.h"
 #include "runtime/native/native.h"
+#include "session/fsops.h"
 #include "util/sandbox_paths.h"
 #include "util/clock.h"
 #include "util/rmtree.h"
@@ -163,6 +164,21 @@ static void *exec_main(void *arg)
         } else
             cwd = *p ? p : NULL;
         p += strlen(p) + 1;
+    }
+    /* A working directory the command could not enter is an exec error
+     * naming it, as on native (the engine would report it as the command's
+     * own failure, exit 126/127). It is resolved inside the container's
+     * root (RESOLVE_IN_ROOT: links and ".." stay in it) and only looked
+     * at; the engine does the chdir. */
+    if (cwd && cwd[0] == '/') {
+        int dfd = lcs_fs_open_in_root(lcs_docker_box_root_fd(M->box), cwd, O_PATH | O_DIRECTORY);
+        if (dfd < 0) {
+            reply(x->client, json_pack("{s:s,s:s,s:s,s:b}", "event", "error", "code",
+                                       lcs_status_name(LCS_E_IO), "message", strerror(errno),
+                                       "cwd", 1));
+            goto done;
+        }
+        close(dfd);
     }
     double t = json_number_value(json_object_get(req, "timeout"));
     lcs_docker_exec ex = {argv, env, cwd ? cwd : (M->cwd ? M->cwd : LCS_SANDBOX_WORKSPACE),

@@ -331,9 +331,18 @@ if [ -n "$mpid" ] && [ -n "$cid" ]; then
     else echo "FAIL docker_stale_session_container_is_removed: container answers $code"; fi
 else echo "FAIL docker_stale_session_container_is_removed: no session ($sid)"; fi
 
+# The session suite's shared part (tests/session/shared.sh: exec, files,
+# limits, destroy, a killed monitor, idle timeout, churn) on this backend,
+# test names docker_session_*.
+LCS_SESSION_ENGINE="unix://$run/engine.sock" "$top/tests/session/shared.sh" "$B" 9>&-
+
 # The agent tools' end-to-end suite (tests/tools/e2e.py) on this backend:
 # the busybox rootfs imported into the store as an image, every MCP server
 # started with --backend docker (test names tools_docker_*). The lock on
 # the podman cache is not handed to the session monitors it starts.
 LCS_E2E_ENGINE="unix://$run/engine.sock" python3 "$top/tests/tools/e2e.py" "$CLI" 9>&-
 api -o /dev/null -X DELETE "http://d/v1.41/images/lcs-e2e-busybox:1.0.0?force=true" 2>/dev/null
+
+# The MCP suite's SDK conversations (tests/mcp/run.sh, the official
+# TypeScript client) on this backend: the base and python images.
+LCS_MCP_ENGINE="unix://$run/engine.sock" sh "$top/tests/mcp/run.sh" "$CLI" 9>&-

@@ -4,6 +4,9 @@
 // timeout, disconnect, then check that the sandbox session is gone.
 //
 // Usage: node sdk_client.cjs NODE_MODULES_DIR CLI ROOTFS RUNS_DIR [PYTHON_IMAGE]
+// With LCS_MCP_ENGINE=unix:///PATH the same conversations run on the Docker
+// backend against that engine (the base image for the shell, names
+// sdk_docker_*) instead of the native runtime.
 // Prints PASS/FAIL/SKIP lines; exits 1 on failure.
 'use strict';
 const path = require('path');
@@ -29,7 +32,9 @@ function sessionIds() {
 }
 
 async function conversation(args, name, runCode) {
-  const transport = new StdioClientTransport({ command: cli, args: ['mcp', ...args, '--runs-dir', runsDir], stderr: 'pipe' });
+  // the whole environment (the SDK passes only a few variables by default):
+  // the server must use the session state directory that ps reads here
+  const transport = new StdioClientTransport({ command: cli, args: ['mcp', ...args, '--runs-dir', runsDir], env: { ...process.env }, stderr: 'pipe' });
   const client = new Client({ name: 'llmcore-sandbox-sdk-test', version: '1.0.0' });
   await client.connect(transport);
   const pid = transport.pid;
@@ -82,28 +87,37 @@ async function conversation(args, name, runCode) {
   report(`${name}_disconnect_destroys_the_sandbox`);
 }
 
+const engine = process.env.LCS_MCP_ENGINE;
+const onEngine = engine ? ['--backend', 'docker', '--engine', engine] : [];
+const pfx = engine ? 'sdk_docker' : 'sdk';
+
 (async () => {
   try {
-    await conversation(['--rootfs', rootfs, '--mode', 'restricted'], 'sdk_busybox', async (client) => {
+    const shellBox = engine ? ['--image', 'llmcore-sandbox-base', ...onEngine] : ['--rootfs', rootfs];
+    await conversation([...shellBox, '--mode', 'restricted'], `${pfx}_${engine ? 'base' : 'busybox'}`, async (client) => {
       // busybox has no python: run code through the shell there.
       const r = await client.callTool({ name: 'execute_shell', arguments: { command: 'echo $((6*7))' } });
       if (r.isError && text(r).includes('No active sandbox')) throw `SKIP no sandbox session on this host: ${text(r).slice(0, 200)}`;
       assert(!r.isError && text(r) === '42\n', text(r));
       const p = await client.callTool({ name: 'execute_python', arguments: { code: 'print(1)' } });
       assert(p.isError && text(p).includes('python3'), text(p));
+      if (engine) {
+        const i = await client.callTool({ name: 'get_sandbox_info', arguments: {} });
+        assert(!i.isError && i.structuredContent.provider === 'docker', text(i));
+      }
       return null;
     });
-  } catch (e) { report('sdk_busybox', e); }
+  } catch (e) { report(`${pfx}_${engine ? 'base' : 'busybox'}`, e); }
   if (pythonImage) {
     try {
-      await conversation(['--image', pythonImage], 'sdk_python', async (client) => {
+      await conversation(['--image', pythonImage, ...onEngine], `${pfx}_python`, async (client) => {
         const r = await client.callTool({ name: 'execute_python', arguments: { code: 'import sys\nprint(6*7, sys.version_info[0])' } });
         assert(!r.isError && text(r) === '42 3\n', text(r));
         return null;
       });
-    } catch (e) { report('sdk_python', e); }
+    } catch (e) { report(`${pfx}_python`, e); }
   } else {
-    console.log('SKIP sdk_python_run_code: the python image is not built here (execute_python ran on busybox only)');
+    console.log(`SKIP ${pfx}_python_run_code: the python image is not built here (execute_python ran on ${engine ? 'base' : 'busybox'} only)`);
   }
   process.exit(failed ? 1 : 0);
 })();

@@ -46,6 +46,7 @@ struct lcs_docker_box {
     uid_t uid;
     gid_t gid;
     int cg_v;           /* 2: unified; 1: v1 controllers; 0: none readable */
+    int init_oom_adj;   /* the init's oom_score_adj as set here (1: not set) */
     char *cg_mem, *cg_pids, *cg_cpu;
     json_t *enforced;
 };
@@ -154,6 +155,22 @@ static json_t *inspect(lcs_docker_box *b, lcs_error *err)
     return j;
 }
 
+/* Writes the lowest oom_score_adj this process may set (-1000 with
+ * CAP_SYS_RESOURCE, else 0) through fd, and closes it; returns the value
+ * set, or 1 when neither could be written. */
+static int oom_lower(int fd)
+{
+    int v = 1;
+    if (fd < 0)
+        return v;
+    if (write(fd, "-1000", 5) == 5)
+        v = -1000;
+    else if (write(fd, "0", 1) == 1)
+        v = 0;
+    close(fd);
+    return v;
+}
+
 /* The init's host pid, checked to be this container's (its cgroup path
  * names the container's id), and its root opened. */
 static int attach_host(lcs_docker_box *b, json_t *ins, lcs_error *err)
@@ -171,6 +188,10 @@ static int attach_host(lcs_docker_box *b, json_t *ins, lcs_error *err)
     if (b->root_fd < 0)
         return lcs_fail_errno(err, "open the container's root %s (the engine must run on this "
                               "host, and this process must be allowed to look into it)", p);
+    /* Also opened before the check, so a write goes to that process or
+     * fails (ESRCH), never to a process that reused the pid. */
+    snprintf(p, sizeof p, "/proc/%d/oom_score_adj", (int)b->pid);
+    int oomfd = open(p, O_WRONLY | O_CLOEXEC);
     snprintf(p, sizeof p, "/proc/%d/cgroup", (int)b->pid);
     char cg[8192];
     int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -178,9 +199,46 @@ static int attach_host(lcs_docker_box *b, json_t *ins, lcs_error *err)
     if (fd >= 0)
         close(fd);
     cg[n > 0 ? n : 0] = 0;
-    if (n <= 0 || !strstr(cg, b->id))
+    if (n <= 0 || !strstr(cg, b->id)) {
+        if (oomfd >= 0)
+            close(oomfd);
         return lcs_fail(err, LCS_E_INTERNAL, "process %d is not container %.12s's (its cgroup "
                         "does not name it): the engine is not on this host?", (int)b->pid, b->id);
+    }
+    /* The engine's init and the session's keep-alive command share the
+     * container's memory cgroup with every exec: an exec's OOM could pick
+     * one of them and end the sandbox. The body gives every process of
+     * the container OomScoreAdj 1000 (execs included: the engine starts
+     * them with it); these two are lowered again, to OOM_SCORE_ADJ_MIN
+     * where this process has CAP_SYS_RESOURCE, else to 0, which the kernel
+     * lets anyone who may write the file do. The OOM killer then takes an
+     * exec's process first. */
+    b->init_oom_adj = oom_lower(oomfd);
+    char kids[512] = "";
+    snprintf(p, sizeof p, "/proc/%d/task/%d/children", (int)b->pid, (int)b->pid);
+    for (int i = 0; i < 100 && !kids[0]; i++) { /* init forks it right after its start */
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, kids, sizeof kids - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        kids[n > 0 ? n : 0] = 0;
+        if (!kids[0])
+            usleep(2000);
+    }
+    int got = 0;
+    for (char *k = kids, *e; *k; k = e) {
+        long kp = strtol(k, &e, 10);
+        if (e == k)
+            break;
+        char kf[64];
+        snprintf(kf, sizeof kf, "/proc/%ld/oom_score_adj", kp);
+        int v = oom_lower(open(kf, O_WRONLY | O_CLOEXEC));
+        if (v > b->init_oom_adj)
+            b->init_oom_adj = v;
+        got++;
+    }
+    if (!got)
+        b->init_oom_adj = 1; /* the keep-alive was not seen: not exempted */
     snprintf(p, sizeof p, "/proc/%d/status", (int)b->pid);
     FILE *f = fopen(p, "re");
     char line[256];
@@ -262,15 +320,23 @@ static json_t *enforced_json(lcs_docker_box *b, json_t *ins)
                                   "uid", (int)b->uid, "gid", (int)b->gid));
     json_object_set_new(o, "cgroups",
                         json_string(b->cg_v == 2 ? "v2" : b->cg_v == 1 ? "v1" : "unreadable"));
-    json_object_set_new(
-        o, "not_enforced",
-        json_pack("[s,s,s]",
+    json_t *adj = json_object_get(hc, "OomScoreAdj");
+    json_object_set_new(o, "oom", json_pack("{s:i,s:O,s:b}", "init_oom_score_adj", b->init_oom_adj,
+                                            "exec_oom_score_adj", adj ? adj : json_null(),
+                                            "init_exempt",
+                                            b->init_oom_adj <= 0 && json_integer_value(adj) > 0));
+    json_t *ne = json_pack("[s,s,s]",
                   "a timed-out exec's processes are killed by session: a process that starts "
                   "its own session (setsid) outlives the timeout until the sandbox is destroyed",
                   "the engine's init (pid 1, uid 1000, no capabilities, the same seccomp "
                   "filter) is readable by the command: /proc/1/{exe,environ,mem,root}",
                   "FULL: the engine's network does not keep the host's own addresses "
-                  "unreachable"));
+                  "unreachable");
+    if (!(b->init_oom_adj <= 0 && json_integer_value(adj) > 0))
+        json_array_append_new(ne, json_string("the engine's init could not be exempted from "
+                                              "the OOM killer: an exec that runs out of memory "
+                                              "may end the sandbox"));
+    json_object_set_new(o, "not_enforced", ne);
     return o;
 }
 

@@ -92,14 +92,14 @@ json_t *lcs_docker_render_create(const lcs_docker_create *c, lcs_error *err)
         json_array_append_new(ulimits, ulimit("nproc", (json_int_t)c->nproc));
     json_t *hc = json_pack(
         "{s:[s], s:[s,s], s:b, s:b, s:{s:s,s:s}, s:s, s:I, s:I, s:I, s:I, s:o, s:b, s:o, "
-        "s:s}",
+        "s:s, s:i}",
         "CapDrop", "ALL", "SecurityOpt", "no-new-privileges", seccomp, "Privileged", 0,
         "ReadonlyRootfs", !p->writable_root, "Tmpfs", "/tmp", tmp_opts, LCS_SANDBOX_WORKSPACE,
         ws_opts, "NetworkMode",
         p->network == LCS_NETWORK_FULL ? (c->full_network ? c->full_network : "bridge") : "none",
         "Memory", mem, "MemorySwap", mem, "NanoCpus", (json_int_t)(p->cpus * 1e9 + 0.5),
         "PidsLimit", (json_int_t)p->pids, "Ulimits", ulimits, "Init", 1, "Mounts",
-        mounts, "IpcMode", "private");
+        mounts, "IpcMode", "private", "OomScoreAdj", 1000);
     /* a session's container runs nothing of the caller's: its init (the
      * engine's, Init above) keeps it up, and execs come later */
     static const char *const keepalive[] = {"sleep", "infinity", NULL};

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "runtime/docker/docker.h"
-#include "runtime/native/native.h"
+#include "runtime/verdict.h"
 #include "session/fsops.h"
 #include "util/sandbox_paths.h"
 #include "util/clock.h"
@@ -188,7 +188,7 @@ static void *exec_main(void *arg)
     if (lcs_docker_box_exec(M->box, &ex, &r, &err) < 0)
         goto fail;
     int ws = r.signal ? r.signal : (r.exit_code & 0xff) << 8;
-    const char *v = lcs_native_verdict(ws, x->output_exceeded, r.oom, r.pids_hit, r.timed_out, 0);
+    const char *v = lcs_verdict(ws, x->output_exceeded, r.oom, r.pids_hit, r.timed_out, 0);
     json_t *info = M->info;
     reply(x->client,
           json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:I,s:O,s:O}", "event", "result", "verdict", v,

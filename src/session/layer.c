@@ -238,9 +238,12 @@ static int bad_name(const char *name, lcs_error *err)
     return lcs_fail(err, LCS_E_INVALID, "layer entry %s escapes the image root", name);
 }
 
-/* The first pass: the layer's whiteouts. */
-static int pass_whiteouts(lcs_archive_lib *al, int root_fd, int fd, lcs_layer_stats *st,
-                          lcs_error *err)
+/* One pass over a layer: fn gets every entry with its cleaned name (not
+ * ""); a name that escapes the root stops the walk. */
+typedef int (*entry_fn)(void *ctx, struct archive *a, struct archive_entry *e,
+                        const char *clean, lcs_error *err);
+
+static int walk_layer(lcs_archive_lib *al, int fd, entry_fn fn, void *ctx, lcs_error *err)
 {
     struct archive *a = open_layer(al, fd, err);
     if (!a)
@@ -252,13 +255,35 @@ static int pass_whiteouts(lcs_archive_lib *al, int root_fd, int fd, lcs_layer_st
         const char *name = al->entry_pathname(e);
         if (!name || clean_name(name, clean, sizeof clean) < 0)
             rc = bad_name(name ? name : "?", err);
-        else if (clean[0] && is_whiteout(clean))
-            rc = whiteout(root_fd, clean, st, err);
+        else if (clean[0])
+            rc = fn(ctx, a, e, clean, err);
     }
     if (rc == 0 && r != ARCHIVE_EOF)
         rc = lcs_fail(err, LCS_E_PARSE, "%s", al->error_string(a));
     al->read_free(a);
     return rc;
+}
+
+typedef struct {
+    lcs_archive_lib *al;
+    struct archive *w; /* the second pass's disk writer */
+    int root_fd;
+    uint32_t id_base;
+    lcs_layer_stats *st;
+} pass_ctx;
+
+/* The first pass: the layer's whiteouts. */
+static int whiteout_entry(void *ctx, struct archive *a, struct archive_entry *e,
+                          const char *clean, lcs_error *err)
+{
+    (void)a;
+    (void)e;
+    pass_ctx *c = ctx;
+    if (!is_whiteout(clean))
+        return 0;
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%s", clean); /* whiteout() edits it */
+    return whiteout(c->root_fd, name, c->st, err);
 }
 
 static int copy_entry(lcs_archive_lib *al, struct archive *a, struct archive *w, const char *name,
@@ -347,40 +372,35 @@ static int put_entry(lcs_archive_lib *al, struct archive *a, struct archive *w, 
     return copy_entry(al, a, w, clean, err);
 }
 
-static int pass_entries(lcs_archive_lib *al, int root_fd, int fd, uint32_t id_base,
-                        lcs_layer_stats *st, lcs_error *err)
+/* The second pass: everything but the whiteouts. */
+static int content_entry(void *ctx, struct archive *a, struct archive_entry *e,
+                         const char *clean, lcs_error *err)
 {
-    struct archive *a = open_layer(al, fd, err);
-    if (!a)
-        return -1;
+    pass_ctx *c = ctx;
+    if (is_whiteout(clean))
+        return 0;
+    return put_entry(c->al, a, c->w, c->root_fd, e, clean, c->id_base, c->st, err);
+}
+
+static int pass_entries(pass_ctx *c, int fd, lcs_error *err)
+{
+    lcs_archive_lib *al = c->al;
     struct archive *w = al->write_disk_new();
-    if (!w) {
-        al->read_free(a);
+    if (!w)
         return lcs_fail_nomem(err);
-    }
     /* No XATTR, ACL or FFLAGS: file capabilities and immutable flags stay
      * out. OWNER with the shifted ids; PERM after the set-id bits went. */
     al->write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
                                       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_UNLINK |
                                       ARCHIVE_EXTRACT_SPARSE | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                       ARCHIVE_EXTRACT_SECURE_NODOTDOT);
-    struct archive_entry *e;
-    int r, rc = 0;
-    char clean[PATH_MAX];
-    while (rc == 0 && ok(r = al->read_next_header(a, &e))) {
-        const char *name = al->entry_pathname(e);
-        if (!name || clean_name(name, clean, sizeof clean) < 0)
-            rc = bad_name(name ? name : "?", err);
-        else if (clean[0] && !is_whiteout(clean))
-            rc = put_entry(al, a, w, root_fd, e, clean, id_base, st, err);
-    }
-    if (rc == 0 && r != ARCHIVE_EOF)
-        rc = lcs_fail(err, LCS_E_PARSE, "%s", al->error_string(a));
+    c->w = w;
+    int rc = walk_layer(al, fd, content_entry, c, err);
     /* close applies the deferred directory modes and times */
     if (al->write_close(w) != ARCHIVE_OK && rc == 0)
         rc = lcs_fail(err, LCS_E_IO, "%s", al->error_string(w));
     al->write_free(w);
-    al->read_free(a);
+    c->w = NULL;
     return rc;
 }
 
@@ -427,9 +447,10 @@ int lcs_layer_apply(int root_fd, int layer_fd, uint32_t id_base, lcs_layer_stats
     lcs_archive_lib al;
     if (lcs_archive_open(&al, err) < 0)
         return -1;
-    int rc = pass_whiteouts(&al, root_fd, layer_fd, st, err);
+    pass_ctx c = {&al, NULL, root_fd, id_base, st};
+    int rc = walk_layer(&al, layer_fd, whiteout_entry, &c, err);
     if (rc == 0)
-        rc = pass_entries(&al, root_fd, layer_fd, id_base, st, err);
+        rc = pass_entries(&c, layer_fd, err);
     lcs_archive_close(&al);
     return rc;
 }

@@ -54,6 +54,7 @@
 #include "util/clock.h"
 #include "util/rmtree.h"
 #include "runtime/native/native.h"
+#include "runtime/verdict.h"
 
 /* Connections served at once. Past this (or past what the descriptor
  * limit allows) a new connection gets an error message naming the limit
@@ -400,7 +401,7 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
     uint64_t oom, pids;
     lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
     const char *v =
-        lcs_native_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out,
+        lcs_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out,
                            m->nargv == LCS_EXITED_DENIED);
     double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
     if (cpu < 0)

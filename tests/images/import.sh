@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # import.sh - llmcore-sandbox images import: the built base image's OCI
 # layout and a docker-archive of it come back as the same rootfs and run;
 # hostile layers (symlinks out of the root, "..", set-uid files, devices,

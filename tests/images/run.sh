@@ -20,9 +20,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 mode=${1:---quick}
 export VERSION STORE
 out=$(mktemp)
-trap 'rm -rf "$out"' EXIT
-step() { # step SCRIPT ARGS...
-    s=$1; shift; "$HERE/$s" "$@" 2>&1 | tee -a "$out" | grep -E '^(PASS|FAIL|SKIP) '
+trap 'rm -rf "$out" "$out.step" "$out.build"' EXIT
+step() { # step SCRIPT ARGS...: its result lines; a script that fails
+    # without naming a failed test (a syntax error, a crash) is a failure
+    s=$1; shift
+    "$HERE/$s" "$@" >"$out.step" 2>&1; rc=$?
+    cat "$out.step" >>"$out"
+    grep -E '^(PASS|FAIL|SKIP) ' "$out.step"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out.step"; then
+        echo "FAIL $s: exited $rc without naming a failed test: $(tail -n 3 "$out.step" | tr '\n' ' ')" | tee -a "$out"
+    fi
 }
 build() {
     if make -s -C "$TOP/container_images" "$@" VERSION="$VERSION" STORE="$STORE" >"$out.build" 2>&1; then

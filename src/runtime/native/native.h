@@ -271,14 +271,6 @@ void lcs_native_result_clear(lcs_native_result *r);
 /* The result as a JSON document (caller frees with free()); NULL if out of
  * memory. out/err are included as strings (invalid UTF-8 replaced). */
 char *lcs_native_result_to_json(const lcs_native_result *r);
-/* The verdict of a finished command from its wait status and what the
- * monitor saw, for one-shot runs and session execs alike. Priority: output >
- * memory > pids > timeout > seccomp > signal > ok > exit; a command that
- * exited 0 is "ok" even if an OOM kill or the pids limit hit some other
- * process. "seccomp": killed by SIGSYS (the filter's kill actions), or
- * exec_denied: its execve failed under the filter and it died of a signal
- * (the filter refused its exit as well), so it never started. */
-const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
-                               int pids_hit, int timed_out, int exec_denied);
+
 
 #endif

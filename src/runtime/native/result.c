@@ -3,6 +3,7 @@
  * release and JSON form.
  */
 #include "runtime/native/launch.h"
+#include "runtime/verdict.h"
 #include "util/jsonbytes.h"
 
 #include <jansson.h>
@@ -44,27 +45,6 @@ char *lcs_native_result_to_json(const lcs_native_result *r)
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
-}
-
-const char *lcs_native_verdict(int wait_status, int output_exceeded, int oom_killed,
-                               int pids_hit, int timed_out, int exec_denied)
-{
-    int clean_exit = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
-    if (output_exceeded)
-        return "output";
-    if (oom_killed && !clean_exit)
-        return "memory";
-    if (pids_hit && !clean_exit)
-        return "pids";
-    if (timed_out)
-        return "timeout";
-    /* The seccomp filter's doing: SIGSYS is the signal of its kill actions,
-     * and a command whose execve and exit it refused never started. */
-    if (WIFSIGNALED(wait_status) && (WTERMSIG(wait_status) == SIGSYS || exec_denied))
-        return "seccomp";
-    if (WIFSIGNALED(wait_status))
-        return "signal";
-    return clean_exit ? "ok" : "exit";
 }
 
 /* ---------------------------------------------------------------- report */
@@ -200,7 +180,7 @@ void lcs_launch_verdict(lcs_native_result *r, const lcs_supervise_out *mo, const
     int ws = mo->wait_status;
     r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-    const char *v = lcs_native_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
+    const char *v = lcs_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
                                        st->pids_max_hits > 0, mo->timed_out, mo->exec_denied);
     snprintf(r->verdict, sizeof r->verdict, "%s", v);
 }

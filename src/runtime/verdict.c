@@ -4,8 +4,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-const char *lcs_verdict(int wait_status, int output_exceeded, int oom_killed,
-                        int pids_hit, int timed_out, int exec_denied)
+const char *lcs_verdict(int wait_status, int output_exceeded, int oom_killed, int pids_hit,
+                        int timed_out, int exec_denied)
 {
     int clean_exit = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
     if (output_exceeded)

@@ -239,9 +239,10 @@ static int bad_name(const char *name, lcs_error *err)
 }
 
 /* One pass over a layer: fn gets every entry with its cleaned name (not
- * ""); a name that escapes the root stops the walk. */
-typedef int (*entry_fn)(void *ctx, struct archive *a, struct archive_entry *e,
-                        const char *clean, lcs_error *err);
+ * "", in the walk's own buffer, which fn may edit); a name that escapes
+ * the root stops the walk. */
+typedef int (*entry_fn)(void *ctx, struct archive *a, struct archive_entry *e, char *clean,
+                        lcs_error *err);
 
 static int walk_layer(lcs_archive_lib *al, int fd, entry_fn fn, void *ctx, lcs_error *err)
 {
@@ -273,17 +274,13 @@ typedef struct {
 } pass_ctx;
 
 /* The first pass: the layer's whiteouts. */
-static int whiteout_entry(void *ctx, struct archive *a, struct archive_entry *e,
-                          const char *clean, lcs_error *err)
+static int whiteout_entry(void *ctx, struct archive *a, struct archive_entry *e, char *clean,
+                          lcs_error *err)
 {
     (void)a;
     (void)e;
     pass_ctx *c = ctx;
-    if (!is_whiteout(clean))
-        return 0;
-    char name[PATH_MAX];
-    snprintf(name, sizeof name, "%s", clean); /* whiteout() edits it */
-    return whiteout(c->root_fd, name, c->st, err);
+    return is_whiteout(clean) ? whiteout(c->root_fd, clean, c->st, err) : 0;
 }
 
 static int copy_entry(lcs_archive_lib *al, struct archive *a, struct archive *w, const char *name,
@@ -373,8 +370,8 @@ static int put_entry(lcs_archive_lib *al, struct archive *a, struct archive *w, 
 }
 
 /* The second pass: everything but the whiteouts. */
-static int content_entry(void *ctx, struct archive *a, struct archive_entry *e,
-                         const char *clean, lcs_error *err)
+static int content_entry(void *ctx, struct archive *a, struct archive_entry *e, char *clean,
+                         lcs_error *err)
 {
     pass_ctx *c = ctx;
     if (is_whiteout(clean))

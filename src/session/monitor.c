@@ -400,9 +400,8 @@ static void exec_result(mon *M, exec_t *x, const lcs_native_msg *m)
     int ws = m->value;
     uint64_t oom, pids;
     lcs_native_sandbox_counters(M->sb, &oom, &pids, NULL, NULL);
-    const char *v =
-        lcs_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0, x->timed_out,
-                           m->nargv == LCS_EXITED_DENIED);
+    const char *v = lcs_verdict(ws, x->output_exceeded, oom > x->oom0, pids > x->pids0,
+                                x->timed_out, m->nargv == LCS_EXITED_DENIED);
     double cpu = x->have_cg ? lcs_native_execcg_cpu(&x->cg) : -1;
     if (cpu < 0)
         cpu = (double)(m->utime_us + m->stime_us) / 1e6;

@@ -1354,18 +1354,6 @@ static void tool_get_sandbox_info(lcs_tool_context *c, const json_t *a, lcs_tool
     if (user || uidv >= 0)
         lcs_buf_appendf(&b, "User: %s (uid %lld)\n", user ? user : "?", uidv);
     info_line(&b, "Working Directory", json_string_value(json_object_get(pol, "cwd")));
-    json_t *kern = json_object_get(enf, "kernel");
-    if (docker && kern) {
-        /* what the kernel shows for the container's init */
-        lcs_buf_appendf(&b, "Seccomp: %s\n",
-                        json_integer_value(json_object_get(kern, "seccomp_mode")) == 2 ? "enabled"
-                                                                                       : "disabled");
-        const char *ce = json_string_value(json_object_get(kern, "cap_eff"));
-        info_line(&b, "Capabilities",
-                  ce && strspn(ce, "0") == strlen(ce) ? "none" : ce ? ce : NULL);
-        lcs_buf_appendf(&b, "No New Privileges: %s\n",
-                        json_integer_value(json_object_get(kern, "no_new_privs")) == 1 ? "yes" : "no");
-    }
     json_t *ne = json_object_get(enf, "not_enforced");
     if (json_array_size(ne)) {
         lcs_buf_append(&b, "Not enforced by this backend:");

@@ -46,7 +46,8 @@ struct lcs_docker_box {
     uid_t uid;
     gid_t gid;
     int cg_v;           /* 2: unified; 1: v1 controllers; 0: none readable */
-    int init_oom_adj;   /* the init's oom_score_adj as set here (1: not set) */
+    int init_oom_adj;   /* the higher oom_score_adj of init and the keep-alive
+                           as set here (1: not lowered) */
     char *cg_mem, *cg_pids, *cg_cpu;
     json_t *enforced;
 };
@@ -215,15 +216,13 @@ static int attach_host(lcs_docker_box *b, json_t *ins, lcs_error *err)
      * exec's process first. */
     b->init_oom_adj = oom_lower(oomfd);
     char kids[512] = "";
-    snprintf(p, sizeof p, "/proc/%d/task/%d/children", (int)b->pid, (int)b->pid);
-    for (int i = 0; i < 100 && !kids[0]; i++) { /* init forks it right after its start */
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        n = fd >= 0 ? read(fd, kids, sizeof kids - 1) : -1;
-        if (fd >= 0)
-            close(fd);
-        kids[n > 0 ? n : 0] = 0;
-        if (!kids[0])
-            usleep(2000);
+    snprintf(p, sizeof p, "/proc/%d/task/%d", (int)b->pid, (int)b->pid);
+    for (int i = 0; i < 100; i++) { /* init forks it right after its start */
+        if (lcs_read_file(p, "children", kids, sizeof kids) < 0)
+            kids[0] = 0;
+        if (kids[0])
+            break;
+        usleep(2000);
     }
     int got = 0;
     for (char *k = kids, *e; *k; k = e) {
@@ -320,11 +319,20 @@ static json_t *enforced_json(lcs_docker_box *b, json_t *ins)
                                   "uid", (int)b->uid, "gid", (int)b->gid));
     json_object_set_new(o, "cgroups",
                         json_string(b->cg_v == 2 ? "v2" : b->cg_v == 1 ? "v1" : "unreadable"));
+    /* the same fields as the native report, from the kernel's view */
+    bool no_caps = capeff[0] && strspn(capeff, "0") == strlen(capeff);
+    json_object_set_new(o, "seccomp", json_pack("{s:b}", "enabled", seccomp == 2));
+    json_object_set_new(o, "capabilities",
+                        no_caps ? json_string("none (effective and bounding sets of the "
+                                              "container's init)")
+                                : json_sprintf("effective set of the container's init: %s",
+                                               capeff));
+    json_object_set_new(o, "no_new_privs", json_boolean(nnp == 1));
     json_t *adj = json_object_get(hc, "OomScoreAdj");
+    bool exempt = b->init_oom_adj <= 0 && json_integer_value(adj) > 0;
     json_object_set_new(o, "oom", json_pack("{s:i,s:O,s:b}", "init_oom_score_adj", b->init_oom_adj,
                                             "exec_oom_score_adj", adj ? adj : json_null(),
-                                            "init_exempt",
-                                            b->init_oom_adj <= 0 && json_integer_value(adj) > 0));
+                                            "init_exempt", exempt));
     json_t *ne = json_pack("[s,s,s]",
                   "a timed-out exec's processes are killed by session: a process that starts "
                   "its own session (setsid) outlives the timeout until the sandbox is destroyed",
@@ -332,7 +340,7 @@ static json_t *enforced_json(lcs_docker_box *b, json_t *ins)
                   "filter) is readable by the command: /proc/1/{exe,environ,mem,root}",
                   "FULL: the engine's network does not keep the host's own addresses "
                   "unreachable");
-    if (!(b->init_oom_adj <= 0 && json_integer_value(adj) > 0))
+    if (!exempt)
         json_array_append_new(ne, json_string("the engine's init could not be exempted from "
                                               "the OOM killer: an exec that runs out of memory "
                                               "may end the sandbox"));

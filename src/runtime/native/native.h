@@ -272,5 +272,4 @@ void lcs_native_result_clear(lcs_native_result *r);
  * memory. out/err are included as strings (invalid UTF-8 replaced). */
 char *lcs_native_result_to_json(const lcs_native_result *r);
 
-
 #endif

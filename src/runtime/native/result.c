@@ -180,7 +180,7 @@ void lcs_launch_verdict(lcs_native_result *r, const lcs_supervise_out *mo, const
     int ws = mo->wait_status;
     r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
     r->signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-    const char *v = lcs_verdict(ws, mo->output_exceeded, st->oom_kills > 0,
-                                       st->pids_max_hits > 0, mo->timed_out, mo->exec_denied);
+    const char *v = lcs_verdict(ws, mo->output_exceeded, st->oom_kills > 0, st->pids_max_hits > 0,
+                                mo->timed_out, mo->exec_denied);
     snprintf(r->verdict, sizeof r->verdict, "%s", v);
 }
